@@ -1,0 +1,530 @@
+"""The numeric check: every gradient against central finite differences, and every backward rule alone.
+
+Two checks per node:
+
+- **global**: the numeric dL/dnode. The node's value is perturbed by ±eps, one element at a time,
+  and only the part of the graph downstream of it is re-run. All perturbations of a node travel
+  together as a batch (a leading axis), in memory-bounded chunks. While the ops downstream are
+  affine in the perturbed value (matmul, add, sum, pick, ...), the perturbation is pushed through
+  exactly by the op's tangent rule; the batch of full evaluations only starts at the first
+  nonlinear op.
+- **local** (op nodes): the op's backward rule alone. With its actual upstream gradient u held
+  fixed, the numeric contribution to input i is d<u, op(x)>/dx_i. A node whose local check fails is
+  *blamed*: its own backward rule is wrong, whatever happened upstream.
+
+Error formula, per element, with analytic a and numeric n::
+
+    abs_err = |a - n|              rel_err = |a - n| / max(|a|, |n|)
+    mismatch  <=>  abs_err > atol + rtol * max(|a|, |n|) + noise
+
+``noise`` is the round-off a central difference cannot avoid: NOISE_FACTOR * machine epsilon *
+(|F(x+h)| + |F(x-h)|) / (2h), with F the probed scalar (the loss, or <u, op(x)>, taken term by
+term). It is what tells float32 round-off from a real error. A mismatching element whose ±eps
+probe moved some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``, not a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from tui_backprop.graph import Node
+from tui_backprop.trace import BackwardFailure, Trace
+
+Array = np.ndarray
+Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked"]
+
+# Per-element codes, in arrays shaped like the tensor (for highlighting).
+OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
+
+NOISE_FACTOR = 8.0
+BATCH_BUDGET = 1 << 22
+"""Most elements any one batched tensor may hold; bounds the check's memory (32 MiB in float64)."""
+
+DEFAULTS: dict[str, dict[str, float]] = {
+    "float64": {"eps": 1e-6, "rtol": 1e-5, "atol": 1e-8},
+    "float32": {"eps": 1e-3, "rtol": 1e-2, "atol": 1e-4},
+}
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    eps: float
+    rtol: float
+    atol: float
+    sample: int | None = None
+    """Probe at most this many seeded random elements per tensor (None: every element)."""
+    seed: int = 0
+
+    @classmethod
+    def for_dtype(
+        cls,
+        dtype: str,
+        eps: float | None = None,
+        rtol: float | None = None,
+        atol: float | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+    ) -> CheckSettings:
+        """The dtype's defaults, with any of them overridden."""
+        base = DEFAULTS[dtype]
+        return cls(
+            eps=base["eps"] if eps is None else eps,
+            rtol=base["rtol"] if rtol is None else rtol,
+            atol=base["atol"] if atol is None else atol,
+            sample=sample,
+            seed=seed,
+        )
+
+
+@dataclass
+class Comparison:
+    """Analytic against numeric for one tensor, element by element."""
+
+    analytic: Array
+    numeric: Array
+    abs_err: Array
+    rel_err: Array
+    kinks: Array
+    """True where the ±eps probe straddled a kink."""
+    noise: Array
+    """The round-off level allowed for, per element."""
+    codes: Array
+    """Per-element OK / MISMATCH / KINK / NONFINITE / UNCHECKED."""
+    status: Status
+
+    @property
+    def probed(self) -> Array:
+        return self.codes != UNCHECKED
+
+    @property
+    def max_rel_err(self) -> float:
+        values = self.rel_err[self.probed & np.isfinite(self.rel_err)]
+        return float(values.max()) if values.size else 0.0
+
+    @property
+    def max_abs_err(self) -> float:
+        values = self.abs_err[self.probed & np.isfinite(self.abs_err)]
+        return float(values.max()) if values.size else 0.0
+
+    @property
+    def n_mismatch(self) -> int:
+        return int(np.count_nonzero(self.codes == MISMATCH))
+
+    @property
+    def n_kink(self) -> int:
+        return int(np.count_nonzero(self.codes == KINK))
+
+    @property
+    def n_probed(self) -> int:
+        return int(np.count_nonzero(self.probed))
+
+    def differing(self) -> list[tuple[int, ...]]:
+        """Indices of the mismatching elements, then the kinks."""
+        index = [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == MISMATCH)]
+        return index + [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == KINK)]
+
+
+@dataclass
+class NodeCheck:
+    name: str
+    status: Status
+    """The worst of the global and the local status: what the node list shows."""
+    grad: Comparison | None
+    local: dict[int, Comparison] = field(default_factory=dict)
+    local_status: Status | None = None
+    numeric_jacobians: dict[int, Array] = field(default_factory=dict)
+    note: str = ""
+    failure: BackwardFailure | None = None
+
+    @property
+    def grad_status(self) -> Status:
+        return self.grad.status if self.grad is not None else self.status
+
+    @property
+    def blamed(self) -> bool:
+        return self.local_status == "mismatch"
+
+
+@dataclass
+class Check:
+    trace: Trace
+    settings: CheckSettings
+    nodes: dict[str, NodeCheck]
+
+    @property
+    def blame(self) -> list[str]:
+        return [n.name for n in self.trace.graph.nodes if n.name in self.nodes and self.nodes[n.name].blamed]
+
+    @property
+    def failed(self) -> bool:
+        """A mismatch or a non-finite value anywhere: exit code 1."""
+        return any(c.status in ("mismatch", "nonfinite") for c in self.nodes.values())
+
+    def count(self, status: Status) -> int:
+        return sum(1 for c in self.nodes.values() if c.status == status)
+
+
+# ---------------------------------------------------------------- public entry points
+def check(trace: Trace, settings: CheckSettings) -> Check:
+    """Check every node of the trace."""
+    return Check(trace, settings, {c.name: c for c in iter_check(trace, settings)})
+
+
+def iter_check(trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
+    """Check node by node, in backward order, so a caller can show progress and stop early."""
+    origins = nonfinite_origins(trace)
+    relevant = trace.graph.ancestors(trace.output)
+    done: dict[str, NodeCheck] = {}
+    for node in reversed(trace.graph.nodes):
+        result = check_node(trace, node, settings, origins, relevant, done)
+        done[node.name] = result
+        yield result
+
+
+def nonfinite_origins(trace: Trace) -> dict[str, str]:
+    """Nodes where a NaN or infinity first appears, forward or backward, with a sentence why."""
+    origins: dict[str, str] = {}
+    values = trace.values
+    for node in trace.graph.nodes:
+        if node.op is None:
+            if not np.all(np.isfinite(values[node.name])):
+                origins[node.name] = "its value is not finite"
+        elif not np.all(np.isfinite(values[node.name])) and all(
+            np.all(np.isfinite(values[p.name])) for p in node.inputs
+        ):
+            origins[node.name] = f"{node.formula()} is not finite for finite inputs"
+    for node in reversed(trace.graph.nodes):
+        sent = trace.contributions.get(node.name)
+        if sent is None or not np.all(np.isfinite(trace.grads[node.name])):
+            continue
+        bad = [p.name for p, c in zip(node.inputs, sent, strict=True) if not np.all(np.isfinite(c))]
+        if bad and node.name not in origins:
+            origins[node.name] = f"its backward sends a non-finite gradient to {', '.join(bad)}"
+    return origins
+
+
+def check_node(
+    trace: Trace,
+    node: Node,
+    settings: CheckSettings,
+    origins: dict[str, str] | None = None,
+    relevant: set[str] | None = None,
+    done: dict[str, NodeCheck] | None = None,
+) -> NodeCheck:
+    """Check one node; ``done`` holds the checks of nodes downstream of it, already made."""
+    origins = nonfinite_origins(trace) if origins is None else origins
+    relevant = trace.graph.ancestors(trace.output) if relevant is None else relevant
+    name = node.name
+    failure = trace.failures.get(name)
+    if name not in relevant:
+        return NodeCheck(name, "unchecked", None, note="does not reach the output")
+    if name in origins:
+        return NodeCheck(name, "nonfinite", None, note=f"non-finite: {origins[name]}", failure=failure)
+    if not _finite(trace.values[name]) or not _finite(trace.grads[name]) or not _finite(
+        trace.values[trace.output.name]
+    ):
+        return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
+
+    grad = _pulled_back(trace, node, settings, done or {}) or _global_comparison(trace, node, settings)
+    result = NodeCheck(name, grad.status, grad, failure=failure)
+    if node.op is not None:
+        _local_check(trace, node, settings, result)
+        result.status = _worst(result.grad_status, result.local_status)
+    return result
+
+
+def _finite(x: Array) -> bool:
+    return bool(np.all(np.isfinite(x)))
+
+
+def _worst(*statuses: Status | None) -> Status:
+    for status in ("nonfinite", "mismatch", "kink", "ok", "unchecked"):
+        if status in statuses:
+            return status  # type: ignore[return-value]
+    return "unchecked"
+
+
+# ---------------------------------------------------------------- probing
+def _probe_indices(node: Node, size: int, settings: CheckSettings) -> Array:
+    if settings.sample is None or size <= settings.sample:
+        return np.arange(size)
+    rng = np.random.default_rng([settings.seed, node.index])
+    return np.sort(rng.choice(size, settings.sample, replace=False))
+
+
+def _chunks(indices: Array, per_item: int) -> list[Array]:
+    size = max(1, BATCH_BUDGET // max(per_item, 1))
+    return [indices[i : i + size] for i in range(0, len(indices), size)] or [indices]
+
+
+def _half_step(base: Array, flat: Array, eps: float) -> Array:
+    """The true half-step of the ±eps probe after rounding to the dtype (exact for float32 too)."""
+    x = base.reshape(-1)[flat]
+    h = base.dtype.type(eps)
+    return ((x + h).astype(np.float64) - (x - h).astype(np.float64)) / 2
+
+
+def _perturbed(base: Array, flat: Array, eps: float) -> Array:
+    """The base tensor repeated with +eps then -eps at one element each: a (2·len(flat))-batch."""
+    count = len(flat)
+    batch = np.broadcast_to(base.reshape(-1), (2 * count, base.size)).copy()
+    rows = np.arange(count)
+    batch[rows, flat] += base.dtype.type(eps)
+    batch[rows + count, flat] -= base.dtype.type(eps)
+    return batch.reshape((2 * count,) + base.shape)
+
+
+def _straddles(op_kink: Array, count: int) -> Array:
+    """Per probe: did any kink coordinate change sign between the +eps and the -eps run?"""
+    plus, minus = op_kink[:count], op_kink[count:]
+    changed = ((plus > 0) != (minus > 0)) | ((plus < 0) != (minus < 0))
+    return changed.reshape(count, -1).any(axis=1)
+
+
+def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Comparison:
+    base = trace.values[node.name]
+    indices = _probe_indices(node, base.size, settings)
+    plan = trace.graph.downstream(node, trace.output)
+    modes = _plan_modes(node, plan)
+    materialized = any(
+        modes[m.name] == "value" and node in m.inputs for m in plan
+    ) or not plan
+    per_item = max(
+        [2 * base.size if materialized else 1]
+        + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
+    )
+    numeric = np.full(base.size, np.nan)
+    noise = np.zeros(base.size)
+    kinks = np.zeros(base.size, dtype=bool)
+    for flat in _chunks(indices, per_item):
+        d, scale, straddle = _probe_downstream(trace, node, plan, modes, flat, settings.eps)
+        numeric[flat], noise[flat], kinks[flat] = d, scale, straddle
+    return _compare(
+        trace.grads[node.name], numeric.reshape(base.shape), noise.reshape(base.shape),
+        kinks.reshape(base.shape), settings, trace.graph.dtype,
+    )
+
+
+def _pulled_back(
+    trace: Trace, node: Node, settings: CheckSettings, done: dict[str, NodeCheck]
+) -> Comparison | None:
+    """Numeric dL/dnode from its only consumer's, when that consumer is affine in it.
+
+    L(x + h·e_k) = L(m + h·T e_k) exactly when m is affine in x, so the central difference along
+    e_k is the one along the tangent T e_k: the consumer's numeric gradient pulled back through T
+    (equal to probing x itself up to O(eps²)). The batch then starts downstream of the affine op
+    instead of carrying one probe per element of x (32k for a 256→128 weight matrix).
+    """
+    consumers = trace.consumers[node.name]
+    if len(consumers) != 1:
+        return None
+    consumer, position = consumers[0]
+    op = consumer.op
+    known = done.get(consumer.name)
+    if op is None or position not in op.linear_in or op.tangent is None or known is None:
+        return None
+    downstream = known.grad
+    if downstream is None or not np.all(np.isfinite(downstream.numeric)):
+        return None
+    base = trace.values[node.name]
+    xs = [trace.values[p.name] for p in consumer.inputs]
+    numeric = np.full(base.size, np.nan)
+    noise = np.zeros(base.size)
+    kinks = np.zeros(base.size, dtype=bool)
+    m_numeric = downstream.numeric.reshape(-1)
+    m_noise = downstream.noise.reshape(-1)
+    m_kinks = downstream.kinks.reshape(-1).astype(np.float64)
+    for flat in _chunks(_probe_indices(node, base.size, settings), downstream.numeric.size):
+        tangent = op.tangent_of_basis(position, flat, xs).reshape(len(flat), -1).astype(np.float64)
+        magnitude = np.abs(tangent)
+        numeric[flat] = tangent @ m_numeric
+        noise[flat] = magnitude @ m_noise
+        kinks[flat] = (magnitude @ m_kinks) > 0
+    return _compare(
+        trace.grads[node.name], numeric.reshape(base.shape), noise.reshape(base.shape),
+        kinks.reshape(base.shape), settings, trace.graph.dtype,
+    )
+
+
+def _plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
+    """'basis' for the probed node, 'delta' while ops stay affine in it, 'value' after."""
+    modes = {node.name: "basis"}
+    for m in plan:
+        assert m.op is not None
+        hit = [i for i, p in enumerate(m.inputs) if p.name in modes]
+        exact = len(hit) == 1 and modes[m.inputs[hit[0]].name] != "value"
+        if exact and hit[0] in m.op.linear_in and m.op.tangent is not None:
+            modes[m.name] = "delta"
+        else:
+            modes[m.name] = "value"
+    return modes
+
+
+def _probe_downstream(
+    trace: Trace, node: Node, plan: list[Node], modes: dict[str, str], flat: Array, eps: float
+) -> tuple[Array, Array, Array]:
+    """Numeric dL/dnode at the ``flat`` elements: (estimate, noise level, kink straddled)."""
+    values = trace.values
+    count = len(flat)
+    deltas: dict[str, Array] = {}
+    batches: dict[str, Array] = {}
+    step = _half_step(values[node.name], flat, eps)
+    straddle = np.zeros(count, dtype=bool)
+
+    def batch_of(name: str) -> Array:
+        """A downstream value as a (2·count)-batch: +eps runs then -eps runs."""
+        if name not in batches:
+            base = values[name]
+            if name == node.name:
+                batches[name] = _perturbed(base, flat, eps)
+            else:
+                shift = (eps * deltas[name]).astype(base.dtype)
+                batches[name] = np.concatenate([base + shift, base - shift])
+        return batches[name]
+
+    for m in plan:
+        assert m.op is not None
+        xs = [values[p.name] for p in m.inputs]
+        if modes[m.name] == "delta":
+            position = next(i for i, p in enumerate(m.inputs) if p.name in modes and p.name != m.name)
+            parent = m.inputs[position].name
+            if parent == node.name:
+                deltas[m.name] = m.op.tangent_of_basis(position, flat, xs)
+            else:
+                deltas[m.name] = m.op.tangent_batched(position, deltas[parent], xs)
+            continue
+        flags = [p.name in batches or p.name in deltas or p.name == node.name for p in m.inputs]
+        batched = [batch_of(p.name) if f else x for p, f, x in zip(m.inputs, flags, xs, strict=True)]
+        with np.errstate(all="ignore"):
+            batches[m.name] = _as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
+            if m.op.kink is not None:
+                straddle |= _straddles(m.op.kink_batched(batched, flags), count)
+    out = batch_of(trace.output.name).reshape(2 * count).astype(np.float64)
+    plus, minus = out[:count], out[count:]
+    with np.errstate(all="ignore"):
+        numeric = (plus - minus) / (2 * step)
+        noise = _noise(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
+    return numeric, noise, straddle
+
+
+def _as_batch(result: Array, like: Array, size: int) -> Array:
+    result = np.asarray(result)
+    expected = (size,) + like.shape
+    if result.shape != expected:
+        result = np.broadcast_to(result, expected)
+    return result.astype(like.dtype, copy=False)
+
+
+def _noise(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
+    return NOISE_FACTOR * np.finfo(dtype).eps * magnitude / (2 * np.abs(step))
+
+
+# ---------------------------------------------------------------- the local check
+def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
+    """Judge the node's own backward rule with its actual upstream gradient held fixed."""
+    assert node.op is not None
+    if result.failure is not None:
+        result.local_status = "mismatch"
+        result.note = f"backward failed: {result.failure}"
+        return
+    values = trace.values
+    u = trace.grads[node.name].astype(np.float64).reshape(-1)
+    xs = [values[p.name] for p in node.inputs]
+    statuses: list[Status] = []
+    small = trace.jacobians.get(node.name) is not None
+    for position, x in enumerate(xs):
+        indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
+        numeric = np.full(x.size, np.nan)
+        noise = np.zeros(x.size)
+        kinks = np.zeros(x.size, dtype=bool)
+        columns = []
+        exact = position in node.op.linear_in and node.op.tangent is not None
+        per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
+        for flat in _chunks(indices, per_item):
+            d, level, straddle, jac = _probe_local(node, xs, position, flat, u, values[node.name], settings.eps)
+            numeric[flat], noise[flat], kinks[flat] = d, level, straddle
+            columns.append(jac)
+        comparison = _compare(
+            trace.contributions[node.name][position],
+            numeric.reshape(x.shape), noise.reshape(x.shape), kinks.reshape(x.shape),
+            settings, trace.graph.dtype,
+        )
+        result.local[position] = comparison
+        statuses.append(comparison.status)
+        if small:
+            result.numeric_jacobians[position] = np.concatenate(columns).T
+    result.local_status = _worst(*statuses) if statuses else "ok"
+
+
+def _probe_local(
+    node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
+) -> tuple[Array, Array, Array, Array]:
+    """Numeric d<u, op(x)>/dx_position at ``flat``, its noise, kinks, and Jacobian columns."""
+    op = node.op
+    assert op is not None
+    count = len(flat)
+    x = xs[position]
+    if position in op.linear_in and op.tangent is not None:
+        tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
+        numeric = tangent @ u
+        noise = _noise(np.abs(tangent) @ np.abs(u), np.full(count, 0.5), x.dtype)
+        return numeric, noise, np.zeros(count, dtype=bool), tangent
+    batch, step = _perturbed(x, flat, eps), _half_step(x, flat, eps)
+    flags = [i == position for i in range(len(xs))]
+    batched = [batch if f else v for v, f in zip(xs, flags, strict=True)]
+    with np.errstate(all="ignore"):
+        runs = _as_batch(op.run_batched(batched, flags), out, 2 * count)
+        runs = runs.reshape(2 * count, -1).astype(np.float64)
+        plus, minus = runs[:count], runs[count:]
+        numeric = ((plus - minus) @ u) / (2 * step)
+        noise = _noise((np.abs(plus) + np.abs(minus)) @ np.abs(u), step, x.dtype)
+        jac = (plus - minus) / (2 * step)[:, None]
+        straddle = (
+            _straddles(op.kink_batched(batched, flags), count)
+            if op.kink is not None
+            else np.zeros(count, dtype=bool)
+        )
+    return numeric, noise, straddle, jac
+
+
+# ---------------------------------------------------------------- comparing
+def _compare(
+    analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: CheckSettings,
+    dtype: np.dtype,
+) -> Comparison:
+    a = np.asarray(analytic, dtype=np.float64)
+    probed = ~np.isnan(numeric) | ~np.isfinite(a)
+    with np.errstate(all="ignore"):
+        abs_err = np.abs(a - numeric)
+        magnitude = np.maximum(np.abs(a), np.abs(numeric))
+        rel_err = np.where(magnitude > 0, abs_err / magnitude, 0.0)
+        tolerance = settings.atol + settings.rtol * magnitude + noise
+        bad = abs_err > tolerance
+    codes = np.full(a.shape, UNCHECKED, dtype=np.int8)
+    usable = probed & np.isfinite(numeric) & np.isfinite(a)
+    codes[usable] = OK
+    codes[usable & bad & ~kinks] = MISMATCH
+    codes[usable & bad & kinks] = KINK
+    codes[~np.isfinite(a)] = NONFINITE
+    abs_err = np.where(usable, abs_err, np.nan)
+    rel_err = np.where(usable, rel_err, np.nan)
+    if np.any(codes == NONFINITE):
+        status: Status = "nonfinite"
+    elif np.any(codes == MISMATCH):
+        status = "mismatch"
+    elif np.any(codes == KINK):
+        status = "kink"
+    elif np.any(codes == OK):
+        status = "ok"
+    else:
+        status = "unchecked"
+    return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status)
+
+
+def with_overrides(settings: CheckSettings, **changes: float | int | None) -> CheckSettings:
+    """A copy of the settings with some fields changed (e.g. from the command palette)."""
+    return replace(settings, **changes)

@@ -1,0 +1,642 @@
+"""Ops: each one holds its forward rule and its backward rule (a vector-Jacobian product) side by side.
+
+An op is called on graph nodes to add a node: ``mul(x, w0, name="a")``. Parameterised ops are
+functions that bake their parameter into a fresh op: ``scale(b, -1.0, name="c")``. Authors write
+their own with :class:`Op` (or :func:`custom_op`); their backward is exactly what the check judges.
+
+Besides forward and backward, an op may tell the checker three things that make it fast and fair:
+- ``elementwise`` / ``batched_forward``: how to evaluate it on a whole batch of perturbed inputs at
+  once (the batch is a new leading axis), instead of one Python call per perturbation;
+- ``linear_in`` / ``tangent``: inputs in which the forward is affine, so a perturbation of that
+  input can be pushed through exactly and the batch of full evaluations starts further downstream;
+- ``kink``: a signed coordinate whose sign changes exactly at a non-differentiable point (relu at
+  0, |x| at 0, max where a = b), so a finite-difference probe that straddles one is reported as a
+  kink rather than a wrong gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tui_backprop.graph import Node
+
+Array = np.ndarray
+Backward = Callable[..., Any]
+
+
+# ---------------------------------------------------------------- batching helpers
+def align(xs: Sequence[Array], batched: Sequence[bool]) -> list[Array]:
+    """Make batched (leading-axis) and unbatched arrays broadcast like the unbatched originals.
+
+    A batched array of shape (B, *s) gets singleton axes between B and s so that numpy's
+    right-aligned broadcasting pairs its own axes with those of the other inputs.
+    """
+    ndim = builtins.max(x.ndim - (1 if b else 0) for x, b in zip(xs, batched, strict=True))
+    out = []
+    for x, b in zip(xs, batched, strict=True):
+        if b:
+            core = x.shape[1:]
+            x = x.reshape((x.shape[0],) + (1,) * (ndim - len(core)) + core)
+        out.append(x)
+    return out
+
+
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+    """Sum a gradient back down to ``shape``: the backward half of numpy broadcasting."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+def _batch_axis(axis: int | None, ndim: int) -> int | tuple[int, ...]:
+    """The axis of an unbatched reduction, moved past the leading batch axis."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    return axis + 1 if axis >= 0 else axis
+
+
+# ---------------------------------------------------------------- the op type
+@dataclass(frozen=True)
+class Op:
+    """A forward rule and its backward rule (VJP).
+
+    ``forward(*inputs) -> out`` and ``backward(upstream, out, *inputs) -> grads``, one gradient per
+    input (a single array is accepted for one-input ops). ``formula`` is a template such as
+    ``"{out} = {0} · {1}"``.
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    backward: Backward
+    formula: str = ""
+    arity: int | None = None
+    elementwise: bool = False
+    batched_forward: Callable[..., Array] | None = field(default=None, repr=False)
+    linear_in: frozenset[int] = frozenset()
+    tangent: Callable[..., Array] | None = field(default=None, repr=False)
+    basis_tangent: Callable[..., Array] | None = field(default=None, repr=False)
+    kink: Callable[..., Array] | None = field(default=None, repr=False)
+
+    def __call__(self, *inputs: Node, name: str | None = None) -> Node:
+        if not inputs:
+            raise TypeError(f"{self.name} needs at least one input node")
+        return inputs[0].graph.apply(self, inputs, name)
+
+    def with_backward(self, backward: Backward, name: str | None = None) -> Op:
+        """The same forward with another backward rule: how a scenario plants a bug."""
+        return dataclasses.replace(self, backward=backward, name=name or self.name)
+
+    def render_formula(self, out: str, inputs: Sequence[str]) -> str:
+        if self.formula:
+            try:
+                return self.formula.format(*inputs, out=out)
+            except (IndexError, KeyError):
+                pass
+        return f"{out} = {self.name}({', '.join(inputs)})"
+
+    def run_batched(self, xs: Sequence[Array], batched: Sequence[bool]) -> Array:
+        """The forward on inputs of which some carry a leading batch axis."""
+        if self.batched_forward is not None:
+            return self.batched_forward(tuple(batched), *xs)
+        if self.elementwise:
+            return np.asarray(self.forward(*align(xs, batched)))
+        size = next(x.shape[0] for x, b in zip(xs, batched, strict=True) if b)
+        return np.stack(
+            [
+                np.asarray(self.forward(*(x[i] if b else x for x, b in zip(xs, batched, strict=True))))
+                for i in range(size)
+            ]
+        )
+
+    def kink_batched(self, xs: Sequence[Array], batched: Sequence[bool]) -> Array:
+        """The kink coordinate on batched inputs (kink functions are elementwise)."""
+        assert self.kink is not None
+        return np.asarray(self.kink(*align(xs, batched)))
+
+    def tangent_of_basis(self, position: int, flat: Array, xs: Sequence[Array]) -> Array:
+        """The exact change of the output per unit change of input ``position`` at ``flat`` indices."""
+        if self.basis_tangent is not None:
+            return self.basis_tangent(position, flat, *xs)
+        shape = xs[position].shape
+        basis = np.zeros((len(flat), int(np.prod(shape, dtype=int))), dtype=xs[position].dtype)
+        basis[np.arange(len(flat)), flat] = 1
+        return self.tangent_batched(position, basis.reshape((len(flat),) + shape), xs)
+
+    def tangent_batched(self, position: int, t: Array, xs: Sequence[Array]) -> Array:
+        assert self.tangent is not None
+        return self.tangent(position, t, *xs)
+
+
+def custom_op(
+    name: str,
+    forward: Callable[..., Any],
+    backward: Backward,
+    formula: str = "",
+    *,
+    kink: Callable[..., Array] | None = None,
+    elementwise: bool = False,
+) -> Op:
+    """An author's own op. Set ``elementwise=True`` only if forward broadcasts like ``np.add``."""
+    return Op(name, forward, backward, formula, elementwise=elementwise, kink=kink)
+
+
+# ---------------------------------------------------------------- elementwise binary ops
+def _broadcast_tangent(sign: float) -> Callable[..., Array]:
+    """Tangent of an op that adds ``sign`` times the perturbed input (add, sub)."""
+
+    def tangent(position: int, t: Array, *xs: Array) -> Array:
+        out_shape = np.broadcast_shapes(*(x.shape for x in xs))
+        batched = [False] * len(xs)
+        batched[position] = True
+        aligned = align([*xs[:position], t, *xs[position + 1 :]], batched)[position]
+        s = sign if position else 1.0
+        return np.broadcast_to(s * aligned, (t.shape[0],) + out_shape)
+
+    return tangent
+
+
+def _add_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    return unbroadcast(u, a.shape), unbroadcast(u, b.shape)
+
+
+def _sub_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    return unbroadcast(u, a.shape), unbroadcast(-u, b.shape)
+
+
+def _mul_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    return unbroadcast(u * b, a.shape), unbroadcast(u * a, b.shape)
+
+
+def _mul_tangent(position: int, t: Array, a: Array, b: Array) -> Array:
+    other = b if position == 0 else a
+    ta, _ = align([t, other], [True, False])
+    return ta * other
+
+
+def _div_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    return unbroadcast(u / b, a.shape), unbroadcast(-u * a / (b * b), b.shape)
+
+
+def _div_tangent(position: int, t: Array, a: Array, b: Array) -> Array:
+    ta, _ = align([t, b], [True, False])
+    return ta / b
+
+
+def _maximum_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    left = a >= b
+    return unbroadcast(u * left, a.shape), unbroadcast(u * ~left, b.shape)
+
+
+add = Op(
+    "add",
+    np.add,
+    _add_backward,
+    "{out} = {0} + {1}",
+    2,
+    elementwise=True,
+    linear_in=frozenset({0, 1}),
+    tangent=_broadcast_tangent(1.0),
+)
+sub = Op(
+    "sub",
+    np.subtract,
+    _sub_backward,
+    "{out} = {0} - {1}",
+    2,
+    elementwise=True,
+    linear_in=frozenset({0, 1}),
+    tangent=_broadcast_tangent(-1.0),
+)
+mul = Op(
+    "mul",
+    np.multiply,
+    _mul_backward,
+    "{out} = {0} · {1}",
+    2,
+    elementwise=True,
+    linear_in=frozenset({0, 1}),
+    tangent=_mul_tangent,
+)
+div = Op(
+    "div",
+    np.divide,
+    _div_backward,
+    "{out} = {0} / {1}",
+    2,
+    elementwise=True,
+    linear_in=frozenset({0}),
+    tangent=_div_tangent,
+)
+maximum = Op(
+    "maximum",
+    np.maximum,
+    _maximum_backward,
+    "{out} = max({0}, {1})",
+    2,
+    elementwise=True,
+    kink=np.subtract,
+)
+"""Broadcasting add (also the bias add), sub, mul, div and max."""
+
+# ---------------------------------------------------------------- elementwise unary ops
+
+
+def _unary(
+    name: str,
+    forward: Callable[[Array], Array],
+    backward: Callable[[Array, Array, Array], Array],
+    formula: str,
+    **kw: Any,
+) -> Op:
+    return Op(name, forward, backward, formula, 1, elementwise=True, **kw)
+
+
+def _sigmoid(x: Array) -> Array:
+    # Two branches so neither exp overflows: the stable form every textbook recommends.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _linear_unary_tangent(factor: float) -> Callable[..., Array]:
+    return lambda position, t, x: factor * t
+
+
+neg = _unary(
+    "neg",
+    np.negative,
+    lambda u, out, x: -u,
+    "{out} = -{0}",
+    linear_in=frozenset({0}),
+    tangent=_linear_unary_tangent(-1.0),
+)
+exp = _unary("exp", np.exp, lambda u, out, x: u * out, "{out} = exp({0})")
+log = _unary("log", np.log, lambda u, out, x: u / x, "{out} = log({0})")
+reciprocal = _unary("reciprocal", np.reciprocal, lambda u, out, x: -u / (x * x), "{out} = 1 / {0}")
+square = _unary("square", np.square, lambda u, out, x: 2 * x * u, "{out} = {0}²")
+sigmoid = _unary("sigmoid", _sigmoid, lambda u, out, x: u * out * (1 - out), "{out} = σ({0})")
+tanh = _unary("tanh", np.tanh, lambda u, out, x: u * (1 - out * out), "{out} = tanh({0})")
+relu = _unary(
+    "relu",
+    lambda x: np.maximum(x, 0),
+    lambda u, out, x: u * (x > 0),
+    "{out} = relu({0})",
+    kink=lambda x: x,
+)
+abs = _unary("abs", np.abs, lambda u, out, x: u * np.sign(x), "{out} = |{0}|", kink=lambda x: x)
+
+
+def _num(c: float) -> str:
+    return f"{c:g}"
+
+
+def scale(x: Node, c: float, name: str | None = None) -> Node:
+    """``c · x`` for a constant c."""
+    op = _unary(
+        "scale",
+        lambda v: c * v,
+        lambda u, out, v: c * u,
+        f"{{out}} = {_num(c)} · {{0}}",
+        linear_in=frozenset({0}),
+        tangent=_linear_unary_tangent(c),
+    )
+    return op(x, name=name)
+
+
+def add_const(x: Node, c: float, name: str | None = None) -> Node:
+    """``c + x`` for a constant c."""
+    op = _unary(
+        "add_const",
+        lambda v: c + v,
+        lambda u, out, v: u,
+        f"{{out}} = {_num(c)} + {{0}}",
+        linear_in=frozenset({0}),
+        tangent=_linear_unary_tangent(1.0),
+    )
+    return op(x, name=name)
+
+
+def power(x: Node, p: float, name: str | None = None) -> Node:
+    """``x ** p`` for a constant p."""
+    op = _unary(
+        "power",
+        lambda v: v**p,
+        lambda u, out, v: u * p * v ** (p - 1),
+        f"{{out}} = {{0}}^{_num(p)}",
+    )
+    return op(x, name=name)
+
+
+# ---------------------------------------------------------------- matrix and reduction ops
+def _as_matrices(a: Array, b: Array, batched: tuple[bool, bool]) -> tuple[Array, Array]:
+    """Promote 1-D operands of a matmul to matrices, keeping any leading batch axis."""
+    core_a = a.ndim - batched[0]
+    core_b = b.ndim - batched[1]
+    if core_a == 1:
+        a = np.expand_dims(a, -2)
+    if core_b == 1:
+        b = np.expand_dims(b, -1)
+    return a, b
+
+
+def _matmul_batched(batched: tuple[bool, bool], a: Array, b: Array) -> Array:
+    a2, b2 = _as_matrices(a, b, batched)
+    if batched == (True, False) and b2.ndim == 2:
+        n, m, k = a2.shape
+        out = (a2.reshape(n * m, k) @ b2).reshape(n, m, b2.shape[1])
+    elif batched == (False, True) and a2.ndim == 2:
+        n, k, c = b2.shape
+        flat = b2.transpose(1, 0, 2).reshape(k, n * c)
+        out = (a2 @ flat).reshape(a2.shape[0], n, c).transpose(1, 0, 2)
+    else:
+        out = np.matmul(a2, b2)
+    core_a = a.ndim - batched[0]
+    core_b = b.ndim - batched[1]
+    if core_b == 1:
+        out = out[..., 0]
+    if core_a == 1:
+        out = out[..., 0, :] if core_b != 1 else out[..., 0]
+    return out
+
+
+def _matmul_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    if a.ndim == 1 and b.ndim == 1:
+        return u * b, u * a
+    a2, b2 = _as_matrices(a, b, (False, False))
+    u2 = u.reshape(a2.shape[0], b2.shape[1])
+    return (u2 @ b2.T).reshape(a.shape), (a2.T @ u2).reshape(b.shape)
+
+
+def _matmul_tangent(position: int, t: Array, a: Array, b: Array) -> Array:
+    if position == 0:
+        return _matmul_batched((True, False), t, b)
+    return _matmul_batched((False, True), a, t)
+
+
+def _matmul_basis_tangent(position: int, flat: Array, a: Array, b: Array) -> Array:
+    """One row (or column) of the output moves per perturbed element: build just that."""
+    a2, b2 = _as_matrices(a, b, (False, False))
+    count = len(flat)
+    out = np.zeros((count, a2.shape[0], b2.shape[1]), dtype=np.result_type(a, b))
+    rows = np.arange(count)
+    if position == 0:
+        p, q = np.unravel_index(flat, a2.shape)
+        out[rows, p, :] = b2[q, :]
+    else:
+        q, r = np.unravel_index(flat, b2.shape)
+        out[rows, :, r] = a2[:, q].T
+    return out.reshape((count,) + _matmul_shape(a, b))
+
+
+def _matmul_shape(a: Array, b: Array) -> tuple[int, ...]:
+    rows = () if a.ndim == 1 else (a.shape[0],)
+    cols = () if b.ndim == 1 else (b.shape[-1],)
+    return rows + cols
+
+
+def _matmul(a: Array, b: Array) -> Array:
+    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+        raise ValueError(f"matmul takes 1-D or 2-D operands, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[0]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not line up "
+            f"({a.shape[-1]} columns against {b.shape[0]} rows)"
+        )
+    return np.matmul(a, b)
+
+
+matmul = Op(
+    "matmul",
+    _matmul,
+    _matmul_backward,
+    "{out} = {0} @ {1}",
+    2,
+    batched_forward=_matmul_batched,
+    linear_in=frozenset({0, 1}),
+    tangent=_matmul_tangent,
+    basis_tangent=_matmul_basis_tangent,
+)
+
+
+def _transpose_batched(batched: tuple[bool], x: Array) -> Array:
+    return x if x.ndim - batched[0] < 2 else np.swapaxes(x, -1, -2)
+
+
+transpose = Op(
+    "transpose",
+    lambda x: x.T,
+    lambda u, out, x: u.T,
+    "{out} = {0}ᵀ",
+    1,
+    batched_forward=_transpose_batched,
+    linear_in=frozenset({0}),
+    tangent=lambda position, t, x: _transpose_batched((True,), t),
+)
+
+
+def sum(x: Node, axis: int | None = None, name: str | None = None) -> Node:  # noqa: A001
+    """Sum over all elements (or one axis)."""
+    return _reduction("sum", x, axis, name, mean=False)
+
+
+def mean(x: Node, axis: int | None = None, name: str | None = None) -> Node:
+    """Mean over all elements (or one axis)."""
+    return _reduction("mean", x, axis, name, mean=True)
+
+
+def _reduction(kind: str, x: Node, axis: int | None, name: str | None, mean: bool) -> Node:
+    reduce = np.mean if mean else np.sum
+
+    def backward(u: Array, out: Array, v: Array) -> Array:
+        count = v.size if axis is None else v.shape[axis]
+        g = u if axis is None else np.expand_dims(u, axis)
+        g = np.broadcast_to(g, v.shape)
+        return g / count if mean else g.copy()
+
+    def batched(flags: tuple[bool], v: Array) -> Array:
+        return reduce(v, axis=_batch_axis(axis, v.ndim - 1))
+
+    where = "" if axis is None else f", axis={axis}"
+    symbol = f"mean({{0}}{where})" if mean else f"Σ({{0}}{where})"
+    op = Op(
+        kind,
+        lambda v: reduce(v, axis=axis),
+        backward,
+        f"{{out}} = {symbol}",
+        1,
+        batched_forward=batched,
+        linear_in=frozenset({0}),
+        tangent=lambda position, t, v: batched((True,), t),
+    )
+    return op(x, name=name)
+
+
+def pick(x: Node, index: int | tuple[int, ...], name: str | None = None) -> Node:
+    """One element of x, e.g. the probability of the true class: ``p = s[label]``."""
+    key = tuple(np.atleast_1d(index).tolist()) if not isinstance(index, tuple) else index
+
+    def backward(u: Array, out: Array, v: Array) -> Array:
+        g = np.zeros_like(v)
+        g[key] = u
+        return g
+
+    def batched(flags: tuple[bool], v: Array) -> Array:
+        return v[(slice(None),) + key]
+
+    label = ", ".join(str(k) for k in key)
+    op = Op(
+        "pick",
+        lambda v: v[key],
+        backward,
+        f"{{out}} = {{0}}[{label}]",
+        1,
+        batched_forward=batched,
+        linear_in=frozenset({0}),
+        tangent=lambda position, t, v: batched((True,), t),
+    )
+    return op(x, name=name)
+
+
+# ---------------------------------------------------------------- softmax family and losses
+def _softmax_fn(x: Array, axis: int | tuple[int, ...] | None) -> Array:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax_fn(x: Array, axis: int | tuple[int, ...] | None) -> Array:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax_like(kind: str, fn: Callable[..., Array], backward_of_axis, axis: int | None) -> Op:
+    where = "" if axis is None else f", axis={axis}"
+    return Op(
+        kind,
+        lambda x: fn(x, axis),
+        backward_of_axis(axis),
+        f"{{out}} = {kind}({{0}}{where})",
+        1,
+        batched_forward=lambda flags, x: fn(x, _batch_axis(axis, x.ndim - 1)),
+    )
+
+
+def _softmax_backward(axis: int | None) -> Backward:
+    def backward(u: Array, s: Array, x: Array) -> Array:
+        return s * (u - np.sum(u * s, axis=axis, keepdims=True))
+
+    return backward
+
+
+def _log_softmax_backward(axis: int | None) -> Backward:
+    def backward(u: Array, out: Array, x: Array) -> Array:
+        return u - np.exp(out) * np.sum(u, axis=axis, keepdims=True)
+
+    return backward
+
+
+def softmax(x: Node, axis: int | None = None, name: str | None = None) -> Node:
+    """Numerically stable softmax over all elements (or one axis, e.g. axis=-1 for a batch)."""
+    return _softmax_like("softmax", _softmax_fn, _softmax_backward, axis)(x, name=name)
+
+
+def log_softmax(x: Node, axis: int | None = None, name: str | None = None) -> Node:
+    """Numerically stable log-softmax over all elements (or one axis)."""
+    return _softmax_like("log_softmax", _log_softmax_fn, _log_softmax_backward, axis)(x, name=name)
+
+
+def softmax_op(axis: int | None = None) -> Op:
+    """The softmax op itself, for scenarios that swap in a different backward rule."""
+    return _softmax_like("softmax", _softmax_fn, _softmax_backward, axis)
+
+
+def log_softmax_op(axis: int | None = None) -> Op:
+    """The log-softmax op itself, for scenarios that swap in a different backward rule."""
+    return _softmax_like("log_softmax", _log_softmax_fn, _log_softmax_backward, axis)
+
+
+def _bce(a: Array, y: Array) -> Array:
+    return -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))
+
+
+def _bce_backward(u: Array, out: Array, a: Array, y: Array) -> tuple[Array, Array]:
+    da = u * (a - y) / (a * (1 - a))
+    dy = u * (np.log(1 - a) - np.log(a))
+    return unbroadcast(np.broadcast_to(da, np.broadcast_shapes(a.shape, y.shape)), a.shape), (
+        unbroadcast(np.broadcast_to(dy, np.broadcast_shapes(a.shape, y.shape)), y.shape)
+    )
+
+
+def _bce_batched(batched: tuple[bool, bool], a: Array, y: Array) -> Array:
+    aa, yy = align([a, y], batched)
+    terms = yy * np.log(aa) + (1 - yy) * np.log(1 - aa)
+    return -terms.reshape(terms.shape[0], -1).sum(axis=1)
+
+
+binary_cross_entropy = Op(
+    "bce",
+    _bce,
+    _bce_backward,
+    "{out} = -({1}·log {0} + (1-{1})·log(1-{0}))",
+    2,
+    batched_forward=_bce_batched,
+)
+"""Summed binary cross-entropy of probabilities ``a`` against targets ``y``."""
+
+
+# ---------------------------------------------------------------- the affine layer
+def _linear_batched(batched: tuple[bool, bool, bool], w: Array, x: Array, b: Array) -> Array:
+    if batched[0] or batched[1]:
+        product = _matmul_batched((batched[0], batched[1]), w, x)
+    else:
+        product = _matmul(w, x)
+    product_batched = batched[0] or batched[1]
+    p, bias = align([product, b], [product_batched, batched[2]])
+    return p + bias
+
+
+def _linear_backward(u: Array, out: Array, w: Array, x: Array, b: Array) -> tuple[Array, ...]:
+    product_shape = _matmul_shape(w, x)
+    u_product = unbroadcast(u, product_shape) if u.shape != product_shape else u
+    dw, dx = _matmul_backward(u_product, out, w, x)
+    return dw, dx, unbroadcast(u, b.shape)
+
+
+def _linear_tangent(position: int, t: Array, w: Array, x: Array, b: Array) -> Array:
+    out_shape = np.broadcast_shapes(_matmul_shape(w, x), b.shape)
+    if position == 2:
+        return _broadcast_tangent(1.0)(1, t, np.empty(out_shape), b)
+    return np.broadcast_to(_matmul_tangent(position, t, w, x), (t.shape[0],) + out_shape)
+
+
+def _linear_basis_tangent(position: int, flat: Array, w: Array, x: Array, b: Array) -> Array:
+    out_shape = np.broadcast_shapes(_matmul_shape(w, x), b.shape)
+    if position == 2:
+        t = np.zeros((len(flat), b.size), dtype=b.dtype)
+        t[np.arange(len(flat)), flat] = 1
+        return _linear_tangent(2, t.reshape((len(flat),) + b.shape), w, x, b)
+    moved = _matmul_basis_tangent(position, flat, w, x)
+    return np.broadcast_to(moved, (len(flat),) + out_shape)
+
+
+linear = Op(
+    "linear",
+    lambda w, x, b: _matmul(w, x) + b,
+    _linear_backward,
+    "{out} = {0} @ {1} + {2}",
+    3,
+    batched_forward=_linear_batched,
+    linear_in=frozenset({0, 1, 2}),
+    tangent=_linear_tangent,
+    basis_tangent=_linear_basis_tangent,
+)
+"""The affine layer ``W @ x + b`` as one node, the way a lecture draws it."""

@@ -1,0 +1,185 @@
+"""Finding, loading and building scenarios: built-ins, plugins and the author's own files.
+
+A scenario is a module with a docstring (first line: title; the paragraph after: description), an
+optional ``TITLE``/``DESCRIPTION``, an optional ``BUGS`` dict of named wrong backward rules, and
+``build(g, bug=None)`` that adds nodes to the graph ``g`` and returns the output node. Anything
+that goes wrong on the way becomes a ``ScenarioError`` naming the author's file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
+from tui_backprop.graph import Graph, GraphError, Node, Origin
+from tui_backprop.trace import Trace, run
+
+BUILTIN_PACKAGE = "tui_backprop.builtin"
+ENTRY_POINT_GROUP = "tui_backprop.scenarios"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    slug: str
+    title: str
+    description: str
+    source: str
+    bugs: dict[str, str]
+    module: ModuleType = field(repr=False, compare=False)
+    kind: str = "builtin"
+    """``builtin``, ``plugin`` or ``file``."""
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.source) if self.kind == "file" else None
+
+
+def builtin_names() -> list[str]:
+    """Module names of the built-ins, in the order the package lists them."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return list(package.ORDER)
+
+
+def slug_of(module_name: str) -> str:
+    return module_name.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def describe(module: ModuleType, slug: str, kind: str) -> Scenario:
+    """Read title, description and bugs off a scenario module, insisting on the contract."""
+    source = getattr(module, "__file__", None) or module.__name__
+    build = getattr(module, "build", None)
+    if not callable(build):
+        raise ScenarioError(
+            "not a scenario: it defines no build(g, bug=None) function returning the output node",
+            Origin(source, 1),
+        )
+    doc = inspect.cleandoc(module.__doc__ or "")
+    paragraphs = [p.replace("\n", " ").strip() for p in doc.split("\n\n") if p.strip()]
+    title = getattr(module, "TITLE", None) or (paragraphs[0] if paragraphs else slug)
+    description = getattr(module, "DESCRIPTION", None) or (paragraphs[1] if len(paragraphs) > 1 else "")
+    bugs = getattr(module, "BUGS", {}) or {}
+    if not isinstance(bugs, dict) or not all(isinstance(k, str) for k in bugs):
+        raise ScenarioError("BUGS must be a dict of bug name to one-line description", Origin(source, 1))
+    return Scenario(slug, str(title).rstrip("."), str(description), source, dict(bugs), module, kind)
+
+
+def builtins() -> list[Scenario]:
+    return [
+        describe(importlib.import_module(f"{BUILTIN_PACKAGE}.{name}"), slug_of(name), "builtin")
+        for name in builtin_names()
+    ]
+
+
+def plugins() -> list[Scenario]:
+    """Scenarios that installed packages register under the ``tui_backprop.scenarios`` group."""
+    found = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            module = entry.load()
+        except Exception as exc:
+            raise ScenarioError(
+                f"plugin scenario {entry.name!r} ({entry.value}) failed to import: {describe_exception(exc)}",
+                origin_of_exception(exc),
+            ) from exc
+        if isinstance(module, str):
+            module = importlib.import_module(module)
+        found.append(describe(module, entry.name, "plugin"))
+    return found
+
+
+def available() -> list[Scenario]:
+    """Every scenario the picker, ``list`` and ``check`` offer: built-ins, then plugins."""
+    return builtins() + plugins()
+
+
+def load_file(path: Path) -> Scenario:
+    """Import a scenario file afresh (a reload sees the file as it is now)."""
+    path = path.expanduser().resolve()
+    if not path.exists():
+        raise ScenarioError(f"no such scenario file: {path}")
+    if path.is_dir() or path.suffix != ".py":
+        raise ScenarioError(f"not a scenario: {path} is not a .py file")
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    module_name = f"tui_backprop_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ScenarioError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    _forget_siblings(path.parent)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(module_name, None)
+        raise ScenarioError(
+            f"syntax error: {exc.msg}", Origin(exc.filename or str(path), exc.lineno or 0)
+        ) from exc
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise ScenarioError(
+            f"importing the scenario failed: {describe_exception(exc)}",
+            origin_of_exception(exc) or Origin(str(path), 1),
+        ) from exc
+    finally:
+        sys.path.remove(folder)
+    return describe(module, path.stem.replace("_", "-"), "file")
+
+
+def _forget_siblings(folder: Path) -> None:
+    """Drop modules imported from the scenario's folder so a reload picks up their edits too."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().parent == folder:
+            del sys.modules[name]
+
+
+def load(spec: str) -> Scenario:
+    """A scenario by slug (built-in or plugin) or by path to a ``.py`` file."""
+    if spec.endswith(".py") or "/" in spec or Path(spec).exists():
+        return load_file(Path(spec))
+    for scenario in available():
+        if scenario.slug == spec:
+            return scenario
+    slugs = ", ".join(s.slug for s in available())
+    raise ScenarioError(f"unknown scenario {spec!r}; choose one of: {slugs}, or a path to a .py file")
+
+
+def build(scenario: Scenario, bug: str | None = None, dtype: str = "float64") -> tuple[Graph, Node]:
+    """Call the scenario's ``build`` on a fresh graph and return the graph and its output node."""
+    if bug is not None and bug not in scenario.bugs:
+        known = ", ".join(scenario.bugs) or "none"
+        raise ScenarioError(f"{scenario.slug} has no bug named {bug!r} (its bugs: {known})")
+    graph = Graph(dtype)
+    fn = scenario.module.build
+    try:
+        takes_bug = len(inspect.signature(fn).parameters) >= 2
+        output = fn(graph, bug) if takes_bug else fn(graph)
+    except Exception as exc:
+        kind = "could not build the graph" if isinstance(exc, GraphError) else "build() failed"
+        raise ScenarioError(
+            f"{kind}: {describe_exception(exc)}",
+            origin_of_exception(exc) or Origin(scenario.source, 1),
+        ) from exc
+    if not isinstance(output, Node) or output.graph is not graph:
+        got = type(output).__name__
+        raise ScenarioError(
+            f"build() must return the output node of the graph it was given, not {got}",
+            Origin(scenario.source, fn.__code__.co_firstlineno),
+        )
+    return graph, output
+
+
+def trace_scenario(scenario: Scenario, bug: str | None = None, dtype: str = "float64") -> Trace:
+    """Build and run: the whole pipeline up to the check."""
+    graph, output = build(scenario, bug, dtype)
+    return run(graph, output)
