@@ -5,6 +5,8 @@ cross-entropy on one sample: about 44k parameters, the workload that keeps the c
 speed. Xavier-uniform weights, zero biases, seed 0.
 """
 
+from itertools import pairwise
+
 import numpy as np
 
 from tui_backprop import Graph, Node, ops
@@ -13,7 +15,9 @@ SIZES = [256, 128, 64, 32, 16, 8, 4]
 SEED = 0
 
 BUGS = {
-    "logsoftmax-forgets-softmax": "logp = log_softmax(z6): the backward passes the upstream through unchanged",
+    "logsoftmax-forgets-softmax": (
+        "logp = log_softmax(z6): the backward passes the upstream through unchanged"
+    ),
     "relu-passes-negatives": "a3 = relu(z3): the backward lets the gradient through where z3 < 0",
 }
 
@@ -23,7 +27,7 @@ def build(g: Graph, bug: str | None = None) -> Node:
     h = g.input("x", rng.standard_normal((SIZES[0], 1)))
     label = int(rng.integers(SIZES[-1]))
     layers = len(SIZES) - 1
-    for k, (fan_in, fan_out) in enumerate(zip(SIZES, SIZES[1:], strict=False), start=1):
+    for k, (fan_in, fan_out) in enumerate(pairwise(SIZES), start=1):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         W = g.param(f"W{k}", rng.uniform(-limit, limit, (fan_out, fan_in)))
         b = g.param(f"b{k}", np.zeros((fan_out, 1)))

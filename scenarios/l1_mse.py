@@ -33,4 +33,3 @@ def build(g: Graph, bug: str | None = None) -> Node:
     l1 = ops.sum(abs_w, name="l1")
     reg_loss = ops.mul(lam, l1, name="reg_loss")
     return ops.add(pred_loss, reg_loss, name="loss")
-

@@ -10,8 +10,7 @@ from tui_backprop.graph import Origin
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_DIRS = tuple(
-    str(Path(p).resolve())
-    for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
+    str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
 )
 
 

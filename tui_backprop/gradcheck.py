@@ -19,8 +19,9 @@ Error formula, per element, with analytic a and numeric n::
 
 ``noise`` is the round-off a central difference cannot avoid: NOISE_FACTOR * machine epsilon *
 (|F(x+h)| + |F(x-h)|) / (2h), with F the probed scalar (the loss, or <u, op(x)>, taken term by
-term). It is what tells float32 round-off from a real error. A mismatching element whose ±eps
-probe moved some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``, not a bug.
+term). It is what tells float32 round-off from a real error. An element whose ±eps probe moved
+some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``: there the derivative does
+not exist, so finite differences cannot judge it, agree or not.
 """
 
 from __future__ import annotations
@@ -192,11 +193,11 @@ def nonfinite_origins(trace: Trace) -> dict[str, str]:
     for node in trace.graph.nodes:
         if node.op is None:
             if not np.all(np.isfinite(values[node.name])):
-                origins[node.name] = "its value is not finite"
+                origins[node.name] = f"the given value {_first_nonfinite(values[node.name])}"
         elif not np.all(np.isfinite(values[node.name])) and all(
             np.all(np.isfinite(values[p.name])) for p in node.inputs
         ):
-            origins[node.name] = f"{node.formula()} is not finite for finite inputs"
+            origins[node.name] = f"{node.formula()} {_first_nonfinite(values[node.name])} for finite inputs"
     for node in reversed(trace.graph.nodes):
         sent = trace.contributions.get(node.name)
         if sent is None or not np.all(np.isfinite(trace.grads[node.name])):
@@ -205,6 +206,14 @@ def nonfinite_origins(trace: Trace) -> dict[str, str]:
         if bad and node.name not in origins:
             origins[node.name] = f"its backward sends a non-finite gradient to {', '.join(bad)}"
     return origins
+
+
+def _first_nonfinite(x: Array) -> str:
+    """``is -inf at [0]``: the first non-finite element, for a message a student can act on."""
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+    value = x[index] if index else x
+    where = f" at {list(index)}" if index else ""
+    return f"is {float(value)}{where}"
 
 
 def check_node(
@@ -223,9 +232,11 @@ def check_node(
     if name not in relevant:
         return NodeCheck(name, "unchecked", None, note="does not reach the output")
     if name in origins:
-        return NodeCheck(name, "nonfinite", None, note=f"non-finite: {origins[name]}", failure=failure)
-    if not _finite(trace.values[name]) or not _finite(trace.grads[name]) or not _finite(
-        trace.values[trace.output.name]
+        return NodeCheck(name, "nonfinite", None, note=origins[name], failure=failure)
+    if (
+        not _finite(trace.values[name])
+        or not _finite(trace.grads[name])
+        or not _finite(trace.values[trace.output.name])
     ):
         return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
 
@@ -290,9 +301,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     indices = _probe_indices(node, base.size, settings)
     plan = trace.graph.downstream(node, trace.output)
     modes = _plan_modes(node, plan)
-    materialized = any(
-        modes[m.name] == "value" and node in m.inputs for m in plan
-    ) or not plan
+    materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
     per_item = max(
         [2 * base.size if materialized else 1]
         + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
@@ -304,8 +313,12 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
         d, scale, straddle = _probe_downstream(trace, node, plan, modes, flat, settings.eps)
         numeric[flat], noise[flat], kinks[flat] = d, scale, straddle
     return _compare(
-        trace.grads[node.name], numeric.reshape(base.shape), noise.reshape(base.shape),
-        kinks.reshape(base.shape), settings, trace.graph.dtype,
+        trace.grads[node.name],
+        numeric.reshape(base.shape),
+        noise.reshape(base.shape),
+        kinks.reshape(base.shape),
+        settings,
+        trace.graph.dtype,
     )
 
 
@@ -345,8 +358,12 @@ def _pulled_back(
         noise[flat] = magnitude @ m_noise
         kinks[flat] = (magnitude @ m_kinks) > 0
     return _compare(
-        trace.grads[node.name], numeric.reshape(base.shape), noise.reshape(base.shape),
-        kinks.reshape(base.shape), settings, trace.graph.dtype,
+        trace.grads[node.name],
+        numeric.reshape(base.shape),
+        noise.reshape(base.shape),
+        kinks.reshape(base.shape),
+        settings,
+        trace.graph.dtype,
     )
 
 
@@ -445,13 +462,18 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
         exact = position in node.op.linear_in and node.op.tangent is not None
         per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
         for flat in _chunks(indices, per_item):
-            d, level, straddle, jac = _probe_local(node, xs, position, flat, u, values[node.name], settings.eps)
+            d, level, straddle, jac = _probe_local(
+                node, xs, position, flat, u, values[node.name], settings.eps
+            )
             numeric[flat], noise[flat], kinks[flat] = d, level, straddle
             columns.append(jac)
         comparison = _compare(
             trace.contributions[node.name][position],
-            numeric.reshape(x.shape), noise.reshape(x.shape), kinks.reshape(x.shape),
-            settings, trace.graph.dtype,
+            numeric.reshape(x.shape),
+            noise.reshape(x.shape),
+            kinks.reshape(x.shape),
+            settings,
+            trace.graph.dtype,
         )
         result.local[position] = comparison
         statuses.append(comparison.status)
@@ -481,7 +503,9 @@ def _probe_local(
         runs = runs.reshape(2 * count, -1).astype(np.float64)
         plus, minus = runs[:count], runs[count:]
         numeric = ((plus - minus) @ u) / (2 * step)
-        noise = _noise((np.abs(plus) + np.abs(minus)) @ np.abs(u), step, x.dtype)
+        # Only outputs the probe moved carry round-off into the difference; the rest cancel exactly.
+        moved = (np.abs(plus) + np.abs(minus)) * (plus != minus)
+        noise = _noise(moved @ np.abs(u), step, x.dtype)
         jac = (plus - minus) / (2 * step)[:, None]
         straddle = (
             _straddles(op.kink_batched(batched, flags), count)
@@ -493,7 +517,11 @@ def _probe_local(
 
 # ---------------------------------------------------------------- comparing
 def _compare(
-    analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: CheckSettings,
+    analytic: Array,
+    numeric: Array,
+    noise: Array,
+    kinks: Array,
+    settings: CheckSettings,
     dtype: np.dtype,
 ) -> Comparison:
     a = np.asarray(analytic, dtype=np.float64)
@@ -508,7 +536,7 @@ def _compare(
     usable = probed & np.isfinite(numeric) & np.isfinite(a)
     codes[usable] = OK
     codes[usable & bad & ~kinks] = MISMATCH
-    codes[usable & bad & kinks] = KINK
+    codes[usable & kinks] = KINK
     codes[~np.isfinite(a)] = NONFINITE
     abs_err = np.where(usable, abs_err, np.nan)
     rel_err = np.where(usable, rel_err, np.nan)

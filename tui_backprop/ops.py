@@ -292,7 +292,9 @@ relu = _unary(
     "{out} = relu({0})",
     kink=lambda x: x,
 )
-abs = _unary("abs", np.abs, lambda u, out, x: u * np.sign(x), "{out} = |{0}|", kink=lambda x: x)
+abs = _unary(  # noqa: A001 - the op is |x|; ops.abs reads like the maths
+    "abs", np.abs, lambda u, out, x: u * np.sign(x), "{out} = |{0}|", kink=lambda x: x
+)
 
 
 def _num(c: float) -> str:
@@ -595,11 +597,8 @@ binary_cross_entropy = Op(
 
 # ---------------------------------------------------------------- the affine layer
 def _linear_batched(batched: tuple[bool, bool, bool], w: Array, x: Array, b: Array) -> Array:
-    if batched[0] or batched[1]:
-        product = _matmul_batched((batched[0], batched[1]), w, x)
-    else:
-        product = _matmul(w, x)
     product_batched = batched[0] or batched[1]
+    product = _matmul_batched((batched[0], batched[1]), w, x) if product_batched else _matmul(w, x)
     p, bias = align([product, b], [product_batched, batched[2]])
     return p + bias
 

@@ -42,10 +42,25 @@ class Scenario:
         return Path(self.source) if self.kind == "file" else None
 
 
+def _builtin_package() -> ModuleType:
+    """The installed ``tui_backprop.builtin`` package, or the source tree's ``scenarios/`` folder."""
+    try:
+        return importlib.import_module(BUILTIN_PACKAGE)
+    except ModuleNotFoundError:
+        init = Path(__file__).resolve().parent.parent / "scenarios" / "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            BUILTIN_PACKAGE, init, submodule_search_locations=[str(init.parent)]
+        )
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[BUILTIN_PACKAGE] = package
+        spec.loader.exec_module(package)
+        return package
+
+
 def builtin_names() -> list[str]:
     """Module names of the built-ins, in the order the package lists them."""
-    package = importlib.import_module(BUILTIN_PACKAGE)
-    return list(package.ORDER)
+    return list(_builtin_package().ORDER)
 
 
 def slug_of(module_name: str) -> str:

@@ -103,9 +103,7 @@ class Trace:
         """True once every consumer has sent its contribution: the gradient is final."""
         if step < self.n_forward:
             return False
-        pending = [
-            c for c, _ in self.consumers[name] if c.name in self.backward_index
-        ]
+        pending = [c for c, _ in self.consumers[name] if c.name in self.backward_index]
         return all(self.backward_index[c.name] <= step for c in pending)
 
 
@@ -124,8 +122,7 @@ def _forward(node: Node, inputs: list[Array], dtype: np.dtype) -> Array:
     except Exception as exc:  # the author's forward rule: anything can happen
         shapes = ", ".join(f"{p.name}{list(x.shape)}" for p, x in zip(node.inputs, inputs, strict=True))
         raise ScenarioError(
-            f"forward of node {node.name!r} ({node.op.name}) on {shapes} failed: "
-            f"{describe_exception(exc)}",
+            f"forward of node {node.name!r} ({node.op.name}) on {shapes} failed: {describe_exception(exc)}",
             origin_of_exception(exc) or node.origin,
             node.name,
         ) from exc
@@ -171,8 +168,7 @@ def call_backward(node: Node, upstream: Array, out: Array, inputs: list[Array]) 
             raise BackwardRuleError(str(exc), None) from None
         if g.shape != x.shape:
             raise BackwardRuleError(
-                f"backward returned shape {list(g.shape)} for input {parent.name!r} "
-                f"of shape {list(x.shape)}",
+                f"backward returned shape {list(g.shape)} for input {parent.name!r} of shape {list(x.shape)}",
                 None,
             )
         grads.append(g)
@@ -213,9 +209,7 @@ def run(graph: Graph, output: Node) -> Trace:
     relevant = graph.ancestors(output)
     ops_in_order = [n for n in graph.nodes if n.op is not None and n.name in relevant]
     steps = [Step(i, "forward", n.name) for i, n in enumerate(ops_in_order)]
-    steps += [
-        Step(len(ops_in_order) + i, "backward", n.name) for i, n in enumerate(reversed(ops_in_order))
-    ]
+    steps += [Step(len(ops_in_order) + i, "backward", n.name) for i, n in enumerate(reversed(ops_in_order))]
 
     grads = {n.name: np.zeros_like(values[n.name]) for n in graph.nodes}
     grads[output.name] = np.ones_like(out_value)
@@ -256,7 +250,5 @@ def local_jacobians(node: Node, out: Array, inputs: list[Array]) -> dict[int, Ar
         except BackwardRuleError:
             return {}
     for position, x in enumerate(inputs):
-        result[position] = np.stack([r[position].reshape(-1) for r in rows]).reshape(
-            out.size, x.size
-        )
+        result[position] = np.stack([r[position].reshape(-1) for r in rows]).reshape(out.size, x.size)
     return result

@@ -1,0 +1,29 @@
+"""README stays true: its example scenario runs as written, and CI runs its test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tui_backprop.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_scenario_example_passes_and_its_bug_is_blamed(tmp_path, capsys):
+    (example,) = [b for b in python_blocks() if "def build" in b]
+    path = tmp_path / "tiny.py"
+    path.write_text(example)
+    assert main(["check", str(path)]) == 0
+    assert main(["check", str(path), "--bug", "square-missing-2"]) == 1
+    assert "blamed: L" in capsys.readouterr().out
+
+
+def test_ci_runs_the_test_command_readme_gives():
+    command = re.search(r"\*\*Set up and run the tests\*\*:\n\n    (.+)\n", README).group(1)
+    assert command in (ROOT / ".ci" / "run").read_text()

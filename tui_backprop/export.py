@@ -1,0 +1,178 @@
+"""The trace and its check as JSON (the contract other tools read) and as Markdown (for notes)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tui_backprop.gradcheck import Check, Comparison, NodeCheck
+from tui_backprop.scenarios import Scenario
+from tui_backprop.trace import Trace
+
+Json = Any
+
+
+def number(x: float) -> float | str:
+    """A float as JSON allows it: non-finite numbers become "NaN", "Infinity", "-Infinity"."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def array(a: np.ndarray) -> Json:
+    """Scalars as plain numbers, arrays as nested lists."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        return number(a)
+    return [array(row) for row in a]
+
+
+def comparison(c: Comparison, with_numeric: bool = True) -> dict[str, Json]:
+    out: dict[str, Json] = {
+        "status": c.status,
+        "max_rel_err": number(c.max_rel_err),
+        "max_abs_err": number(c.max_abs_err),
+        "probed": c.n_probed,
+        "mismatches": [list(i) for i in c.differing()[: c.n_mismatch]],
+        "kinks": c.n_kink,
+    }
+    if with_numeric:
+        out["numeric_grad"] = array(c.numeric)
+    return out
+
+
+def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, Json] | None]:
+    """The ``check`` and ``local_check`` objects of one node."""
+    if nc.grad is not None:
+        global_part = comparison(nc.grad)
+    else:
+        global_part = {"status": nc.status if nc.status != "mismatch" else "unchecked"}
+    if nc.note:
+        global_part["note"] = nc.note
+    if nc.local_status is None:
+        return global_part, None
+    node = trace.graph[nc.name]
+    local: dict[str, Json] = {"status": nc.local_status}
+    if nc.local:
+        local["max_rel_err"] = number(max(c.max_rel_err for c in nc.local.values()))
+        local["inputs"] = {
+            node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
+        }
+    if nc.failure is not None:
+        local["error"] = nc.failure.message
+        if nc.failure.origin is not None:
+            local["origin"] = str(nc.failure.origin)
+    return global_part, local
+
+
+def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> dict[str, Json]:
+    """The JSON trace of DESIGN.md: scenario, output, nodes with their checks, steps, blame."""
+    nodes = []
+    for node in trace.graph.nodes:
+        entry: dict[str, Json] = {
+            "name": node.name,
+            "kind": node.kind,
+            "op": node.op.name if node.op else None,
+            "inputs": [p.name for p in node.inputs],
+        }
+        if node.op is not None:
+            entry["formula"] = node.formula()
+        entry["shape"] = list(trace.values[node.name].shape)
+        entry["value"] = array(trace.values[node.name])
+        entry["grad"] = array(trace.grads[node.name])
+        if node.name in trace.contributions:
+            sums: dict[str, np.ndarray] = {}
+            for parent, sent in zip(node.inputs, trace.contributions[node.name], strict=True):
+                sums[parent.name] = sums.get(parent.name, 0) + sent
+            entry["contributions"] = {k: array(v) for k, v in sums.items()}
+        nc = check.nodes.get(node.name)
+        if nc is not None:
+            global_part, local = node_check(nc, trace)
+            entry["check"] = global_part
+            if local is not None:
+                entry["local_check"] = local
+            if node.name in trace.jacobians:
+                entry["local_jacobian"] = {
+                    node.inputs[i].name: {
+                        "analytic": array(jac),
+                        "numeric": array(nc.numeric_jacobians[i]) if i in nc.numeric_jacobians else None,
+                    }
+                    for i, jac in trace.jacobians[node.name].items()
+                }
+        nodes.append(entry)
+    return {
+        "scenario": scenario.slug,
+        "title": scenario.title,
+        "bug": bug,
+        "dtype": trace.graph.dtype_name,
+        "settings": {
+            "eps": check.settings.eps,
+            "rtol": check.settings.rtol,
+            "atol": check.settings.atol,
+            "sample": check.settings.sample,
+        },
+        "output": {"name": trace.output.name, "value": number(trace.loss)},
+        "nodes": nodes,
+        "steps": [{"index": s.index, "phase": s.phase, "node": s.node} for s in trace.steps],
+        "blame": check.blame,
+        "status": "fail" if check.failed else "pass",
+    }
+
+
+def short(a: np.ndarray, digits: int = 4) -> str:
+    """A compact one-line rendering of a value for tables."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{float(a.reshape(-1)[0]):.{digits}g}"
+    if a.size <= 4:
+        return "[" + ", ".join(f"{float(v):.{digits}g}" for v in a.reshape(-1)) + "]"
+    return f"{'x'.join(map(str, a.shape))} |{float(np.linalg.norm(a)):.{digits}g}|"
+
+
+def trace_markdown(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> str:
+    """The trace as a Markdown document: a node table, the steps, and the verdict."""
+    lines = [f"# {scenario.title}", ""]
+    if scenario.description:
+        lines += [scenario.description, ""]
+    bug_text = f"`{bug}`: {scenario.bugs[bug]}" if bug else "none"
+    lines += [
+        f"- scenario: `{scenario.slug}`",
+        f"- bug: {bug_text}",
+        f"- dtype: {trace.graph.dtype_name}, eps {check.settings.eps:g}, "
+        f"rtol {check.settings.rtol:g}, atol {check.settings.atol:g}",
+        f"- output: `{trace.output.name}` = {trace.loss:.10g}",
+        "",
+        "| node | formula | shape | value | dL/dnode | check | max rel err |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for node in trace.graph.nodes:
+        nc = check.nodes.get(node.name)
+        status = nc.status if nc else "unchecked"
+        if nc is not None and nc.blamed:
+            status += " (blamed)"
+        err = f"{nc.grad.max_rel_err:.2e}" if nc is not None and nc.grad is not None else ""
+        formula = node.formula() or node.kind
+        lines.append(
+            f"| `{node.name}` | {formula} | {list(trace.values[node.name].shape)} | "
+            f"{short(trace.values[node.name])} | {short(trace.grads[node.name])} | {status} | {err} |"
+        )
+    lines += ["", "## Steps", ""]
+    for step in trace.steps:
+        node = trace.graph[step.node]
+        lines.append(f"{step.index + 1}. {step.phase}: `{node.formula()}`")
+    lines += ["", "## Verdict", ""]
+    if check.blame:
+        lines.append(
+            "Blamed (their own backward rule fails its local check): "
+            + ", ".join(f"`{b}`" for b in check.blame)
+        )
+    elif check.failed:
+        lines.append("A mismatch or a non-finite value; no single backward rule is to blame.")
+    else:
+        lines.append("Every gradient agrees with central finite differences.")
+    return "\n".join(lines) + "\n"
