@@ -1,0 +1,3 @@
+"""Raises on import."""
+
+raise RuntimeError("this file raises while importing")

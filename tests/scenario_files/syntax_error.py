@@ -1,0 +1,2 @@
+def build(g, bug=None)
+    return None
