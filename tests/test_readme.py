@@ -16,12 +16,25 @@ def python_blocks() -> list[str]:
 
 
 def test_readme_scenario_example_passes_and_its_bug_is_blamed(tmp_path, capsys):
-    (example,) = [b for b in python_blocks() if "def build" in b]
+    (example,) = [b for b in python_blocks() if "def build" in b and "layers" not in b]
     path = tmp_path / "tiny.py"
     path.write_text(example)
     assert main(["check", str(path)]) == 0
     assert main(["check", str(path), "--bug", "square-missing-2"]) == 1
     assert "blamed: L" in capsys.readouterr().out
+
+
+def test_readme_layer_example_blames_the_wrong_sigmoid(tmp_path, capsys):
+    (example,) = [b for b in python_blocks() if "from tui_backprop.layers import" in b]
+    path = tmp_path / "my_net.py"
+    path.write_text(example)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "blamed: sigmoid" in out
+    assert out.count("blamed:") == 1
+    fixed = tmp_path / "my_net_fixed.py"
+    fixed.write_text(example.replace("return dy * self.out  #", "return dy * self.out * (1 - self.out)  #"))
+    assert main(["check", str(fixed)]) == 0
 
 
 def test_ci_runs_the_test_command_readme_gives():

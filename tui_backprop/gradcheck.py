@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from tui_backprop.graph import Node
-from tui_backprop.trace import BackwardFailure, Trace
+from tui_backprop.trace import BackwardFailure, Trace, backward_origin
 
 Array = np.ndarray
 Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked"]
@@ -204,7 +204,9 @@ def nonfinite_origins(trace: Trace) -> dict[str, str]:
             continue
         bad = [p.name for p, c in zip(node.inputs, sent, strict=True) if not np.all(np.isfinite(c))]
         if bad and node.name not in origins:
-            origins[node.name] = f"its backward sends a non-finite gradient to {', '.join(bad)}"
+            where = backward_origin(node)
+            written = f" ({where})" if where else ""
+            origins[node.name] = f"its backward{written} sends a non-finite gradient to {', '.join(bad)}"
     return origins
 
 

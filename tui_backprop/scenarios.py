@@ -158,6 +158,22 @@ def _forget_siblings(folder: Path) -> None:
             del sys.modules[name]
 
 
+def source_files(scenario: Scenario) -> list[Path]:
+    """The files a scenario is made of: its own, and the modules it imported from its folder.
+
+    What live reload watches: saving any of them rebuilds the graph.
+    """
+    if scenario.kind != "file":
+        return [Path(scenario.source)]
+    own = Path(scenario.source).resolve()
+    files = {own}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and file.endswith(".py") and Path(file).resolve().parent == own.parent:
+            files.add(Path(file).resolve())
+    return sorted(files)
+
+
 def load(spec: str) -> Scenario:
     """A scenario by slug (built-in or plugin) or by path to a ``.py`` file."""
     if spec.endswith(".py") or "/" in spec or Path(spec).exists():

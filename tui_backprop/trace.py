@@ -127,7 +127,7 @@ def _forward(node: Node, inputs: list[Array], dtype: np.dtype) -> Array:
         ) from exc
 
 
-def _backward_origin(node: Node) -> Origin | None:
+def backward_origin(node: Node) -> Origin | None:
     """Where the node's backward rule is written (an adapter points at the author's function)."""
     backward = node.op.backward if node.op else None
     code = getattr(backward, "__wrapped_code__", None) or getattr(backward, "__code__", None)
@@ -219,9 +219,7 @@ def run(graph: Graph, output: Node) -> Trace:
         try:
             sent = call_backward(node, grads[node.name], values[node.name], inputs)
         except BackwardRuleError as exc:
-            failures[node.name] = BackwardFailure(
-                node.name, exc.message, exc.origin or _backward_origin(node)
-            )
+            failures[node.name] = BackwardFailure(node.name, exc.message, exc.origin or backward_origin(node))
             sent = tuple(np.zeros_like(x) for x in inputs)
         contributions[node.name] = sent
         for parent, contribution in zip(node.inputs, sent, strict=True):
