@@ -308,20 +308,10 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
         [2 * base.size if materialized else 1]
         + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
     )
-    numeric = np.full(base.size, np.nan)
-    noise = np.zeros(base.size)
-    kinks = np.zeros(base.size, dtype=bool)
+    probes = _Probes(base)
     for flat in _chunks(indices, per_item):
-        d, scale, straddle = _probe_downstream(trace, node, plan, modes, flat, settings.eps)
-        numeric[flat], noise[flat], kinks[flat] = d, scale, straddle
-    return _compare(
-        trace.grads[node.name],
-        numeric.reshape(base.shape),
-        noise.reshape(base.shape),
-        kinks.reshape(base.shape),
-        settings,
-        trace.graph.dtype,
-    )
+        probes.put(flat, *_probe_downstream(trace, node, plan, modes, flat, settings.eps))
+    return probes.compare(trace.grads[node.name], settings)
 
 
 def _pulled_back(
@@ -347,26 +337,15 @@ def _pulled_back(
         return None
     base = trace.values[node.name]
     xs = [trace.values[p.name] for p in consumer.inputs]
-    numeric = np.full(base.size, np.nan)
-    noise = np.zeros(base.size)
-    kinks = np.zeros(base.size, dtype=bool)
+    probes = _Probes(base)
     m_numeric = downstream.numeric.reshape(-1)
     m_noise = downstream.noise.reshape(-1)
     m_kinks = downstream.kinks.reshape(-1).astype(np.float64)
     for flat in _chunks(_probe_indices(node, base.size, settings), downstream.numeric.size):
         tangent = op.tangent_of_basis(position, flat, xs).reshape(len(flat), -1).astype(np.float64)
         magnitude = np.abs(tangent)
-        numeric[flat] = tangent @ m_numeric
-        noise[flat] = magnitude @ m_noise
-        kinks[flat] = (magnitude @ m_kinks) > 0
-    return _compare(
-        trace.grads[node.name],
-        numeric.reshape(base.shape),
-        noise.reshape(base.shape),
-        kinks.reshape(base.shape),
-        settings,
-        trace.graph.dtype,
-    )
+        probes.put(flat, tangent @ m_numeric, magnitude @ m_noise, (magnitude @ m_kinks) > 0)
+    return probes.compare(trace.grads[node.name], settings)
 
 
 def _plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
@@ -457,9 +436,7 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
     small = trace.jacobians.get(node.name) is not None
     for position, x in enumerate(xs):
         indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
-        numeric = np.full(x.size, np.nan)
-        noise = np.zeros(x.size)
-        kinks = np.zeros(x.size, dtype=bool)
+        probes = _Probes(x)
         columns = []
         exact = position in node.op.linear_in and node.op.tangent is not None
         per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
@@ -467,16 +444,9 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
             d, level, straddle, jac = _probe_local(
                 node, xs, position, flat, u, values[node.name], settings.eps
             )
-            numeric[flat], noise[flat], kinks[flat] = d, level, straddle
+            probes.put(flat, d, level, straddle)
             columns.append(jac)
-        comparison = _compare(
-            trace.contributions[node.name][position],
-            numeric.reshape(x.shape),
-            noise.reshape(x.shape),
-            kinks.reshape(x.shape),
-            settings,
-            trace.graph.dtype,
-        )
+        comparison = probes.compare(trace.contributions[node.name][position], settings)
         result.local[position] = comparison
         statuses.append(comparison.status)
         if small:
@@ -518,13 +488,31 @@ def _probe_local(
 
 
 # ---------------------------------------------------------------- comparing
+class _Probes:
+    """Numeric estimates, noise levels and kink flags for one tensor, gathered chunk by chunk."""
+
+    def __init__(self, like: Array) -> None:
+        self.shape = like.shape
+        self.numeric = np.full(like.size, np.nan)
+        self.noise = np.zeros(like.size)
+        self.kinks = np.zeros(like.size, dtype=bool)
+
+    def put(self, flat: Array, numeric: Array, noise: Array, kinks: Array) -> None:
+        self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
+
+    def compare(self, analytic: Array, settings: CheckSettings) -> Comparison:
+        shape = self.shape
+        return _compare(
+            analytic,
+            self.numeric.reshape(shape),
+            self.noise.reshape(shape),
+            self.kinks.reshape(shape),
+            settings,
+        )
+
+
 def _compare(
-    analytic: Array,
-    numeric: Array,
-    noise: Array,
-    kinks: Array,
-    settings: CheckSettings,
-    dtype: np.dtype,
+    analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: CheckSettings
 ) -> Comparison:
     a = np.asarray(analytic, dtype=np.float64)
     probed = ~np.isnan(numeric) | ~np.isfinite(a)
