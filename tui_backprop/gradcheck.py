@@ -27,7 +27,7 @@ not exist, so finite differences cannot judge it, agree or not.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -541,8 +541,3 @@ def _compare(
     else:
         status = "unchecked"
     return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status)
-
-
-def with_overrides(settings: CheckSettings, **changes: float | int | None) -> CheckSettings:
-    """A copy of the settings with some fields changed (e.g. from the command palette)."""
-    return replace(settings, **changes)
