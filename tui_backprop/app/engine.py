@@ -1,0 +1,93 @@
+"""The app's one door into the engine: loading, tracing and checking, imported only when used.
+
+The app is handed an ``Engine`` (memray's habit: the UI takes its data source as an argument), so
+tests can give it one whose check is slow or whose scenarios fail, and so that numpy and the
+engine are imported in a worker thread after the first frame rather than before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui_backprop.gradcheck import CheckSettings, NodeCheck
+    from tui_backprop.scenarios import Scenario
+    from tui_backprop.trace import Trace
+
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Check settings the user changed; None keeps the dtype's default."""
+
+    eps: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A scenario that could not be opened: the message and, when known, the author's file:line."""
+
+    message: str
+    filename: str | None = None
+    lineno: int | None = None
+    node: str | None = None
+
+    @property
+    def where(self) -> str | None:
+        return f"{self.filename}:{self.lineno}" if self.filename else None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class Engine:
+    """Calls into ``tui_backprop``; every import happens on first use (usually in a worker)."""
+
+    def catalog(self) -> list[Scenario]:
+        from tui_backprop import scenarios
+
+        return scenarios.available()
+
+    def open(self, spec: str, bug: str | None, dtype: str) -> tuple[Scenario, Trace]:
+        """Load and trace a scenario; raises ``ScenarioError`` naming the author's file and line."""
+        from tui_backprop import scenarios
+
+        scenario = scenarios.load(spec)
+        return scenario, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
+
+    def settings(self, dtype: str, overrides: Overrides) -> CheckSettings:
+        from tui_backprop.gradcheck import CheckSettings
+
+        return CheckSettings.for_dtype(dtype, eps=overrides.eps, rtol=overrides.rtol, atol=overrides.atol)
+
+    def check(self, trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
+        from tui_backprop.gradcheck import iter_check
+
+        return iter_check(trace, settings)
+
+    def warm_up(self) -> None:
+        """Import what rendering a trace needs, so the UI thread does not pay for it later."""
+        import tui_backprop.app.views
+        import tui_backprop.gradcheck  # noqa: F401
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """Any exception from opening a scenario as a ``Failure`` (ScenarioError keeps its origin)."""
+    from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
+
+    if isinstance(exc, ScenarioError):
+        origin = exc.origin
+        return Failure(
+            exc.message, origin.filename if origin else None, origin.lineno if origin else None, exc.node
+        )
+    origin = origin_of_exception(exc)
+    return Failure(
+        f"unexpected error: {describe_exception(exc)}",
+        origin.filename if origin else None,
+        origin.lineno if origin else None,
+    )

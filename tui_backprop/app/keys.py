@@ -1,0 +1,188 @@
+"""Every key the app answers to, in one place: the footer, the help screen and the palette read it.
+
+Debugger habits first (``n`` next, ``p`` previous, ``c`` continue, ``b`` breakpoint, ``?`` help,
+``q`` quit), VS Code's F5/F9/F10/F11 as aliases, and gdb's reverse-continue on ``C``. Each binding
+has an ``id`` (so keys can be remapped) and a ``tooltip`` that the help screen shows as its line.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+DEBUGGER = [
+    Binding(
+        "n,s,right,f10,f11",
+        "app.step(1)",
+        "Next",
+        key_display="n",
+        id="step.next",
+        tooltip="Next step: forward through every op, then backward through them",
+    ),
+    Binding(
+        "p,left,shift+f11",
+        "app.step(-1)",
+        "Prev",
+        key_display="p",
+        id="step.prev",
+        tooltip="Previous step: going back hides what was not computed yet",
+    ),
+    Binding(
+        "c,f5",
+        "app.continue_run(1)",
+        "Cont",
+        key_display="c",
+        id="step.continue",
+        tooltip="Continue to the next breakpoint, or to the next node whose gradient mismatches",
+    ),
+    Binding(
+        "C,shift+f5",
+        "app.continue_run(-1)",
+        "Reverse continue",
+        show=False,
+        id="step.reverse_continue",
+        tooltip="Reverse-continue: back to the previous breakpoint or mismatch",
+    ),
+    Binding(
+        "b,f9",
+        "app.toggle_breakpoint",
+        "Break",
+        key_display="b",
+        id="step.breakpoint",
+        tooltip="Toggle a breakpoint on the node under the list cursor",
+    ),
+    Binding(
+        "home,[",
+        "app.jump('forward_start')",
+        "Forward start",
+        show=False,
+        id="jump.forward_start",
+        tooltip="Jump to the start of the forward pass",
+    ),
+    Binding(
+        "]",
+        "app.jump('forward_end')",
+        "Forward end",
+        show=False,
+        id="jump.forward_end",
+        tooltip="Jump to the end of the forward pass",
+    ),
+    Binding(
+        "{",
+        "app.jump('backward_start')",
+        "Backward start",
+        show=False,
+        id="jump.backward_start",
+        tooltip="Jump to the start of the backward pass",
+    ),
+    Binding(
+        "end,}",
+        "app.jump('backward_end')",
+        "Backward end",
+        show=False,
+        id="jump.backward_end",
+        tooltip="Jump to the end of the backward pass",
+    ),
+    Binding(
+        "space",
+        "app.play",
+        "Play",
+        id="play.toggle",
+        tooltip="Play or pause automatic stepping (stops at breakpoints and at the end)",
+    ),
+    Binding(
+        "+,=", "app.pace(-1)", "Faster", show=False, id="play.faster", tooltip="Step faster while playing"
+    ),
+    Binding("-", "app.pace(1)", "Slower", show=False, id="play.slower", tooltip="Step slower while playing"),
+    Binding(
+        "v",
+        "app.view_tensor",
+        "View",
+        id="view.tensor",
+        tooltip="Full, scrollable view of the node's tensors and every mismatching element",
+    ),
+    Binding(
+        "x",
+        "app.choose_bug",
+        "Bug",
+        id="scenario.bug",
+        tooltip="Switch a named bug of the scenario on or off",
+    ),
+    Binding(
+        "t",
+        "app.toggle_dtype",
+        "dtype",
+        show=False,
+        id="check.dtype",
+        tooltip="Switch between float64 and float32 (rebuilds the trace)",
+    ),
+    Binding(
+        "e",
+        "app.edit_settings",
+        "Tolerances",
+        show=False,
+        id="check.settings",
+        tooltip="Change the check's eps, rtol and atol",
+    ),
+    Binding(
+        "r",
+        "app.rerun_check",
+        "Re-check",
+        show=False,
+        id="check.rerun",
+        tooltip="Run the numeric gradient check again",
+    ),
+]
+"""The stepping screen's keys."""
+
+GLOBAL = [
+    Binding("o", "app.open_picker", "Open", show=False, id="app.open", tooltip="Open the scenario picker"),
+    Binding(
+        "question_mark,f1", "app.help", "Help", key_display="?", id="app.help", tooltip="This help: every key"
+    ),
+    Binding("q,ctrl+q", "app.quit", "Quit", key_display="q", id="app.quit", tooltip="Quit"),
+]
+"""Keys that work on every screen."""
+
+NODE_LIST = [
+    ("↑ ↓  k j", "Move the list cursor; the inspector peeks at that node at the current step"),
+    ("PgUp PgDn", "Move the list cursor by a page"),
+    ("Enter, click", "Jump to the node's step in this phase; again: its step in the other phase"),
+    ("Tab", "Move focus between the node list and the inspector (↑ ↓ then scroll it)"),
+    ("ctrl+p", "Command palette: every action by name, scenarios, bugs, dtype, eps and tolerances"),
+]
+"""Keys of focused widgets, listed in the help screen."""
+
+SECTIONS = [
+    ("Stepping", ["step.next", "step.prev", "step.continue", "step.reverse_continue", "step.breakpoint"]),
+    ("Jumping", ["jump.forward_start", "jump.forward_end", "jump.backward_start", "jump.backward_end"]),
+    ("Playing", ["play.toggle", "play.faster", "play.slower"]),
+    ("Looking", ["view.tensor"]),
+    ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
+    ("App", ["app.help", "app.quit"]),
+]
+
+
+def by_id() -> dict[str, Binding]:
+    return {b.id: b for b in DEBUGGER + GLOBAL if b.id}
+
+
+KEY_NAMES = {
+    "right": "→",
+    "left": "←",
+    "space": "Space",
+    "home": "Home",
+    "end": "End",
+    "question_mark": "?",
+    "shift+f5": "shift+F5",
+    "shift+f11": "shift+F11",
+}
+
+
+def keys_of(binding: Binding) -> str:
+    """``n  s  →  F10  F11``: every key of a binding as a user types it."""
+    names = []
+    for key in binding.key.split(","):
+        key = key.strip()
+        name = KEY_NAMES.get(key) or (key.upper() if key.startswith("f") and key[1:].isdigit() else key)
+        names.append(name)
+    return "  ".join(names)
