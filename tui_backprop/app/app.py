@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -103,7 +104,8 @@ class DebuggerScreen(Screen):
 class BackpropApp(App[int]):
     """Steps through a trace; every number it shows comes from the engine."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    """Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too."""
     TITLE = "backprop-tui"
     BINDINGS = keys.GLOBAL
     COMMANDS = App.COMMANDS | {BackpropCommands}
