@@ -302,6 +302,10 @@ class BackpropApp(App[int]):
         if not worker.is_cancelled:
             self.post_message(CheckDone(generation))
 
+    def on_resize(self) -> None:
+        # The status line picks its full or compact form by width.
+        self.call_after_refresh(self.refresh_view)
+
     def on_check_progress(self, message: CheckProgress) -> None:
         session = self.session
         if session is None or message.generation != self.generation:
@@ -370,7 +374,10 @@ class BackpropApp(App[int]):
             return
         from tui_backprop.app import views  # cached: the load worker imported it
 
-        status.set_text(views.status_line(session, self._title(), self.progress, self._status_extra()))
+        line = views.status_line(
+            session, self._title(), self.progress, self._status_extra(), status.size.width
+        )
+        status.set_text(line)
         nodes = debugger.query_one(NodeList)
         nodes.update_states(session.rows())
         name = self.inspected or session.node_name
@@ -506,6 +513,8 @@ class BackpropApp(App[int]):
 
     def _tick(self) -> None:
         session = self.session
+        if self.playing is None:
+            return
         if session is None or session.step >= session.n_steps - 1:
             self._stop_playing()
             self.refresh_view()

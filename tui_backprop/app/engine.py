@@ -7,6 +7,7 @@ engine are imported in a worker thread after the first frame rather than before 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,10 +40,19 @@ class Failure:
 
     @property
     def where(self) -> str | None:
-        return f"{self.filename}:{self.lineno}" if self.filename else None
+        return f"{short_path(self.filename)}:{self.lineno}" if self.filename else None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def short_path(filename: str) -> str:
+    """A path as the user would type it: relative when it is under the working directory."""
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if relative.startswith("..") else relative
 
 
 class Engine:

@@ -255,10 +255,15 @@ def stats_table(rows: Sequence[tuple[str, np.ndarray]]) -> list[Text]:
 
 
 def tensor_lines(array: np.ndarray, width: int, codes: np.ndarray | None = None) -> list[Text]:
-    """Full grid when small, else the one-line summary."""
-    if is_small(array, width):
-        return grid(array, codes, width=width)
+    """Full grid when small (with three digits if four do not fit), else the one-line summary."""
+    for formatter in (num, num3):
+        if is_small(array, width, formatter):
+            return grid(array, codes, formatter, width=width)
     return [summary(array)]
+
+
+def num3(x: float) -> str:
+    return num(x, 3)
 
 
 def side_by_side(blocks: Sequence[Block], width: int, gap: int = 3) -> list[Text]:

@@ -101,12 +101,12 @@ class GridView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.layer: Layer | None = None
+        self.tensor: Layer | None = None
         self._grid = np.zeros((0, 0))
         self._codes: np.ndarray | None = None
 
     def show(self, layer: Layer) -> None:
-        self.layer = layer
+        self.tensor = layer
         self._grid = _grid2d(layer.array)
         self._codes = _grid2d(layer.codes) if layer.codes is not None else None
         rows, cols = self._grid.shape
@@ -115,7 +115,7 @@ class GridView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _cell(self, r: int, c: int) -> tuple[str, Style | None]:
         value = self._grid[r, c]
-        text = tf.err(value) if self.layer is not None and self.layer.error else tf.num(value)
+        text = tf.err(value) if self.tensor is not None and self.tensor.error else tf.num(value)
         code = int(self._codes[r, c]) if self._codes is not None else tf.OK
         mark = tf.CODE_MARK.get(code, " ")
         return (text + mark).rjust(CELL), _STYLES.get(code)
@@ -217,10 +217,10 @@ class TensorScreen(ModalScreen[None]):
 
     def __init__(self, name: str, layers: list[Layer], comparison: Comparison | None) -> None:
         super().__init__()
-        self.node = name
-        self.layers = layers
+        self.node_name = name
+        self.tensors = layers
         self.comparison = comparison
-        self.current = 0
+        self.shown = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tensor-box"):
@@ -236,14 +236,14 @@ class TensorScreen(ModalScreen[None]):
 
     def _show(self) -> None:
         title = Text()
-        if not self.layers:
-            title.append(f"nothing is known about {self.node} at this step", style=tf.HIDDEN)
+        if not self.tensors:
+            title.append(f"nothing is known about {self.node_name} at this step", style=tf.HIDDEN)
             self.query_one("#tensor-title", Static).update(title)
             return
-        layer = self.layers[self.current]
+        layer = self.tensors[self.shown]
         title.append(f" {layer.title} ", style="bold reverse")
         title.append(f"  {tf.shape_str(np.shape(layer.array))}", style=tf.DIM)
-        title.append(f"   tensor {self.current + 1} of {len(self.layers)} (Tab)", style=tf.DIM)
+        title.append(f"   tensor {self.shown + 1} of {len(self.tensors)} (Tab)", style=tf.DIM)
         if layer.codes is not None:
             mismatch = int(np.count_nonzero(layer.codes == tf.MISMATCH))
             kink = int(np.count_nonzero(layer.codes == tf.KINK))
@@ -257,8 +257,8 @@ class TensorScreen(ModalScreen[None]):
         self.query_one("#grid", GridView).show(layer)
 
     def action_layer(self, delta: int) -> None:
-        if self.layers:
-            self.current = (self.current + delta) % len(self.layers)
+        if self.tensors:
+            self.shown = (self.shown + delta) % len(self.tensors)
             self._show()
 
     def action_close(self) -> None:

@@ -126,49 +126,70 @@ def _cached_cell(session: Session, key: tuple[str, str], array: np.ndarray) -> s
 
 
 # ---------------------------------------------------------------- the status line
-def status_line(session: Session, title: str, progress: tuple[int, int] | None, extra: str = "") -> Text:
-    """Scenario, bug, phase, step k of N, output value, mismatch count, dtype and eps, check progress."""
+def status_line(
+    session: Session, title: str, progress: tuple[int, int] | None, extra: str = "", width: int = 0
+) -> Text:
+    """Scenario, bug, phase, step k of N, output value, mismatch count, dtype and eps, check progress.
+
+    When the full line is wider than ``width``, a compact one says the same in fewer cells.
+    """
+    full = _status_line(session, title, progress, extra, compact=False)
+    if width and full.cell_len > width:
+        return _status_line(session, title, progress, extra, compact=True)
+    return full
+
+
+def _status_line(
+    session: Session, title: str, progress: tuple[int, int] | None, extra: str, compact: bool
+) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" {title} ", style="bold")
-    sep = (" │ ", tf.DIM)
+    sep = ("│", tf.DIM) if compact else (" │ ", tf.DIM)
     if session.bug:
-        text.append("bug ", style=tf.DIM)
+        if not compact:
+            text.append("bug ", style=tf.DIM)
         text.append(session.bug, style="bold #ff8a80")
         text.append(*sep)
     n = session.n_steps
     phase = session.phase
-    text.append(phase, style="bold #80cbc4" if phase == "forward" else "bold #ffcc80")
+    shown = ("fwd" if phase == "forward" else "bwd") if compact else phase
+    text.append(shown, style="bold #80cbc4" if phase == "forward" else "bold #ffcc80")
     text.append(f" {session.step + 1 if n else 0}/{n}")
     text.append(*sep)
     output = session.trace.output.name
     value = session.trace.value_at(output, session.step)
-    text.append(f"{output} = ", style=tf.DIM)
+    text.append(f"{output}=" if compact else f"{output} = ", style=tf.DIM)
     text.append(tf.short(value.reshape(-1)[0]) if value is not None else "?")
     text.append(*sep)
     failing = session.failing
     if failing:
         noun = "node mismatches" if len(failing) == 1 else "nodes mismatch"
-        text.append(f"✗ {len(failing)} {noun}", style=tf.STATUS_STYLE["mismatch"])
+        noun = "✗" if compact else noun
+        text.append(
+            f"✗ {len(failing)} {noun}" if not compact else f"✗{len(failing)}",
+            style=tf.STATUS_STYLE["mismatch"],
+        )
         blamed = session.blamed
         if blamed:
-            text.append(" · blame ", style=tf.DIM)
+            text.append(" blame " if compact else " · blame ", style=tf.DIM)
             text.append(", ".join(blamed), style=tf.STATUS_STYLE["blame"])
+        text.append(*sep)
     elif session.check_complete:
-        text.append("✓ no mismatch", style=tf.STATUS_STYLE["ok"])
-    else:
-        text.append("… checking", style=tf.DIM)
-    text.append(*sep)
+        text.append("✓" if compact else "✓ no mismatch", style=tf.STATUS_STYLE["ok"])
+        text.append(*sep)
     s = session.settings
-    text.append(f"{session.dtype} eps {tf.short(s.eps)}", style=tf.DIM)
+    dtype = session.dtype.replace("float", "f") if compact else session.dtype
+    text.append(f"{dtype} eps {tf.short(s.eps)}", style=tf.DIM)
     if (s.rtol, s.atol) != _default_tolerances(session.dtype):
         text.append(f" rtol {tf.short(s.rtol)} atol {tf.short(s.atol)}", style=tf.DIM)
     if progress is not None:
         done, total = progress
         text.append(*sep)
-        filled = round(8 * done / total) if total else 8
+        bar = 4 if compact else 8
+        filled = round(bar * done / total) if total else bar
         text.append("check ", style=tf.DIM)
         text.append("━" * filled, style="#4caf50")
-        text.append("━" * (8 - filled), style="#3a3a3a")
+        text.append("━" * (bar - filled), style="#3a3a3a")
         text.append(f" {done}/{total}")
     if extra:
         text.append(*sep)
@@ -243,14 +264,22 @@ class _Inspector:
 
     # -- the sections
     def lines(self) -> list[Text]:
+        """Forward: formula, inputs, output. Once the node's backward has run, what it did first."""
         self.header()
         if self.node.op is not None:
             self.formula()
+        index = self.s.step_of(self.name, "backward")
+        if self.node.op is not None and index is not None and self.step >= index:
+            self.gradient()
+            self.backward()
+            self.verdict()
+            self.inputs()
+            self.output()
+            return self.out
+        if self.node.op is not None:
             self.inputs()
         self.output()
         self.gradient()
-        if self.node.op is not None:
-            self.backward()
         self.verdict()
         return self.out
 
@@ -371,7 +400,9 @@ class _Inspector:
             line = Text(" " * indent)
             line.append(label, style="bold")
             line.append("  analytic ", style=tf.DIM)
-            line.append(tf.num(a.reshape(-1)[0]), style=tf.CODE_STYLE.get(code, ""))
+            line.append(
+                tf.num(a.reshape(-1)[0]) + tf.CODE_MARK[code].strip(), style=tf.CODE_STYLE.get(code, "")
+            )
             line.append("  numeric ", style=tf.DIM)
             line.append(tf.num(c.numeric.reshape(-1)[0]))
             self.out.append(line)
@@ -434,7 +465,7 @@ class _Inspector:
         if failure is not None:
             self.add(("backward failed: ", tf.STATUS_STYLE["mismatch"]), failure.message, indent=2)
             if failure.origin is not None:
-                self.add(("at ", tf.DIM), (str(failure.origin), "underline"), indent=4)
+                self.add(("at ", tf.DIM), (_place(failure.origin), "underline"), indent=4)
         jacobians = self.trace.jacobians.get(self.name, {})
         numeric_jac = self.check.numeric_jacobians if self.check is not None else {}
         upstream = self.trace.grads[self.name]
@@ -442,6 +473,9 @@ class _Inspector:
             self.out.append(Text(""))
             sent = self.trace.contributions[self.name][position]
             self.add(("→ ", "bold"), (parent.name, "bold"), (f"  (input {position + 1})", tf.DIM), indent=2)
+            if failure is not None:
+                self.add(("sends zeros: its backward rule failed", tf.HIDDEN), indent=4)
+                continue
             jac = jacobians.get(position)
             label = f"∂{self.name}/∂{parent.name}"
             local = self.check.local.get(position) if self.check is not None else None
@@ -475,7 +509,8 @@ class _Inspector:
     def scalar_contribution(self, label, jac, numeric_jac, upstream, sent, local) -> None:
         """Scalar ops read like the textbook: local derivative, the product sent, its check."""
         code = int(local.codes.reshape(-1)[0]) if local is not None else tf.OK
-        line = [(label, "bold"), " = ", (tf.num(jac.reshape(-1)[0]), tf.CODE_STYLE.get(code, ""))]
+        mark = tf.CODE_MARK[code].strip()
+        line = [(label, "bold"), " = ", (tf.num(jac.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, ""))]
         if numeric_jac is not None:
             line += [("  numeric ", tf.DIM), tf.num(numeric_jac.reshape(-1)[0])]
         self.add(*line, indent=4)
@@ -483,7 +518,7 @@ class _Inspector:
         self.add(
             ("sends ", tf.DIM),
             f"dL/d{self.name} · {label} = {product} = ",
-            (tf.num(sent.reshape(-1)[0]), "bold"),
+            (tf.num(sent.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, "bold")),
             indent=4,
         )
         if local is None:
@@ -505,7 +540,13 @@ class _Inspector:
         check = self.check
         if check is None:
             return
-        if check.blamed:
+        if check.blamed and check.failure is not None:
+            self.out.append(Text(""))
+            self.add((" ✗ BLAMED ", tf.STATUS_STYLE["blame"]))
+            self.add(f"the backward rule of {self.name} failed: {check.failure.message}", indent=1)
+            if check.failure.origin is not None:
+                self.add(("at ", tf.DIM), (_place(check.failure.origin), "underline"), indent=1)
+        elif check.blamed:
             self.out.append(Text(""))
             self.add((" ✗ BLAMED ", tf.STATUS_STYLE["blame"]))
             self.add(
@@ -514,7 +555,7 @@ class _Inspector:
                 indent=1,
             )
             if self.node.origin is not None:
-                self.add(("node defined at ", tf.DIM), (str(self.node.origin), "underline"), indent=1)
+                self.add(("node defined at ", tf.DIM), (_place(self.node.origin), "underline"), indent=1)
         elif check.status in ("mismatch", "nonfinite"):
             blamed = self.s.blamed
             self.out.append(Text(""))
@@ -559,6 +600,12 @@ def plug(render, out: str, operands: list[str]) -> str:
 
 def parent_size(view: _Inspector, position: int) -> int:
     return int(view.trace.values[view.node.inputs[position].name].size)
+
+
+def _place(origin) -> str:
+    from tui_backprop.app.engine import short_path
+
+    return f"{short_path(origin.filename)}:{origin.lineno}"
 
 
 def _code_status(code: int) -> str:
