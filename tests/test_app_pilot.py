@@ -166,7 +166,7 @@ async def test_without_a_scenario_the_picker_lists_every_builtin_and_enter_opens
         await settle(app, pilot)
         assert isinstance(app.screen, PickerScreen)
         options = app.screen.query_one("#scenarios")
-        assert [options.get_option_at_index(k).id for k in range(options.option_count)][:5] == SCENARIOS
+        assert [option.id for option in options.options][:5] == SCENARIOS
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, PickerScreen)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -303,7 +304,7 @@ class BackpropApp(App[int]):
             self.post_message(CheckDone(generation))
 
     def on_resize(self) -> None:
-        # The status line picks its full or compact form by width.
+        # The status line picks its full or compact form by width (the inspector sees to itself).
         self.call_after_refresh(self.refresh_view)
 
     def on_check_progress(self, message: CheckProgress) -> None:
@@ -340,12 +341,12 @@ class BackpropApp(App[int]):
 
         session = self.session
         assert session is not None
-        columns: dict[int, list[views.Column]] = {}
+        columns: dict[tuple[int, str], list[views.Column]] = {}
 
-        def columns_at(width: int) -> list[views.Column]:
-            if width not in columns:
-                columns[width] = views.columns_for(session, width)
-            return columns[width]
+        def columns_at(width: int, phase: str = "backward") -> list[views.Column]:
+            if (width, phase) not in columns:
+                columns[width, phase] = views.columns_for(session, width, phase)
+            return columns[width, phase]
 
         nodes = self.debugger.query_one(NodeList)
         natural = sum(c.width + 1 for c in columns_at(10_000)) + 1
@@ -353,9 +354,10 @@ class BackpropApp(App[int]):
         nodes.show(
             session.node_names,
             session.rows(),
-            lambda state, width: views.node_row(session, state, columns_at(width)),
-            lambda width: views.header_row(columns_at(width)),
+            lambda state, width: views.node_row(session, state, columns_at(width, state.phase)),
+            lambda width: views.header_row(columns_at(width, session.phase)),
             cursor=session.node_names.index(session.node_name),
+            header_key=session.phase,
         )
         nodes.refresh(layout=True)
 
@@ -379,16 +381,15 @@ class BackpropApp(App[int]):
         )
         status.set_text(line)
         nodes = debugger.query_one(NodeList)
-        nodes.update_states(session.rows())
+        nodes.update_states(session.rows(), session.phase)
         name = self.inspected or session.node_name
         nodes.move_cursor(session.node_names.index(name))
-        inspector.set_text(self._inspector_text(name, inspector.scrollable_content_region.width))
+        inspector.set_content(partial(self._inspector_text, session, name))
 
-    def _inspector_text(self, name: str, width: int) -> Text:
+    def _inspector_text(self, session: Session, name: str, width: int) -> Text:
+        """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
         from tui_backprop.app import views
 
-        session = self.session
-        assert session is not None
         width = width if width > 0 else 60
         key = (id(session), name, session.step, width, session.n_checked, session.check_complete)
         text = self._inspector_cache.get(key)

@@ -80,12 +80,15 @@ class PickerScreen(Screen[str]):
             if bugs:
                 prompt.append("\nbugs: ", style="#8a8a8a")
                 prompt.append(", ".join(bugs), style="#ff8a80")
+            if options.option_count:
+                options.add_option(None)  # a separator line between scenarios
             options.add_option(Option(prompt, id=slug))
         current = self.backprop.session.scenario.slug if self.backprop.session else None
-        if highlighted is not None and highlighted < len(rows):
+        slugs = [r[0] for r in rows]
+        if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
-        elif current and current in [r[0] for r in rows]:
-            options.highlighted = [r[0] for r in rows].index(current)
+        elif current in slugs:
+            options.highlighted = options.get_option_index(current)
         else:
             options.highlighted = 0 if rows else None
 
@@ -253,9 +256,9 @@ def help_text() -> Group:
         ("✗ mismatch", "#ff5252", "the gradient differs from its numeric estimate"),
         ("✗ BLAME", "#ff5252", "this node's own backward rule fails its local check: the bug is here"),
         ("~ kink", "#e0a526", "the ±eps probe straddles a corner of relu, |x| or max: expected"),
-        ("! nonfinite", "#c77dff", "a NaN or an infinity first appears here"),
+        ("! nan/inf", "#c77dff", "a NaN or an infinity first appears here (non-finite)"),
         ("… pending", "#8a8a8a", "the check has not reached this node yet"),
-        ("▶  ●", "bold", "the current step's node; a breakpoint"),
+        ("▶  ●  ◉", "bold", "the current step's node; a breakpoint; both"),
         ("·", "#8a8a8a", "not computed yet at this step (values), not reached yet (gradients)"),
         ("1.234!  5.678~", "bold", "a mismatching element (!) and a kink (~) inside a tensor"),
     ]

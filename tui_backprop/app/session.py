@@ -34,6 +34,8 @@ class RowState:
     """ok / mismatch / kink / nonfinite / unchecked, ``blame``, or ``pending`` before the check."""
     current: bool
     breakpoint: bool
+    phase: Phase = "forward"
+    """The session's phase: the narrow node list shows values forward and gradients backward."""
 
 
 @dataclass
@@ -189,6 +191,7 @@ class Session:
             status=self.status_of(name),
             current=name == self.node_name,
             breakpoint=name in self.breakpoints,
+            phase=self.phase,
         )
 
     def rows(self) -> list[RowState]:

@@ -53,7 +53,7 @@ STATUS_WORD = {
     "mismatch": "mismatch",
     "blame": "BLAME",
     "kink": "kink",
-    "nonfinite": "nonfinite",
+    "nonfinite": "nan/inf",
     "unchecked": "n/a",
     "pending": "pending",
 }
@@ -233,19 +233,27 @@ def summary(array: np.ndarray, with_shape: bool = True) -> Text:
     return text
 
 
-def stats_table(rows: Sequence[tuple[str, np.ndarray]]) -> list[Text]:
-    """Summaries of same-shaped tensors (analytic, numeric) aligned column by column."""
+def stats_table(rows: Sequence[tuple[str, np.ndarray]], width: int = 1000) -> list[Text]:
+    """Summaries of same-shaped tensors (analytic, numeric) aligned column by column.
+
+    The mean is the first column to go when the table is wider than ``width``.
+    """
     computed = [(label, *stats(array)) for label, array in rows]
     names = ["min", "max", "mean", "‖·‖"]
     cells = [[short(v) for _, v in values] or ["–"] * 4 for _, values, _ in computed]
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
     label_w = max(len(label) for label, *_ in computed)
-    header = Text(" " * label_w, style=DIM)
+    if label_w + sum(w + 2 for w in widths) > width:
+        keep = [0, 1, 3]
+        names = [names[i] for i in keep]
+        widths = [widths[i] for i in keep]
+        cells = [[row[i] for i in keep] for row in cells]
+    header = Text(" " * label_w, style=DIM, no_wrap=True)
     for name, w in zip(names, widths, strict=True):
         header.append("  " + name.rjust(w), style=DIM)
     lines = [header]
     for (label, _, bad), row in zip(computed, cells, strict=True):
-        line = Text(label.ljust(label_w), style=DIM)
+        line = Text(label.ljust(label_w), style=DIM, no_wrap=True)
         for cell, w in zip(row, widths, strict=True):
             line.append("  " + cell.rjust(w))
         if bad:

@@ -8,11 +8,13 @@ gradient; the only arithmetic is the display statistics of a summarised tensor.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.console import Console
 from rich.text import Text
 
 from tui_backprop.app import tensorfmt as tf
@@ -34,30 +36,36 @@ class Column:
     align: str = "left"
 
 
-def columns_for(session: Session, width: int) -> list[Column]:
-    """The node list's columns that fit ``width``, dropping the least useful first."""
+def columns_for(session: Session, width: int, phase: str = "backward") -> list[Column]:
+    """The node list's columns that fit ``width``, dropping the least useful first.
+
+    Going forward the value matters more than the (not yet known) gradient; going back, the other way.
+    """
     nodes = session.trace.graph.nodes
     name_w = min(12, max([4] + [len(n.name) for n in nodes]))
     op_w = min(10, max([2] + [len(n.op.name) if n.op else len(n.kind) for n in nodes]))
     shape_w = min(9, max([5] + [len(tf.shape_str(session.trace.values[n.name].shape)) for n in nodes]))
     every = [
-        Column("mark", "", 2),
+        Column("mark", "", 1),
         Column("name", "node", name_w),
         Column("op", "op", op_w),
         Column("shape", "shape", shape_w),
         Column("value", "value", 9, "right"),
-        Column("grad", "grad", 10, "right"),
-        Column("check", "check", 11),
+        Column("grad", "grad", 9, "right"),
+        Column("check", "check", 10),
     ]
     priority = ["mark", "name", "check", "grad", "value", "op", "shape"]
+    if phase == "forward":
+        priority = ["mark", "name", "check", "value", "grad", "op", "shape"]
     chosen: set[str] = set()
     used = 0
     for key in priority:
         column = next(c for c in every if c.key == key)
         extra = column.width + (1 if chosen else 0)
-        if used + extra <= width or key in ("mark", "name"):
-            chosen.add(key)
-            used += extra
+        if used + extra > width and key not in ("mark", "name"):
+            break  # strictly by priority: never a shape where the gradient did not fit
+        chosen.add(key)
+        used += extra
     return [c for c in every if c.key in chosen]
 
 
@@ -79,7 +87,9 @@ def node_row(session: Session, state: RowState, columns: Sequence[Column]) -> Te
     node = trace.graph[state.name]
     blamed = state.status == "blame"
     cells: dict[str, tuple[str, str]] = {}
-    mark = ("▶" if state.current else " ") + ("●" if state.breakpoint else " ")
+    mark = {(True, True): "◉", (True, False): "▶", (False, True): "●"}.get(
+        (state.current, state.breakpoint), " "
+    )
     cells["mark"] = (mark, "bold #ff5252" if state.breakpoint else "bold")
     name_style = "bold #ff5252 reverse" if blamed else ("bold" if state.current else "")
     cells["name"] = (state.name, name_style)
@@ -133,18 +143,20 @@ def status_line(
 
     When the full line is wider than ``width``, a compact one says the same in fewer cells.
     """
-    full = _status_line(session, title, progress, extra, compact=False)
-    if width and full.cell_len > width:
-        return _status_line(session, title, progress, extra, compact=True)
-    return full
+    line = Text()
+    for compact, sep in ((False, " │ "), (True, " │ "), (True, "│")):
+        line = _status_line(session, title, progress, extra, compact, sep)
+        if not width or line.cell_len <= width:
+            break
+    return line
 
 
 def _status_line(
-    session: Session, title: str, progress: tuple[int, int] | None, extra: str, compact: bool
+    session: Session, title: str, progress: tuple[int, int] | None, extra: str, compact: bool, bar: str
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" {title} ", style="bold")
-    sep = ("│", tf.DIM) if compact else (" │ ", tf.DIM)
+    sep = (bar, tf.DIM)
     if session.bug:
         if not compact:
             text.append("bug ", style=tf.DIM)
@@ -185,11 +197,11 @@ def _status_line(
     if progress is not None:
         done, total = progress
         text.append(*sep)
-        bar = 4 if compact else 8
-        filled = round(bar * done / total) if total else bar
+        cells = 4 if compact else 8
+        filled = round(cells * done / total) if total else cells
         text.append("check ", style=tf.DIM)
         text.append("━" * filled, style="#4caf50")
-        text.append("━" * (bar - filled), style="#3a3a3a")
+        text.append("━" * (cells - filled), style="#3a3a3a")
         text.append(f" {done}/{total}")
     if extra:
         text.append(*sep)
@@ -206,7 +218,38 @@ def _default_tolerances(dtype: str) -> tuple[float, float]:
 # ---------------------------------------------------------------- the inspector
 def inspector(session: Session, name: str, width: int) -> Text:
     """Everything known about one node at the session's step, in reading order."""
-    return Text("\n").join(_Inspector(session, name, max(20, width)).lines())
+    width = max(20, width)
+    return Text("\n").join(hang(_Inspector(session, name, width).lines(), width))
+
+
+_CONSOLE: Console | None = None
+
+
+def hang(lines: list[Text], width: int) -> list[Text]:
+    """Wrap each line to ``width`` with its continuation lines indented under its own start."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        _CONSOLE = Console(width=200, color_system=None, force_terminal=False, file=io.StringIO())
+    out: list[Text] = []
+    for line in lines:
+        if line.cell_len <= width:
+            out.append(line)
+            continue
+        if line.no_wrap:  # a table row: cropping keeps the columns, wrapping would not
+            line = line.copy()
+            line.truncate(width, overflow="ellipsis")
+            out.append(line)
+            continue
+        plain = line.plain
+        indent = len(plain) - len(plain.lstrip(" "))
+        body = line[indent:]
+        hanging = min(indent + 2, width // 2)
+        first, *rest = body.wrap(_CONSOLE, width - indent)
+        out.append(Text(" " * indent) + first)
+        if rest:
+            remainder = Text(" ").join(rest)
+            out.extend(Text(" " * hanging) + piece for piece in remainder.wrap(_CONSOLE, width - hanging))
+    return out
 
 
 class _Inspector:
@@ -430,24 +473,30 @@ class _Inspector:
             return
         self.add((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL), indent=indent)
         self.add(_counts(c), indent=indent + 2)
-        self.extend(tf.stats_table([("analytic", a), ("numeric", c.numeric)]), indent + 2)
+        room = self.width - indent - 2
+        self.extend(tf.stats_table([("analytic", a), ("numeric", c.numeric)], room), indent + 2)
         self.differing(c, indent + 2)
 
     def differing(self, c: Comparison, indent: int) -> None:
+        """The first mismatching elements by index; the abs err column goes first when narrow."""
         wrong = c.n_mismatch + c.n_kink
         if not wrong:
             return
         index = c.differing()[:MISMATCH_ROWS]
-        self.add(
-            (f"{'index':<12}{'analytic':>11}{'numeric':>11}{'abs err':>9}{'rel err':>9}", tf.DIM),
-            indent=indent,
-        )
+        ix_w = max(7, max(len(str(ix)) for ix in index) + 2)
+        with_abs = indent + ix_w + 11 + 11 + 9 + 9 + 1 <= self.width
+        n, e = (11, 9) if with_abs else (10, 8)
+        head = f"{'index':<{ix_w}}{'analytic':>{n}}{'numeric':>{n}}"
+        head += f"{'abs err':>{e}}" if with_abs else ""
+        self.out.append(Text(" " * indent + head + f"{'rel err':>{e}}", style=tf.DIM, no_wrap=True))
         for ix in index:
             code = int(c.codes[ix])
-            line = Text(" " * indent)
-            line.append(f"{ix!s:<12}", style=tf.CODE_STYLE.get(code, ""))
-            line.append(f"{tf.num(c.analytic[ix]):>11}{tf.num(c.numeric[ix]):>11}")
-            line.append(f"{tf.err(c.abs_err[ix]):>9}{tf.err(c.rel_err[ix]):>9}")
+            line = Text(" " * indent, no_wrap=True)
+            line.append(f"{ix!s:<{ix_w}}", style=tf.CODE_STYLE.get(code, ""))
+            line.append(f"{tf.num(c.analytic[ix]):>{n}}{tf.num(c.numeric[ix]):>{n}}")
+            if with_abs:
+                line.append(f"{tf.err(c.abs_err[ix]):>{e}}")
+            line.append(f"{tf.err(c.rel_err[ix]):>{e}}")
             line.append(tf.CODE_MARK[code], style="bold")
             self.out.append(line)
         if wrong > len(index):
@@ -514,7 +563,9 @@ class _Inspector:
         if numeric_jac is not None:
             line += [("  numeric ", tf.DIM), tf.num(numeric_jac.reshape(-1)[0])]
         self.add(*line, indent=4)
-        product = f"{tf.short(upstream.reshape(-1)[0])} · {tf.short(jac.reshape(-1)[0])}"
+        factor = tf.short(jac.reshape(-1)[0])
+        factor = f"({factor})" if factor.startswith("-") else factor
+        product = f"{tf.short(upstream.reshape(-1)[0])} · {factor}"
         self.add(
             ("sends ", tf.DIM),
             f"dL/d{self.name} · {label} = {product} = ",

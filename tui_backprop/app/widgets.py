@@ -70,6 +70,7 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
         self._render_header: Callable[[int], Text] | None = None
         self._strips: OrderedDict[tuple, Strip] = OrderedDict()
         self.natural_width = 24
+        self.header_key: Hashable = None
         """Width that shows every column; CSS caps it (``width: auto; max-width: ...``)."""
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
@@ -83,8 +84,10 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
         render_row: RowRenderer,
         render_header: Callable[[int], Text],
         cursor: int = 0,
+        header_key: Hashable = None,
     ) -> None:
         """A new graph: every row is new."""
+        self.header_key = header_key
         self.names = list(names)
         self.states = list(states)
         self._render_row = render_row
@@ -95,8 +98,11 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self.call_after_refresh(self.scroll_to_cursor)
 
-    def update_states(self, states: Sequence[Hashable]) -> None:
-        """Repaint just the rows whose state changed."""
+    def update_states(self, states: Sequence[Hashable], header_key: Hashable = None) -> None:
+        """Repaint just the rows whose state changed (and the header when its key did)."""
+        if header_key != self.header_key:
+            self.header_key = header_key
+            self.refresh_line(0)
         y0 = int(self.scroll_y)
         for row, (old, new) in enumerate(zip(self.states, states, strict=True)):
             if old != new:
@@ -157,7 +163,7 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
         if width <= 0:
             return Strip([])
         if y == 0:
-            key = ("header", width)
+            key = ("header", width, self.header_key)
             strip = self._strips.get(key)
             if strip is None and self._render_header is not None:
                 header_style = base + self.get_component_rich_style("nodelist--header")
@@ -193,7 +199,12 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
 
 
 class TextView(ScrollView, can_focus=True, inherit_bindings=False):
-    """Rich text in a scroll view that renders each (text, width) once and shows only visible lines."""
+    """Rich text made for the view's width, rendered once per (text, width), shown a visible line at a time.
+
+    The content is a function of the width (``set_content``), so a narrower panel gets text laid
+    out for it (tables that drop columns, lines that hang under their indent) rather than text
+    wrapped after the fact.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Scroll up", show=False, id="inspector.up"),
@@ -204,7 +215,9 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, text: Text | str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._text = Text(text) if isinstance(text, str) else text
+        fixed = Text(text) if isinstance(text, str) else text
+        self._make: Callable[[int], Text] = lambda width: fixed
+        self._text = fixed
         self._strips: list[Strip] = []
         self._rendered: tuple[int, int] | None = None
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
@@ -218,19 +231,22 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         """The text as shown, for tests."""
         return self._text.plain
 
-    def set_text(self, text: Text, *, keep_scroll: bool = True) -> None:
-        if text is self._text:
-            return
-        self._text = text
+    def set_text(self, text: Text) -> None:
+        """Show a fixed text (a placeholder)."""
+        self.set_content(lambda width: text)
+
+    def set_content(self, make: Callable[[int], Text]) -> None:
+        """Show ``make(width)``; called again whenever the width changes."""
+        self._make = make
         self._layout()
-        if not keep_scroll:
-            self.scroll_to(y=0, animate=False)
         self.refresh()
 
     def _layout(self) -> None:
         width = self.scrollable_content_region.width
+        self._text = self._make(width if width > 0 else 60)
         if width <= 0:
             self._strips = []
+            self._rendered = None
             return
         key = (id(self._text), width)
         cached = self._cache.get(key)
@@ -257,7 +273,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width
         if width <= 0:
             return Strip([])
-        if self._rendered != (id(self._text), width):
+        if self._rendered is None or self._rendered[1] != width:
             self._layout()
         index = int(self.scroll_y) + y
         if 0 <= index < len(self._strips):
