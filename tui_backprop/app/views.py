@@ -440,20 +440,13 @@ class _Inspector:
         if a.size == 1:
             code = int(c.codes.reshape(-1)[0])
             status = _code_status(code)
-            line = Text(" " * indent)
-            line.append(label, style="bold")
-            line.append("  analytic ", style=tf.DIM)
-            line.append(
-                tf.num(a.reshape(-1)[0]) + tf.CODE_MARK[code].strip(), style=tf.CODE_STYLE.get(code, "")
-            )
-            line.append("  numeric ", style=tf.DIM)
-            line.append(tf.num(c.numeric.reshape(-1)[0]))
-            self.out.append(line)
+            value = tf.num(a.reshape(-1)[0]) + tf.CODE_MARK[code].strip()
+            self.add((label, "bold"), " = ", (value, tf.CODE_STYLE.get(code, "")), indent=indent)
             self.add(
-                ("rel err ", tf.DIM),
+                ("numeric ", tf.DIM),
+                tf.num(c.numeric.reshape(-1)[0]),
+                ("  rel err ", tf.DIM),
                 tf.err(c.rel_err.reshape(-1)[0]),
-                ("  abs err ", tf.DIM),
-                tf.err(c.abs_err.reshape(-1)[0]),
                 "  ",
                 (f"{tf.STATUS_SYMBOL[status]} {tf.STATUS_WORD[status]}", tf.STATUS_STYLE[status]),
                 indent=indent + 2,
@@ -461,9 +454,13 @@ class _Inspector:
             return
         room = self.width - indent - 2
         if tf.is_small(a, room) and tf.is_small(c.numeric, room):
-            self.add(
-                (label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL), "  ", _counts(c), indent=indent
-            )
+            head = Text.assemble((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL))
+            counts = _counts(c)
+            if indent + head.cell_len + 2 + counts.cell_len <= self.width:
+                self.add(head, "  ", counts, indent=indent)
+            else:
+                self.add(head, indent=indent)
+                self.add(counts, indent=indent + 2)
             blocks = [
                 tf.Block("analytic", tf.grid(a, c.codes, width=room)),
                 tf.Block("numeric", tf.grid(c.numeric, c.codes, width=room)),
