@@ -144,7 +144,7 @@ def test_the_status_line_says_scenario_bug_phase_step_output_mismatches_and_eps(
     text = views.status_line(session, "sigmoid-chain", None).plain
     assert "reciprocal-sign" in text and "forward 1/12" in text
     assert "f = ?" in text  # the output is not computed at the first step
-    assert "9 nodes mismatch" in text and "blame f" in text
+    assert "9 mismatches" in text and "blame f" in text
     assert "float64 eps 1e-6" in text
     session.go(session.backward_end)
     assert "f = 0.8808" in views.status_line(session, "sigmoid-chain", None).plain

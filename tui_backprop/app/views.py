@@ -175,12 +175,9 @@ def _status_line(
     text.append(*sep)
     failing = session.failing
     if failing:
-        noun = "node mismatches" if len(failing) == 1 else "nodes mismatch"
-        noun = "✗" if compact else noun
-        text.append(
-            f"✗ {len(failing)} {noun}" if not compact else f"✗{len(failing)}",
-            style=tf.STATUS_STYLE["mismatch"],
-        )
+        noun = "mismatch" if len(failing) == 1 else "mismatches"
+        count = f"✗{len(failing)}" if compact else f"✗ {len(failing)} {noun}"
+        text.append(count, style=tf.STATUS_STYLE["mismatch"])
         blamed = session.blamed
         if blamed:
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
