@@ -215,6 +215,8 @@ async def test_a_failed_reload_keeps_the_last_good_trace_and_a_good_one_keeps_th
 async def test_load_trace_is_the_reload_hook_and_show_error_leaves_the_trace_alone():
     from tui_backprop import scenarios
     from tui_backprop.app.engine import Failure
+    from tui_backprop.errors import ScenarioError
+    from tui_backprop.graph import Origin
 
     app = make_app("l1-mse")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -230,6 +232,11 @@ async def test_load_trace_is_the_reload_hook_and_show_error_leaves_the_trace_alo
         app.show_error(Failure("boom", str(FILES / "syntax_error.py"), 3))
         await pilot.pause()
         assert isinstance(app.screen, ErrorScreen) and app.session.bug == "mse-missing-2"
+        app.show_error(ScenarioError("bang", Origin(str(FILES / "syntax_error.py"), 1)))
+        await pilot.pause()
+        assert "bang" in str(app.screen.query_one("#error-text").render())
+        await pilot.press("escape")
+        assert app.session.bug == "mse-missing-2" and app.session.current.node == "loss"
 
 
 @sync

@@ -134,6 +134,7 @@ class BackpropApp(App[int]):
         self.generation = 0
         self.progress: tuple[int, int] | None = None
         self.playing: Timer | None = None
+        self._failed: Request | None = None
         self.pace = PACES.index(1.0)
         self._catalog: list[tuple[str, str]] | None = None
         self._inspector_cache: OrderedDict[tuple, Text] = OrderedDict()
@@ -239,10 +240,17 @@ class BackpropApp(App[int]):
         self._close_error()
         self.start_check()
 
-    def show_error(self, failure: Failure, request: Request | None = None) -> None:
-        """Show why a scenario could not be opened (file:line and the code there); keep the last trace."""
+    def show_error(self, failure: Failure | BaseException, request: Request | None = None) -> None:
+        """Show why a scenario could not be opened (file:line and the code there); keep the last trace.
+
+        ``failure`` may be the engine's ``ScenarioError`` (or any exception) as well as a ``Failure``.
+        """
         from tui_backprop.app.screens import ErrorScreen
 
+        if isinstance(failure, BaseException):
+            from tui_backprop.app.engine import failure_of
+
+            failure = failure_of(failure)
         spec = request.spec if request else "scenario"
         self._failed = request
         has_trace = self.session is not None
@@ -255,7 +263,7 @@ class BackpropApp(App[int]):
     def _after_error(self, choice: str | None) -> None:
         if choice == "picker":
             self.action_open_picker()
-        elif choice == "retry" and getattr(self, "_failed", None) is not None:
+        elif choice == "retry" and self._failed is not None:
             failed = self._failed
             self.open_scenario(failed.spec, failed.bug, failed.dtype, keep_position=True)
 
@@ -384,7 +392,7 @@ class BackpropApp(App[int]):
         nodes.update_states(session.rows(), session.phase)
         name = self.inspected or session.node_name
         nodes.move_cursor(session.node_names.index(name))
-        inspector.set_content(partial(self._inspector_text, session, name))
+        inspector.set_content(partial(self._inspector_text, session, name), (id(session), name, session.step))
 
     def _inspector_text(self, session: Session, name: str, width: int) -> Text:
         """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""

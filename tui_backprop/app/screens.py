@@ -284,7 +284,8 @@ class BugScreen(ModalScreen[str | None]):
             yield Label("Switch a bug on (Enter) or off", id="bug-title")
             options = [Option(Text("no bug: the textbook backward rules", style="bold"), id="")]
             for name, description in self.bugs.items():
-                prompt = Text(name, style="bold #ff8a80")
+                prompt = Text()
+                prompt.append(name, style="bold #ff8a80")
                 prompt.append(f"\n{description}", style="#b0b0b0")
                 options.append(Option(prompt, id=name))
             if not self.bugs:

@@ -193,7 +193,8 @@ def grid(
     for i, row in enumerate(texts):
         left = "[" if n == 1 else ("┌" if i == 0 else "└" if i == n - 1 else "│")
         right = "]" if n == 1 else ("┐" if i == 0 else "┘" if i == n - 1 else "│")
-        line = Text(left, style=DIM)
+        line = Text()
+        line.append(left, style=DIM)
         for j, t in enumerate(row):
             code = int(code_rows[i, j]) if code_rows is not None else OK
             line.append(" ")
@@ -223,7 +224,9 @@ def stats(array: np.ndarray) -> tuple[list[tuple[str, float]], int]:
 
 def summary(array: np.ndarray, with_shape: bool = True) -> Text:
     """A large tensor in one line: shape and the statistics that tell tensors apart."""
-    text = Text(shape_str(np.shape(array)) + "  ", style=LABEL) if with_shape else Text()
+    text = Text()
+    if with_shape:
+        text.append(shape_str(np.shape(array)) + "  ", style=LABEL)
     values, bad = stats(array)
     for k, (name, value) in enumerate(values):
         text.append(f"{'  ' if k else ''}{name} ", style=DIM)
@@ -253,7 +256,8 @@ def stats_table(rows: Sequence[tuple[str, np.ndarray]], width: int = 1000) -> li
         header.append("  " + name.rjust(w), style=DIM)
     lines = [header]
     for (label, _, bad), row in zip(computed, cells, strict=True):
-        line = Text(label.ljust(label_w), style=DIM, no_wrap=True)
+        line = Text(no_wrap=True)
+        line.append(label.ljust(label_w), style=DIM)
         for cell, w in zip(row, widths, strict=True):
             line.append("  " + cell.rjust(w))
         if bad:

@@ -221,6 +221,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips: list[Strip] = []
         self._rendered: tuple[int, int] | None = None
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
+        self._key: Hashable = None
 
     @property
     def text(self) -> Text:
@@ -235,9 +236,16 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         """Show a fixed text (a placeholder)."""
         self.set_content(lambda width: text)
 
-    def set_content(self, make: Callable[[int], Text]) -> None:
-        """Show ``make(width)``; called again whenever the width changes."""
+    def set_content(self, make: Callable[[int], Text], key: Hashable = None) -> None:
+        """Show ``make(width)``; called again whenever the width changes.
+
+        A new ``key`` (another node, another step) scrolls back to the top; the same key (the
+        check reporting on the shown node) keeps the reader's place.
+        """
         self._make = make
+        if key != self._key:
+            self._key = key
+            self.set_reactive(ScrollView.scroll_y, 0.0)
         self._layout()
         self.refresh()
 
@@ -260,7 +268,15 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._cache.popitem(last=False)
         self._strips = strips
         self._rendered = key
-        self.virtual_size = Size(width, len(strips))
+        size = Size(width, len(strips))
+        if size.width == self.virtual_size.width and size != self.virtual_size:
+            # Only the height changed: update the scroll range without a layout pass over the
+            # whole screen (the vertical scrollbar is always shown, so nothing moves).
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+            self.set_reactive(ScrollView.scroll_y, self.validate_scroll_y(self.scroll_y))
+        elif size != self.virtual_size:
+            self.virtual_size = size
 
     def forget(self) -> None:
         """Drop cached renders (the texts they were made from are gone)."""
