@@ -66,6 +66,8 @@ class PickerScreen(Screen[str]):
         self.app.call_from_thread(self._fill, rows)
 
     def _fill(self, rows: list[tuple[str, str, str, list[str]]]) -> None:
+        if not self.is_mounted:  # dismissed before the catalog arrived
+            return
         self._rows = rows
         options = self.query_one("#scenarios", OptionList)
         highlighted = options.highlighted
@@ -98,6 +100,8 @@ class PickerScreen(Screen[str]):
             self.call_after_refresh(self._fill, rows)
 
     def _show_failure(self, failure: Failure) -> None:
+        if not self.is_mounted:
+            return
         options = self.query_one("#scenarios", OptionList)
         options.clear_options()
         options.add_option(

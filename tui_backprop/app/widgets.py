@@ -109,11 +109,6 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
                 self.refresh_line(row - y0 + 1)
         self.states = list(states)
 
-    def clear_cache(self) -> None:
-        """Forget rendered rows (the renderer's output changed, e.g. a new theme)."""
-        self._strips.clear()
-        self.refresh()
-
     def move_cursor(self, index: int, *, announce: bool = False) -> None:
         if not self.names:
             return
@@ -190,6 +185,11 @@ class NodeList(ScrollView, can_focus=True, inherit_bindings=False):
         if len(self._strips) > 512:
             self._strips.popitem(last=False)
         return strip
+
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: cached strips carry the old colours."""
+        super().notify_style_update()
+        self._strips.clear()
 
     def on_focus(self) -> None:
         self.refresh()
@@ -281,6 +281,12 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
     def forget(self) -> None:
         """Drop cached renders (the texts they were made from are gone)."""
         self._cache.clear()
+
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: cached strips carry the old background."""
+        super().notify_style_update()
+        self._cache.clear()
+        self._rendered = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
