@@ -2,8 +2,8 @@
 
 It renders the engine's trace and check and computes nothing of its own. The app is handed an
 ``Engine`` and a ``Request`` (memray's habit); ``make_app`` builds it for ``main()`` and for the
-tests alike. Loading (which imports numpy and the engine) and the numeric check both run in
-worker threads, so the first frame comes as fast as a bare Textual app's and the UI never waits.
+tests alike. Loading (which imports the engine) and the numeric check both run in worker
+threads, so the first frame does not wait for the engine and the UI never waits for the check.
 
 Two methods are the seam for live reload (issue 4): ``load_trace`` replaces the trace with a
 freshly built one, keeping the current node and phase when they still exist, and ``show_error``
