@@ -5,10 +5,10 @@ It renders the engine's trace and check and computes nothing of its own. The app
 tests alike. Loading (which imports the engine) and the numeric check both run in worker
 threads, so the first frame does not wait for the engine and the UI never waits for the check.
 
-Two methods are the seam for live reload (issue 4): ``load_trace`` replaces the trace with a
-freshly built one, keeping the current node and phase when they still exist, and ``show_error``
-shows a failure while keeping the last good trace. ``open_scenario(..., keep_position=True)``
-does both from a spec in the background.
+Live reload: while a user's scenario file is open, its files (and the modules beside it that it
+imports) are polled; a save reopens it with ``open_scenario(..., keep_position=True)``.
+``load_trace`` replaces the trace with the rebuilt one, keeping the current node and phase when
+they still exist, and ``show_error`` shows a broken save while keeping the last good trace.
 """
 
 from __future__ import annotations
@@ -37,11 +37,14 @@ from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
     from tui_backprop.gradcheck import NodeCheck
+    from tui_backprop.reload import FileWatcher
     from tui_backprop.scenarios import Scenario
     from tui_backprop.trace import Trace
 
 PACES = (0.25, 0.5, 1.0, 2.0)
 """Seconds per step while playing."""
+RELOAD_POLL = 0.4
+"""Seconds between checks of the user's scenario files for a save."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,9 @@ class BackpropApp(App[int]):
         self._catalog: list[tuple[str, str]] | None = None
         self._inspector_cache: OrderedDict[tuple, Text] = OrderedDict()
         self._refresh_pending = False
+        self.watcher: FileWatcher | None = None
+        """The user's scenario files, polled for saves (None for built-ins)."""
+        self._watch_timer: Timer | None = None
 
     # ------------------------------------------------------------ startup
     def get_default_screen(self) -> Screen:
@@ -238,7 +244,41 @@ class BackpropApp(App[int]):
         debugger.query_one(TextView).forget()
         self._show_rows()
         self._close_error()
+        self._watch(scenario)
         self.start_check()
+
+    # ------------------------------------------------------------ live reload
+    def _watch(self, scenario: Scenario) -> None:
+        """Poll a user's scenario files, so that saving one rebuilds the graph in place."""
+        if scenario.kind != "file":
+            self.watcher = None
+            return
+        self._watch_files(self.engine.source_files(scenario))
+
+    def _watch_files(self, files: list[Path]) -> None:
+        from tui_backprop.reload import FileWatcher
+
+        if self.watcher is None:
+            self.watcher = FileWatcher(files)
+        else:
+            self.watcher.watch(files)
+        if self._watch_timer is None:
+            self._watch_timer = self.set_interval(RELOAD_POLL, self.reload_if_saved)
+
+    def reload_if_saved(self) -> bool:
+        """Reopen the scenario if one of its files changed since the last look; True if so.
+
+        A broken save shows the error and keeps the last good trace on screen; the next good
+        save closes the error and returns to the same node and phase.
+        """
+        target = self.loaded or self._failed
+        if self.watcher is None or target is None or self.loading is not None:
+            return False
+        if not self.watcher.poll():
+            return False
+        self.notify(f"reloading {Path(target.spec).name}", timeout=2)
+        self.open_scenario(target.spec, target.bug, target.dtype, keep_position=True)
+        return True
 
     def show_error(self, failure: Failure | BaseException, request: Request | None = None) -> None:
         """Show why a scenario could not be opened (file:line and the code there); keep the last trace.
@@ -253,6 +293,8 @@ class BackpropApp(App[int]):
             failure = failure_of(failure)
         spec = request.spec if request else "scenario"
         self._failed = request
+        if self.session is None and request is not None and spec.endswith(".py"):
+            self._watch_files([Path(spec)])  # a file that never ran: load it once it is fixed
         has_trace = self.session is not None
         if isinstance(self.screen, ErrorScreen):
             self.screen.show(spec, failure, has_trace)

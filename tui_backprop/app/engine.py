@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,6 +70,12 @@ class Engine:
 
         scenario = scenarios.load(spec)
         return scenario, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
+
+    def source_files(self, scenario: Scenario) -> list[Path]:
+        """The files live reload watches: the scenario file and the modules it imported beside it."""
+        from tui_backprop import scenarios
+
+        return scenarios.source_files(scenario)
 
     def settings(self, dtype: str, overrides: Overrides) -> CheckSettings:
         from tui_backprop.gradcheck import CheckSettings
