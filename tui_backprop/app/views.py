@@ -599,6 +599,11 @@ class _Inspector:
                 "held fixed, what it sends its inputs differs from the numeric estimate (marked !).",
                 indent=1,
             )
+            from tui_backprop.trace import backward_origin
+
+            written = backward_origin(self.node)
+            if written is not None and written != self.node.origin:
+                self.add(("backward rule at ", tf.DIM), (_place(written), "underline"), indent=1)
             if self.node.origin is not None:
                 self.add(("node defined at ", tf.DIM), (_place(self.node.origin), "underline"), indent=1)
         elif check.status in ("mismatch", "nonfinite"):
