@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from pathlib import Path
 
 import pytest
+from app_support import settle, sync
 
 from tui_backprop.app import keys
 from tui_backprop.app.app import BackpropApp, make_app
@@ -17,27 +16,6 @@ from tui_backprop.app.widgets import NodeList, TextView
 
 SCENARIOS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
 FILES = Path(__file__).parent / "scenario_files"
-
-
-def sync(test):
-    """Run an async test with asyncio.run (the suite has no async plugin)."""
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
-async def settle(app: BackpropApp, pilot) -> None:
-    """Wait for the load and check workers to finish and their results to be drawn; never sleep."""
-    for _ in range(200):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        session = app.session
-        if app.loading is None and (session is None or session.check_complete) and not app._refresh_pending:
-            return
-    raise AssertionError("the app did not settle")
 
 
 def inspector(app: BackpropApp) -> str:

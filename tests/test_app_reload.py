@@ -7,7 +7,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from test_app_pilot import settle, sync
+from app_support import settle, sync
 
 from tui_backprop.app.app import make_app
 from tui_backprop.app.screens import ErrorScreen

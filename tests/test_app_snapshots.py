@@ -10,32 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_support import settle
 
-from tui_backprop.app.app import BackpropApp, make_app
+from tui_backprop.app.app import make_app
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 FILES = Path(__file__).parent / "scenario_files"
-
-
-async def settle(pilot) -> None:
-    app: BackpropApp = pilot.app
-    for _ in range(200):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        session = app.session
-        if app.loading is None and (session is None or session.check_complete) and not app._refresh_pending:
-            return
-    raise AssertionError("the app did not settle")
 
 
 def keys_then_settle(*batches: tuple[str, ...]):
     """Settle, then press each batch of keys and settle again after it."""
 
     async def run_before(pilot) -> None:
-        await settle(pilot)
+        await settle(pilot.app, pilot)
         for batch in batches:
             await pilot.press(*batch)
-            await settle(pilot)
+            await settle(pilot.app, pilot)
 
     return run_before
 

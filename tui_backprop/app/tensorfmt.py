@@ -76,11 +76,15 @@ def num(x: float, digits: int = DIGITS) -> str:
         return "∞" if x > 0 else "-∞"
     if x == 0:
         return "0"
-    text = f"{x:#.{digits}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
+    return _short_exponent(f"{x:#.{digits}g}")
+
+
+def _short_exponent(text: str) -> str:
+    """``1.5e-07`` as ``1.5e-7``: the exponent without padding."""
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def short(x: float) -> str:
@@ -88,11 +92,7 @@ def short(x: float) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x) or x == 0:
         return num(x)
-    text = f"{x:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
+    return _short_exponent(f"{x:.4g}")
 
 
 def err(x: float) -> str:
