@@ -172,6 +172,8 @@ class ErrorScreen(ModalScreen[str]):
             text.append("\n")
             text.append_text(_source_excerpt(f.filename, f.lineno))
         text.append("\n")
+        if self.spec.endswith(".py"):
+            text.append("Fix the file and save it: it reloads by itself.\n", style="#b0b0b0")
         text.append("o", style="bold")
         text.append(" or Enter: pick a scenario   ", style="#b0b0b0")
         text.append("r", style="bold")
