@@ -85,6 +85,7 @@ def test_trace_json_of_softmax_carries_the_local_jacobian(capsys):
     s = next(n for n in json.loads(out)["nodes"] if n["name"] == "s")
     jac = s["local_jacobian"]["x"]
     np.testing.assert_allclose(jac["analytic"], jac["numeric"], atol=1e-8)
+    assert (jac["status"], jac["mismatches"]) == ("ok", [])
     s_value = np.array(s["value"])
     np.testing.assert_allclose(jac["analytic"], np.diag(s_value) - np.outer(s_value, s_value))
 

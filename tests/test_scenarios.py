@@ -93,6 +93,16 @@ def test_softmax_gradient_is_s_minus_onehot_and_jacobian_is_diag_minus_outer():
     np.testing.assert_allclose(t.jacobians["s"][0], np.diag(s) - np.outer(s, s))
     result = check(t, CheckSettings.for_dtype("float64"))
     np.testing.assert_allclose(result.nodes["s"].numeric_jacobians[0], np.diag(s) - np.outer(s, s), atol=1e-8)
+    assert result.nodes["s"].jacobian_checks[0].status == "ok"
+
+
+def test_a_wrong_softmax_jacobian_is_marked_entry_by_entry():
+    # Guarding the denominator breaks only the column of the max logit (x[1]): d(max)/dx[1] = 1.
+    guarded = check(traced("softmax", "eps-denominator"), CheckSettings.for_dtype("float64"))
+    assert guarded.nodes["s"].jacobian_checks[0].differing() == [(0, 1), (1, 1)]
+    # Treating softmax as elementwise keeps the diagonal and loses the -s_i·s_j off it.
+    diagonal = check(traced("softmax", "elementwise-derivative"), CheckSettings.for_dtype("float64"))
+    assert diagonal.nodes["s"].jacobian_checks[0].differing() == [(0, 1), (1, 0)]
 
 
 def mlp_reference():

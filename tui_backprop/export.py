@@ -70,6 +70,16 @@ def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, 
     return global_part, local
 
 
+def _jacobian(analytic: np.ndarray, checked: Comparison | None) -> dict[str, Json]:
+    """A small op's local Jacobian (rows: outputs, columns: inputs) beside its numeric estimate."""
+    out: dict[str, Json] = {"analytic": array(analytic), "numeric": None}
+    if checked is not None:
+        out["numeric"] = array(checked.numeric)
+        out["status"] = checked.status
+        out["mismatches"] = [list(i) for i in checked.differing()[: checked.n_mismatch]]
+    return out
+
+
 def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> dict[str, Json]:
     """The JSON trace of DESIGN.md: scenario, output, nodes with their checks, steps, blame."""
     nodes = []
@@ -98,10 +108,7 @@ def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) 
                 entry["local_check"] = local
             if node.name in trace.jacobians:
                 entry["local_jacobian"] = {
-                    node.inputs[i].name: {
-                        "analytic": array(jac),
-                        "numeric": array(nc.numeric_jacobians[i]) if i in nc.numeric_jacobians else None,
-                    }
+                    node.inputs[i].name: _jacobian(jac, nc.jacobian_checks.get(i))
                     for i, jac in trace.jacobians[node.name].items()
                 }
         nodes.append(entry)

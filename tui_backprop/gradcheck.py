@@ -138,6 +138,9 @@ class NodeCheck:
     local: dict[int, Comparison] = field(default_factory=dict)
     local_status: Status | None = None
     numeric_jacobians: dict[int, Array] = field(default_factory=dict)
+    jacobian_checks: dict[int, Comparison] = field(default_factory=dict)
+    """Small ops: the local Jacobian built from the backward rule against its numeric estimate,
+    entry by entry (rows: output elements, columns: input elements)."""
     note: str = ""
     failure: BackwardFailure | None = None
 
@@ -437,27 +440,33 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
     for position, x in enumerate(xs):
         indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
         probes = _Probes(x)
-        columns = []
+        columns: list[tuple[Array, Array, Array]] = []
         exact = position in node.op.linear_in and node.op.tangent is not None
         per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
         for flat in _chunks(indices, per_item):
-            d, level, straddle, jac = _probe_local(
+            d, level, straddle, jac, jac_noise = _probe_local(
                 node, xs, position, flat, u, values[node.name], settings.eps
             )
             probes.put(flat, d, level, straddle)
-            columns.append(jac)
+            if small:
+                columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
         comparison = probes.compare(trace.contributions[node.name][position], settings)
         result.local[position] = comparison
         statuses.append(comparison.status)
         if small:
-            result.numeric_jacobians[position] = np.concatenate(columns).T
+            numeric, noise, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
+            result.numeric_jacobians[position] = numeric
+            result.jacobian_checks[position] = _compare(
+                trace.jacobians[node.name][position], numeric, noise, kinks, settings
+            )
     result.local_status = _worst(*statuses) if statuses else "ok"
 
 
 def _probe_local(
     node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
-) -> tuple[Array, Array, Array, Array]:
-    """Numeric d<u, op(x)>/dx_position at ``flat``, its noise, kinks, and Jacobian columns."""
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Numeric d<u, op(x)>/dx_position at ``flat``, its noise and kinks; and the numeric
+    Jacobian columns d op(x) / dx_position[flat] with their noise."""
     op = node.op
     assert op is not None
     count = len(flat)
@@ -465,8 +474,10 @@ def _probe_local(
     if position in op.linear_in and op.tangent is not None:
         tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
         numeric = tangent @ u
-        noise = _noise(np.abs(tangent) @ np.abs(u), np.full(count, 0.5), x.dtype)
-        return numeric, noise, np.zeros(count, dtype=bool), tangent
+        half = np.full(count, 0.5)
+        noise = _noise(np.abs(tangent) @ np.abs(u), half, x.dtype)
+        jac_noise = _noise(np.abs(tangent), half[:, None], x.dtype)
+        return numeric, noise, np.zeros(count, dtype=bool), tangent, jac_noise
     batch, step = _perturbed(x, flat, eps), _half_step(x, flat, eps)
     flags = [i == position for i in range(len(xs))]
     batched = [batch if f else v for v, f in zip(xs, flags, strict=True)]
@@ -479,12 +490,13 @@ def _probe_local(
         moved = (np.abs(plus) + np.abs(minus)) * (plus != minus)
         noise = _noise(moved @ np.abs(u), step, x.dtype)
         jac = (plus - minus) / (2 * step)[:, None]
+        jac_noise = _noise(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
         straddle = (
             _straddles(op.kink_batched(batched, flags), count)
             if op.kink is not None
             else np.zeros(count, dtype=bool)
         )
-    return numeric, noise, straddle, jac
+    return numeric, noise, straddle, jac, jac_noise
 
 
 # ---------------------------------------------------------------- comparing

@@ -537,9 +537,12 @@ class _Inspector:
                     (f"  {jac.shape[0]}×{jac.shape[1]}", tf.DIM),
                     indent=4,
                 )
-                blocks = [tf.Block("analytic", tf.tensor_lines(jac, self.width - 8))]
+                checked = self.check.jacobian_checks.get(position) if self.check is not None else None
+                codes = checked.codes if checked is not None else None
+                blocks = [tf.Block("analytic", tf.tensor_lines(jac, self.width - 8, codes))]
                 if position in numeric_jac:
-                    blocks.append(tf.Block("numeric", tf.tensor_lines(numeric_jac[position], self.width - 8)))
+                    numeric = tf.tensor_lines(numeric_jac[position], self.width - 8, codes)
+                    blocks.append(tf.Block("numeric", numeric))
                 self.extend(tf.side_by_side(blocks, self.width - 8), 6)
             else:
                 size = self.trace.values[self.name].size * parent_size(self, position)
