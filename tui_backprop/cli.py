@@ -121,7 +121,10 @@ def _error(message: str) -> int:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:  # CI logs and pipes: Rich's 80 columns would cut node names
+        console = Console(highlight=False, soft_wrap=False, width=max(console.width, 120))
+    return console
 
 
 # ---------------------------------------------------------------- list
