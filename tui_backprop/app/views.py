@@ -175,9 +175,18 @@ def _status_line(
     text.append(*sep)
     failing = session.failing
     if failing:
-        noun = "mismatch" if len(failing) == 1 else "mismatches"
-        count = f"✗{len(failing)}" if compact else f"✗ {len(failing)} {noun}"
-        text.append(count, style=tf.STATUS_STYLE["mismatch"])
+        checks = session.checks
+        nonfinite = sum(1 for name in failing if checks[name].status == "nonfinite")
+        mismatched = len(failing) - nonfinite
+        if mismatched:
+            noun = "mismatch" if mismatched == 1 else "mismatches"
+            count = f"✗{mismatched}" if compact else f"✗ {mismatched} {noun}"
+            text.append(count, style=tf.STATUS_STYLE["mismatch"])
+        if nonfinite:
+            if mismatched:
+                text.append(" ")
+            count = f"!{nonfinite}" if compact else f"! {nonfinite} non-finite"
+            text.append(count, style=tf.STATUS_STYLE["nonfinite"])
         blamed = session.blamed
         if blamed:
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
