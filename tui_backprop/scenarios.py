@@ -38,8 +38,9 @@ class Scenario:
     """``builtin``, ``plugin`` or ``file``."""
 
     @property
-    def path(self) -> Path | None:
-        return Path(self.source) if self.kind == "file" else None
+    def spec(self) -> str:
+        """What ``load`` takes to load this scenario again: its slug, or its file's path."""
+        return self.source if self.kind == "file" else self.slug
 
 
 def _builtin_package() -> ModuleType:

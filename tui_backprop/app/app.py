@@ -233,9 +233,7 @@ class BackpropApp(App[int]):
         if keep_position and old is not None:
             old.place_in(new)
         self.session = new
-        self.loaded = request or Request(
-            scenario.source if scenario.kind == "file" else scenario.slug, bug, dtype
-        )
+        self.loaded = request or Request(scenario.spec, bug, dtype)
         self.default_dtype = dtype
         self.inspected = None
         self._inspector_cache.clear()
