@@ -98,12 +98,20 @@ class Trace:
             total = total + contribution
         return total
 
-    def grad_complete_at(self, name: str, step: int) -> bool:
-        """True once every consumer has sent its contribution: the gradient is final."""
+    def expected_count(self, name: str) -> int:
+        """How many contributions make the node's gradient final (the output: its seed dL/dL)."""
+        if name == self.output.name:
+            return 1
+        return sum(1 for c, _ in self.consumers[name] if c.name in self.backward_index)
+
+    def received_count(self, name: str, step: int) -> int:
+        """How many of those have reached the node by ``step``: final when equal to the expected."""
         if step < self.n_forward:
-            return False
-        pending = [c for c, _ in self.consumers[name] if c.name in self.backward_index]
-        return all(self.backward_index[c.name] <= step for c in pending)
+            return 0
+        if name == self.output.name:
+            return 1
+        index = self.backward_index
+        return sum(1 for c, _ in self.consumers[name] if c.name in index and index[c.name] <= step)
 
 
 def _as_array(value: Any, dtype: np.dtype, what: str) -> Array:

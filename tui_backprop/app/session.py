@@ -163,24 +163,16 @@ class Session:
     # ------------------------------------------------------------ what a step reveals
     def expected(self, name: str) -> int:
         """How many contributions make the node's gradient final (the output: its seed)."""
-        if name == self.trace.output.name:
-            return 1
-        return sum(1 for c, _ in self.trace.consumers[name] if c.name in self.trace.backward_index)
+        return self.trace.expected_count(name)
 
     def received(self, name: str, step: int | None = None) -> int:
         """How many contributions have reached the node by ``step`` (default: now)."""
-        step = self.step if step is None else step
-        trace = self.trace
-        if step < trace.n_forward or not self.n_steps:
+        if not self.n_steps:
             return 0
-        if name == trace.output.name:
-            return 1
-        index = trace.backward_index
-        return sum(1 for c, _ in trace.consumers[name] if c.name in index and index[c.name] <= step)
+        return self.trace.received_count(name, self.step if step is None else step)
 
     def value_known(self, name: str, step: int | None = None) -> bool:
-        forward = self.trace.forward_index.get(name)
-        return forward is None or (self.step if step is None else step) >= forward
+        return self.trace.value_at(name, self.step if step is None else step) is not None
 
     def row(self, name: str) -> RowState:
         return RowState(
