@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 
+from tui_backprop.resolution import below_resolution
+
 # Per-element check codes, as in tui_backprop.gradcheck (kept local: importing the checker here
 # would pull it into every formatting call site, and these numbers are part of its contract).
 OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
@@ -95,11 +97,17 @@ def short(x: float) -> str:
     return _short_exponent(f"{x:.4g}")
 
 
-def err(x: float) -> str:
-    """An error magnitude: two significant digits are all it needs."""
+def err(x: float, dtype: np.dtype | str | None = None) -> str:
+    """An error magnitude: two significant digits are all it needs.
+
+    With ``dtype``, a relative error below what that dtype resolves reads ``<1e-15`` (float64),
+    never round-off digits that differ from one machine to the next.
+    """
     x = float(x)
     if math.isnan(x):
         return "–"
+    if dtype is not None and (floor := below_resolution(x, dtype)) is not None:
+        return floor
     if x == 0:
         return "0"
     if 0.01 <= x < 1000:
@@ -107,6 +115,11 @@ def err(x: float) -> str:
     text = f"{x:.1e}"
     mantissa, exponent = text.split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def rel_err_formatter(dtype: np.dtype | str):
+    """``err`` for one dtype's relative errors, to format a grid of them."""
+    return lambda x: err(x, dtype)
 
 
 def shape_str(shape: Sequence[int]) -> str:

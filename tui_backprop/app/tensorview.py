@@ -45,6 +45,8 @@ class Layer:
     array: np.ndarray
     codes: np.ndarray | None = None
     error: bool = False
+    relative_to: np.dtype | None = None
+    """For a relative error: the dtype whose resolution is the smallest error worth printing."""
 
 
 def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | None]:
@@ -65,7 +67,13 @@ def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | N
                 Layer(f"dL/d{name} analytic", comparison.analytic, codes),
                 Layer(f"dL/d{name} numeric", comparison.numeric, codes),
                 Layer(f"dL/d{name} abs err", comparison.abs_err, codes, error=True),
-                Layer(f"dL/d{name} rel err", comparison.rel_err, codes, error=True),
+                Layer(
+                    f"dL/d{name} rel err",
+                    comparison.rel_err,
+                    codes,
+                    error=True,
+                    relative_to=comparison.analytic.dtype,
+                ),
             ]
         else:
             layers.append(Layer(f"dL/d{name}", np.asarray(trace.grads[name])))
@@ -115,7 +123,8 @@ class GridView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _cell(self, r: int, c: int) -> tuple[str, Style | None]:
         value = self._grid[r, c]
-        text = tf.err(value) if self.tensor is not None and self.tensor.error else tf.num(value)
+        layer = self.tensor
+        text = tf.err(value, layer.relative_to) if layer is not None and layer.error else tf.num(value)
         code = int(self._codes[r, c]) if self._codes is not None else tf.OK
         mark = tf.CODE_MARK.get(code, " ")
         return (text + mark).rjust(CELL), _STYLES.get(code)
@@ -163,12 +172,21 @@ class DifferingView(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(**kwargs)
         self.comparison: Comparison | None = None
         self.index: list[tuple[int, ...]] = []
+        self.index_width = 7
 
     def show(self, comparison: Comparison | None) -> None:
         self.comparison = comparison
         self.index = comparison.differing() if comparison is not None else []
-        self.virtual_size = Size(58, len(self.index) + 1)
+        self.index_width = max([7] + [len(str(ix)) + 2 for ix in self.index])
+        full = self._columns(with_abs=True)[-1]
+        self.virtual_size = Size(self._columns(with_abs=False)[-1], len(self.index) + 1)
+        self.styles.width = full + 3  # the border and the scrollbar
         self.refresh()
+
+    def _columns(self, with_abs: bool) -> tuple[int, int, int, int]:
+        """Widths of the index, number and error columns, and the whole line (with its marker)."""
+        n, e = 11, 9
+        return self.index_width, n, e, self.index_width + 2 * n + (2 if with_abs else 1) * e + 1
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -176,8 +194,12 @@ class DifferingView(ScrollView, can_focus=True, inherit_bindings=False):
         if width <= 0:
             return Strip([])
         c = self.comparison
+        with_abs = self._columns(with_abs=True)[-1] <= width  # abs err goes first when narrow
+        ix_w, n, e, _ = self._columns(with_abs)
         if y == 0:
-            title = f"{'index':<14}{'analytic':>11}{'numeric':>11}{'abs err':>9}{'rel err':>9}"
+            title = f"{'index':<{ix_w}}{'analytic':>{n}}{'numeric':>{n}}"
+            title += f"{'abs err':>{e}}" if with_abs else ""
+            title += f"{'rel err':>{e}}"
             if not self.index:
                 title = "no mismatching element" if c is not None else "no checked gradient at this step"
             return Strip([Segment(title[:width], base + _DIM)]).extend_cell_length(width, base)
@@ -187,14 +209,10 @@ class DifferingView(ScrollView, can_focus=True, inherit_bindings=False):
         ix = self.index[k]
         code = int(c.codes[ix])
         style = _STYLES.get(code)
-        line = [
-            Segment(f"{ix!s:<14}", base + style if style else base),
-            Segment(
-                f"{tf.num(c.analytic[ix]):>11}{tf.num(c.numeric[ix]):>11}"
-                f"{tf.err(c.abs_err[ix]):>9}{tf.err(c.rel_err[ix]):>9}{tf.CODE_MARK[code]}",
-                base,
-            ),
-        ]
+        numbers = f"{tf.num(c.analytic[ix]):>{n}}{tf.num(c.numeric[ix]):>{n}}"
+        numbers += f"{tf.err(c.abs_err[ix]):>{e}}" if with_abs else ""
+        numbers += f"{tf.err(c.rel_err[ix], c.analytic.dtype):>{e}}{tf.CODE_MARK[code]}"
+        line = [Segment(f"{ix!s:<{ix_w}}", base + style if style else base), Segment(numbers, base)]
         return Strip(line).crop(0, width).extend_cell_length(width, base)
 
 

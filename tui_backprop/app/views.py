@@ -452,7 +452,7 @@ class _Inspector:
                 ("numeric ", tf.DIM),
                 tf.num(c.numeric.reshape(-1)[0]),
                 ("  rel err ", tf.DIM),
-                tf.err(c.rel_err.reshape(-1)[0]),
+                tf.err(c.rel_err.reshape(-1)[0], a.dtype),
                 "  ",
                 (f"{tf.STATUS_SYMBOL[status]} {tf.STATUS_WORD[status]}", tf.STATUS_STYLE[status]),
                 indent=indent + 2,
@@ -470,7 +470,7 @@ class _Inspector:
             blocks = [
                 tf.Block("analytic", tf.grid(a, c.codes, width=room)),
                 tf.Block("numeric", tf.grid(c.numeric, c.codes, width=room)),
-                tf.Block("rel err", tf.grid(c.rel_err, c.codes, tf.err, width=room)),
+                tf.Block("rel err", tf.grid(c.rel_err, c.codes, tf.rel_err_formatter(a.dtype), width=room)),
             ]
             self.extend(tf.side_by_side(blocks, room), indent + 2)
             return
@@ -499,7 +499,7 @@ class _Inspector:
             line.append(f"{tf.num(c.analytic[ix]):>{n}}{tf.num(c.numeric[ix]):>{n}}")
             if with_abs:
                 line.append(f"{tf.err(c.abs_err[ix]):>{e}}")
-            line.append(f"{tf.err(c.rel_err[ix]):>{e}}")
+            line.append(f"{tf.err(c.rel_err[ix], c.analytic.dtype):>{e}}")
             line.append(tf.CODE_MARK[code], style="bold")
             self.out.append(line)
         if wrong > len(index):
@@ -587,7 +587,7 @@ class _Inspector:
             ("numeric ", tf.DIM),
             (tf.num(local.numeric.reshape(-1)[0]), tf.CODE_STYLE.get(code, "")),
             ("  rel err ", tf.DIM),
-            tf.err(local.rel_err.reshape(-1)[0]),
+            tf.err(local.rel_err.reshape(-1)[0], local.analytic.dtype),
             "  ",
             (f"{tf.STATUS_SYMBOL[status]} {tf.STATUS_WORD[status]}", tf.STATUS_STYLE[status]),
             indent=4,
@@ -685,5 +685,5 @@ def _counts(c: Comparison) -> Text:
     if c.n_kink:
         text.append("  ")
         text.append(f" {c.n_kink} kink ~ ", style=tf.CODE_STYLE[tf.KINK])
-    text.append(f"  max rel err {tf.err(c.max_rel_err)}", style=tf.DIM)
+    text.append(f"  max rel err {tf.err(c.max_rel_err, c.analytic.dtype)}", style=tf.DIM)
     return text
