@@ -28,20 +28,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from tui_backprop.graph import Node
 from tui_backprop.trace import BackwardFailure, Trace, backward_origin
+from tui_backprop.verdict import (  # noqa: F401 - re-exported: the checker's public names
+    KINK,
+    MISMATCH,
+    NOISE_FACTOR,
+    NONFINITE,
+    OK,
+    UNCHECKED,
+    Comparison,
+    Probes,
+    Status,
+    compare,
+    round_off,
+    worst,
+)
 
 Array = np.ndarray
-Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked"]
-
-# Per-element codes, in arrays shaped like the tensor (for highlighting).
-OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
-
-NOISE_FACTOR = 8.0
 BATCH_BUDGET = 1 << 22
 """Most elements any one batched tensor may hold; bounds the check's memory (32 MiB in float64)."""
 
@@ -79,54 +86,6 @@ class CheckSettings:
             sample=sample,
             seed=seed,
         )
-
-
-@dataclass
-class Comparison:
-    """Analytic against numeric for one tensor, element by element."""
-
-    analytic: Array
-    numeric: Array
-    abs_err: Array
-    rel_err: Array
-    kinks: Array
-    """True where the ±eps probe straddled a kink."""
-    noise: Array
-    """The round-off level allowed for, per element."""
-    codes: Array
-    """Per-element OK / MISMATCH / KINK / NONFINITE / UNCHECKED."""
-    status: Status
-
-    @property
-    def probed(self) -> Array:
-        return self.codes != UNCHECKED
-
-    @property
-    def max_rel_err(self) -> float:
-        values = self.rel_err[self.probed & np.isfinite(self.rel_err)]
-        return float(values.max()) if values.size else 0.0
-
-    @property
-    def max_abs_err(self) -> float:
-        values = self.abs_err[self.probed & np.isfinite(self.abs_err)]
-        return float(values.max()) if values.size else 0.0
-
-    @property
-    def n_mismatch(self) -> int:
-        return int(np.count_nonzero(self.codes == MISMATCH))
-
-    @property
-    def n_kink(self) -> int:
-        return int(np.count_nonzero(self.codes == KINK))
-
-    @property
-    def n_probed(self) -> int:
-        return int(np.count_nonzero(self.probed))
-
-    def differing(self) -> list[tuple[int, ...]]:
-        """Indices of the mismatching elements, then the kinks."""
-        index = [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == MISMATCH)]
-        return index + [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == KINK)]
 
 
 @dataclass
@@ -249,19 +208,12 @@ def check_node(
     result = NodeCheck(name, grad.status, grad, failure=failure)
     if node.op is not None:
         _local_check(trace, node, settings, result)
-        result.status = _worst(result.grad_status, result.local_status)
+        result.status = worst(result.grad_status, result.local_status)
     return result
 
 
 def _finite(x: Array) -> bool:
     return bool(np.all(np.isfinite(x)))
-
-
-def _worst(*statuses: Status | None) -> Status:
-    for status in ("nonfinite", "mismatch", "kink", "ok", "unchecked"):
-        if status in statuses:
-            return status  # type: ignore[return-value]
-    return "unchecked"
 
 
 # ---------------------------------------------------------------- probing
@@ -311,7 +263,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
         [2 * base.size if materialized else 1]
         + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
     )
-    probes = _Probes(base)
+    probes = Probes(base)
     for flat in _chunks(indices, per_item):
         probes.put(flat, *_probe_downstream(trace, node, plan, modes, flat, settings.eps))
     return probes.compare(trace.grads[node.name], settings)
@@ -340,7 +292,7 @@ def _pulled_back(
         return None
     base = trace.values[node.name]
     xs = [trace.values[p.name] for p in consumer.inputs]
-    probes = _Probes(base)
+    probes = Probes(base)
     m_numeric = downstream.numeric.reshape(-1)
     m_noise = downstream.noise.reshape(-1)
     m_kinks = downstream.kinks.reshape(-1).astype(np.float64)
@@ -408,7 +360,7 @@ def _probe_downstream(
     plus, minus = out[:count], out[count:]
     with np.errstate(all="ignore"):
         numeric = (plus - minus) / (2 * step)
-        noise = _noise(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
+        noise = round_off(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
     return numeric, noise, straddle
 
 
@@ -418,10 +370,6 @@ def _as_batch(result: Array, like: Array, size: int) -> Array:
     if result.shape != expected:
         result = np.broadcast_to(result, expected)
     return result.astype(like.dtype, copy=False)
-
-
-def _noise(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
-    return NOISE_FACTOR * np.finfo(dtype).eps * magnitude / (2 * np.abs(step))
 
 
 # ---------------------------------------------------------------- the local check
@@ -439,7 +387,7 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
     small = trace.jacobians.get(node.name) is not None
     for position, x in enumerate(xs):
         indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
-        probes = _Probes(x)
+        probes = Probes(x)
         columns: list[tuple[Array, Array, Array]] = []
         exact = position in node.op.linear_in and node.op.tangent is not None
         per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
@@ -456,10 +404,10 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
         if small:
             numeric, noise, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
             result.numeric_jacobians[position] = numeric
-            result.jacobian_checks[position] = _compare(
+            result.jacobian_checks[position] = compare(
                 trace.jacobians[node.name][position], numeric, noise, kinks, settings
             )
-    result.local_status = _worst(*statuses) if statuses else "ok"
+    result.local_status = worst(*statuses) if statuses else "ok"
 
 
 def _probe_local(
@@ -475,8 +423,8 @@ def _probe_local(
         tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
         numeric = tangent @ u
         half = np.full(count, 0.5)
-        noise = _noise(np.abs(tangent) @ np.abs(u), half, x.dtype)
-        jac_noise = _noise(np.abs(tangent), half[:, None], x.dtype)
+        noise = round_off(np.abs(tangent) @ np.abs(u), half, x.dtype)
+        jac_noise = round_off(np.abs(tangent), half[:, None], x.dtype)
         return numeric, noise, np.zeros(count, dtype=bool), tangent, jac_noise
     batch, step = _perturbed(x, flat, eps), _half_step(x, flat, eps)
     flags = [i == position for i in range(len(xs))]
@@ -488,68 +436,12 @@ def _probe_local(
         numeric = ((plus - minus) @ u) / (2 * step)
         # Only outputs the probe moved carry round-off into the difference; the rest cancel exactly.
         moved = (np.abs(plus) + np.abs(minus)) * (plus != minus)
-        noise = _noise(moved @ np.abs(u), step, x.dtype)
+        noise = round_off(moved @ np.abs(u), step, x.dtype)
         jac = (plus - minus) / (2 * step)[:, None]
-        jac_noise = _noise(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
+        jac_noise = round_off(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
         straddle = (
             _straddles(op.kink_batched(batched, flags), count)
             if op.kink is not None
             else np.zeros(count, dtype=bool)
         )
     return numeric, noise, straddle, jac, jac_noise
-
-
-# ---------------------------------------------------------------- comparing
-class _Probes:
-    """Numeric estimates, noise levels and kink flags for one tensor, gathered chunk by chunk."""
-
-    def __init__(self, like: Array) -> None:
-        self.shape = like.shape
-        self.numeric = np.full(like.size, np.nan)
-        self.noise = np.zeros(like.size)
-        self.kinks = np.zeros(like.size, dtype=bool)
-
-    def put(self, flat: Array, numeric: Array, noise: Array, kinks: Array) -> None:
-        self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
-
-    def compare(self, analytic: Array, settings: CheckSettings) -> Comparison:
-        shape = self.shape
-        return _compare(
-            analytic,
-            self.numeric.reshape(shape),
-            self.noise.reshape(shape),
-            self.kinks.reshape(shape),
-            settings,
-        )
-
-
-def _compare(
-    analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: CheckSettings
-) -> Comparison:
-    a = np.asarray(analytic, dtype=np.float64)
-    probed = ~np.isnan(numeric) | ~np.isfinite(a)
-    with np.errstate(all="ignore"):
-        abs_err = np.abs(a - numeric)
-        magnitude = np.maximum(np.abs(a), np.abs(numeric))
-        rel_err = np.where(magnitude > 0, abs_err / magnitude, 0.0)
-        tolerance = settings.atol + settings.rtol * magnitude + noise
-        bad = abs_err > tolerance
-    codes = np.full(a.shape, UNCHECKED, dtype=np.int8)
-    usable = probed & np.isfinite(numeric) & np.isfinite(a)
-    codes[usable] = OK
-    codes[usable & bad & ~kinks] = MISMATCH
-    codes[usable & kinks] = KINK
-    codes[~np.isfinite(a)] = NONFINITE
-    abs_err = np.where(usable, abs_err, np.nan)
-    rel_err = np.where(usable, rel_err, np.nan)
-    if np.any(codes == NONFINITE):
-        status: Status = "nonfinite"
-    elif np.any(codes == MISMATCH):
-        status = "mismatch"
-    elif np.any(codes == KINK):
-        status = "kink"
-    elif np.any(codes == OK):
-        status = "ok"
-    else:
-        status = "unchecked"
-    return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status)

@@ -1,0 +1,142 @@
+"""Per-element verdicts: an analytic gradient judged against its numeric estimate.
+
+The probing (gradcheck.py) says what finite differences measured at each element: the estimate,
+the round-off it carries, whether the probe straddled a kink. This module turns that into one code
+per element (ok, mismatch, kink, nonfinite, unchecked) and one status per tensor, by the rules
+README's "How the check works" states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+Array = np.ndarray
+Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked"]
+
+# Per-element codes, in arrays shaped like the tensor (for highlighting).
+OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
+
+NOISE_FACTOR = 8.0
+"""Round-off allowed for, in units of machine epsilon times the probed magnitudes."""
+
+
+class Tolerances(Protocol):
+    rtol: float
+    atol: float
+
+
+def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
+    """The round-off a central difference over ±step carries when F is about ``magnitude``."""
+    return NOISE_FACTOR * np.finfo(dtype).eps * magnitude / (2 * np.abs(step))
+
+
+def worst(*statuses: Status | None) -> Status:
+    """The status a node shows for several of its comparisons."""
+    for status in ("nonfinite", "mismatch", "kink", "ok", "unchecked"):
+        if status in statuses:
+            return status  # type: ignore[return-value]
+    return "unchecked"
+
+
+@dataclass
+class Comparison:
+    """Analytic against numeric for one tensor, element by element."""
+
+    analytic: Array
+    numeric: Array
+    abs_err: Array
+    rel_err: Array
+    kinks: Array
+    """True where the ±eps probe straddled a kink."""
+    noise: Array
+    """The round-off level allowed for, per element."""
+    codes: Array
+    """Per-element OK / MISMATCH / KINK / NONFINITE / UNCHECKED."""
+    status: Status
+
+    @property
+    def probed(self) -> Array:
+        return self.codes != UNCHECKED
+
+    @property
+    def max_rel_err(self) -> float:
+        values = self.rel_err[self.probed & np.isfinite(self.rel_err)]
+        return float(values.max()) if values.size else 0.0
+
+    @property
+    def max_abs_err(self) -> float:
+        values = self.abs_err[self.probed & np.isfinite(self.abs_err)]
+        return float(values.max()) if values.size else 0.0
+
+    @property
+    def n_mismatch(self) -> int:
+        return int(np.count_nonzero(self.codes == MISMATCH))
+
+    @property
+    def n_kink(self) -> int:
+        return int(np.count_nonzero(self.codes == KINK))
+
+    @property
+    def n_probed(self) -> int:
+        return int(np.count_nonzero(self.probed))
+
+    def differing(self) -> list[tuple[int, ...]]:
+        """Indices of the mismatching elements, then the kinks."""
+        index = [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == MISMATCH)]
+        return index + [tuple(int(i) for i in ix) for ix in np.argwhere(self.codes == KINK)]
+
+
+class Probes:
+    """Numeric estimates, noise levels and kink flags for one tensor, gathered chunk by chunk."""
+
+    def __init__(self, like: Array) -> None:
+        self.shape = like.shape
+        self.numeric = np.full(like.size, np.nan)
+        self.noise = np.zeros(like.size)
+        self.kinks = np.zeros(like.size, dtype=bool)
+
+    def put(self, flat: Array, numeric: Array, noise: Array, kinks: Array) -> None:
+        self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
+
+    def compare(self, analytic: Array, settings: Tolerances) -> Comparison:
+        shape = self.shape
+        return compare(
+            analytic,
+            self.numeric.reshape(shape),
+            self.noise.reshape(shape),
+            self.kinks.reshape(shape),
+            settings,
+        )
+
+
+def compare(analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: Tolerances) -> Comparison:
+    a = np.asarray(analytic, dtype=np.float64)
+    probed = ~np.isnan(numeric) | ~np.isfinite(a)
+    with np.errstate(all="ignore"):
+        abs_err = np.abs(a - numeric)
+        magnitude = np.maximum(np.abs(a), np.abs(numeric))
+        rel_err = np.where(magnitude > 0, abs_err / magnitude, 0.0)
+        tolerance = settings.atol + settings.rtol * magnitude + noise
+        bad = abs_err > tolerance
+    codes = np.full(a.shape, UNCHECKED, dtype=np.int8)
+    usable = probed & np.isfinite(numeric) & np.isfinite(a)
+    codes[usable] = OK
+    codes[usable & bad & ~kinks] = MISMATCH
+    codes[usable & kinks] = KINK
+    codes[~np.isfinite(a)] = NONFINITE
+    abs_err = np.where(usable, abs_err, np.nan)
+    rel_err = np.where(usable, rel_err, np.nan)
+    if np.any(codes == NONFINITE):
+        status: Status = "nonfinite"
+    elif np.any(codes == MISMATCH):
+        status = "mismatch"
+    elif np.any(codes == KINK):
+        status = "kink"
+    elif np.any(codes == OK):
+        status = "ok"
+    else:
+        status = "unchecked"
+    return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status)
