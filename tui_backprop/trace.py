@@ -7,6 +7,7 @@ prefix of the trace: stepping back is exact and costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -188,11 +189,13 @@ class BackwardRuleError(Exception):
         self.origin = origin
 
 
-def run(graph: Graph, output: Node) -> Trace:
+def run(graph: Graph, output: Node, leaf_values: Mapping[str, Array] | None = None) -> Trace:
     """Forward every node, then push dL/dL = 1 back from the output through every op.
 
-    Raises ``ScenarioError`` when the graph cannot run at all (a forward rule fails, the output is
-    not a scalar). A backward rule that fails is recorded on its node and the pass goes on.
+    ``leaf_values`` replaces the values of some leaves for this run only (the app's edits and
+    nudges); the graph itself is never changed. Raises ``ScenarioError`` when the graph cannot
+    run at all (a forward rule fails, the output is not a scalar). A backward rule that fails is
+    recorded on its node and the pass goes on.
     """
     if output.graph is not graph:
         raise ScenarioError(f"the output node {output.name!r} belongs to another graph")
@@ -200,7 +203,8 @@ def run(graph: Graph, output: Node) -> Trace:
     for node in graph.nodes:
         if node.op is None:
             assert node.value is not None
-            values[node.name] = node.value.astype(graph.dtype)
+            given = leaf_values.get(node.name) if leaf_values else None
+            values[node.name] = (node.value if given is None else np.asarray(given)).astype(graph.dtype)
         else:
             values[node.name] = _forward(node, [values[p.name] for p in node.inputs], graph.dtype)
     out_value = values[output.name]
