@@ -2,83 +2,40 @@
 
 It renders the engine's trace and check and computes nothing of its own. The app is handed an
 ``Engine`` and a ``Request`` (memray's habit); ``make_app`` builds it for ``main()`` and for the
-tests alike. Loading (which imports the engine) and the numeric check both run in worker
-threads, so the first frame does not wait for the engine and the UI never waits for the check.
-
-Live reload: while a user's scenario file is open, its files (and the modules beside it that it
-imports) are polled; a save reopens it with ``open_scenario(..., keep_position=True)``.
-``load_trace`` replaces the trace with the rebuilt one, keeping the current node and phase when
-they still exist, and ``show_error`` shows a broken save while keeping the last good trace.
+tests alike. Its parts, by concern: ``loading.py`` (opening scenarios, live reload and the check,
+in worker threads), ``stepping.py`` (moving through the trace), and here the drawing and the
+screens it opens. The screens and the palette never import this module: they answer with the
+value they dismiss with, or call the ``Host`` protocol (``host.py``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
-from textual.worker import get_current_worker
 
 from tui_backprop.app import keys
 from tui_backprop.app.commands import BackpropCommands
-from tui_backprop.app.engine import DTYPES, Engine, Failure, Overrides
+from tui_backprop.app.engine import DTYPES, Engine, Overrides
+from tui_backprop.app.loading import LoadingMixin, Request
+from tui_backprop.app.stepping import PACES, SteppingMixin
 from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.gradcheck import NodeCheck
     from tui_backprop.reload import FileWatcher
-    from tui_backprop.scenarios import Scenario
-    from tui_backprop.trace import Trace
 
-PACES = (0.25, 0.5, 1.0, 2.0)
-"""Seconds per step while playing."""
-RELOAD_POLL = 0.4
-"""Seconds between checks of the user's scenario files for a save."""
-
-
-@dataclass(frozen=True)
-class Request:
-    """What to open: a slug or a path, a bug, a dtype."""
-
-    spec: str
-    bug: str | None = None
-    dtype: str = "float64"
-
-
-# ---------------------------------------------------------------- messages from the workers
-class TraceLoaded(Message):
-    def __init__(self, request: Request, scenario: Scenario, trace: Trace, keep_position: bool) -> None:
-        super().__init__()
-        self.request, self.scenario, self.trace, self.keep_position = request, scenario, trace, keep_position
-
-
-class LoadFailed(Message):
-    def __init__(self, request: Request, failure: Failure) -> None:
-        super().__init__()
-        self.request, self.failure = request, failure
-
-
-class CheckProgress(Message):
-    def __init__(self, generation: int, check: NodeCheck) -> None:
-        super().__init__()
-        self.generation, self.check = generation, check
-
-
-class CheckDone(Message):
-    def __init__(self, generation: int, error: str | None = None) -> None:
-        super().__init__()
-        self.generation, self.error = generation, error
+__all__ = ["BackpropApp", "DebuggerScreen", "Request", "main", "make_app"]
 
 
 # ---------------------------------------------------------------- the stepping screen
@@ -105,7 +62,7 @@ class DebuggerScreen(Screen):
 
 
 # ---------------------------------------------------------------- the app
-class BackpropApp(App[int]):
+class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
     """Steps through a trace; every number it shows comes from the engine."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -164,224 +121,9 @@ class BackpropApp(App[int]):
     def debugger(self) -> DebuggerScreen:
         return self.screen_stack[0]  # type: ignore[return-value]
 
-    # ------------------------------------------------------------ opening scenarios
-    def open_scenario(
-        self, spec: str, bug: str | None = None, dtype: str | None = None, *, keep_position: bool = False
-    ) -> None:
-        """Load, trace and show a scenario in the background; on failure show the error screen."""
-        request = Request(spec, bug, dtype or self.default_dtype)
-        self.loading = request
-        self._stop_playing()
-        self.refresh_view()
-        self._load(request, keep_position)
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, request: Request, keep_position: bool) -> None:
-        worker = get_current_worker()
-        try:
-            scenario, trace = self.engine.open(request.spec, request.bug, request.dtype)
-            self.engine.warm_up()
-        except Exception as exc:  # the author's file: anything can go wrong, nothing may crash us
-            from tui_backprop.app.engine import failure_of
-
-            if not worker.is_cancelled:
-                self.post_message(LoadFailed(request, failure_of(exc)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(TraceLoaded(request, scenario, trace, keep_position))
-
-    def on_trace_loaded(self, message: TraceLoaded) -> None:
-        if message.request != self.loading:
-            return
-        self.loading = None
-        request = message.request
-        self.load_trace(
-            message.scenario,
-            message.trace,
-            request.bug,
-            request.dtype,
-            keep_position=message.keep_position,
-            request=request,
-        )
-
-    def on_load_failed(self, message: LoadFailed) -> None:
-        if message.request != self.loading:
-            return
-        self.loading = None
-        self.show_error(message.failure, message.request)
-
-    def load_trace(
-        self,
-        scenario: Scenario,
-        trace: Trace,
-        bug: str | None,
-        dtype: str,
-        *,
-        keep_position: bool = True,
-        request: Request | None = None,
-    ) -> None:
-        """Show a freshly built trace; keep the current node and phase if they still exist.
-
-        The reload hook: call it (on the app's thread) with the rebuilt scenario. Breakpoints on
-        nodes that still exist are kept; the numeric check starts again in the background.
-        """
-        from tui_backprop.app.session import Session
-
-        settings = self.engine.settings(dtype, self.overrides)
-        new = Session(scenario, bug, dtype, trace, settings)
-        old = self.session
-        if keep_position and old is not None:
-            old.place_in(new)
-        self.session = new
-        self.loaded = request or Request(scenario.spec, bug, dtype)
-        self.default_dtype = dtype
-        self.inspected = None
-        self._inspector_cache.clear()
-        self._stop_playing()
-        debugger = self.debugger
-        debugger.query_one(TextView).forget()
-        self._show_rows()
-        self._close_error()
-        self._watch(scenario)
-        self.start_check()
-
-    # ------------------------------------------------------------ live reload
-    def _watch(self, scenario: Scenario) -> None:
-        """Poll a user's scenario files, so that saving one rebuilds the graph in place."""
-        if scenario.kind != "file":
-            self.watcher = None
-            return
-        self._watch_files(self.engine.source_files(scenario))
-
-    def _watch_files(self, files: list[Path]) -> None:
-        from tui_backprop.reload import FileWatcher
-
-        if self.watcher is None:
-            self.watcher = FileWatcher(files)
-        else:
-            self.watcher.watch(files)
-        if self._watch_timer is None:
-            self._watch_timer = self.set_interval(RELOAD_POLL, self.reload_if_saved)
-
-    def reload_if_saved(self) -> bool:
-        """Reopen the scenario if one of its files changed since the last look; True if so.
-
-        A broken save shows the error and keeps the last good trace on screen; the next good
-        save closes the error and returns to the same node and phase.
-        """
-        target = self.loaded or self._failed
-        if self.watcher is None or target is None or self.loading is not None:
-            return False
-        if not self.watcher.poll():
-            return False
-        self.notify(f"reloading {Path(target.spec).name}", timeout=2)
-        self.open_scenario(target.spec, target.bug, target.dtype, keep_position=True)
-        return True
-
-    def show_error(self, failure: Failure | BaseException, request: Request | None = None) -> None:
-        """Show why a scenario could not be opened (file:line and the code there); keep the last trace.
-
-        ``failure`` may be the engine's ``ScenarioError`` (or any exception) as well as a ``Failure``.
-        """
-        from tui_backprop.app.screens import ErrorScreen
-
-        if isinstance(failure, BaseException):
-            from tui_backprop.app.engine import failure_of
-
-            failure = failure_of(failure)
-        spec = request.spec if request else "scenario"
-        self._failed = request
-        if self.session is None and request is not None and spec.endswith(".py"):
-            self._watch_files([Path(spec)])  # a file that never ran: load it once it is fixed
-        has_trace = self.session is not None
-        if isinstance(self.screen, ErrorScreen):
-            self.screen.show(spec, failure, has_trace)
-        else:
-            self.push_screen(ErrorScreen(spec, failure, has_trace), callback=self._after_error)
-        self.refresh_view()
-
-    def _after_error(self, choice: str | None) -> None:
-        if choice == "picker":
-            self.action_open_picker()
-        elif choice == "retry" and self._failed is not None:
-            failed = self._failed
-            self.open_scenario(failed.spec, failed.bug, failed.dtype, keep_position=True)
-
-    def _close_error(self) -> None:
-        from tui_backprop.app.screens import ErrorScreen
-
-        if isinstance(self.screen, ErrorScreen):
-            self.screen.dismiss(None)
-
-    def catalog_names(self) -> list[tuple[str, str]]:
-        """(slug, title) of every scenario, for the palette; loaded once."""
-        if self._catalog is None:
-            try:
-                self._catalog = [(s.slug, s.title) for s in self.engine.catalog()]
-            except Exception:
-                self._catalog = []
-        return self._catalog
-
-    # ------------------------------------------------------------ the check
-    def start_check(self) -> None:
-        """Check the current trace in a worker; a newer request cancels an older one."""
-        session = self.session
-        if session is None:
-            return
-        self.generation += 1
-        session.checks = {}
-        session.check_complete = False
-        self.progress = (0, len(session.trace.graph.nodes))
-        self._inspector_cache.clear()
-        self.refresh_view()
-        self._check(session.trace, session.settings, self.generation)
-
-    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
-    def _check(self, trace: Trace, settings: Any, generation: int) -> None:
-        worker = get_current_worker()
-        try:
-            for node_check in self.engine.check(trace, settings):
-                if worker.is_cancelled:
-                    return
-                self.post_message(CheckProgress(generation, node_check))
-        except Exception as exc:  # a check that dies must say so, not take the app with it
-            if not worker.is_cancelled:
-                self.post_message(CheckDone(generation, f"{type(exc).__name__}: {exc}"))
-            return
-        if not worker.is_cancelled:
-            self.post_message(CheckDone(generation))
-
     def on_resize(self) -> None:
         # The status line picks its full or compact form by width (the inspector sees to itself).
         self.call_after_refresh(self.refresh_view)
-
-    def on_check_progress(self, message: CheckProgress) -> None:
-        session = self.session
-        if session is None or message.generation != self.generation:
-            return
-        session.record(message.check)
-        self.progress = (session.n_checked, len(session.trace.graph.nodes))
-        self._schedule_refresh()
-
-    def on_check_done(self, message: CheckDone) -> None:
-        session = self.session
-        if session is None or message.generation != self.generation:
-            return
-        session.check_complete = True
-        self.progress = None
-        if message.error:
-            self.notify(f"the check stopped: {message.error}", severity="error", timeout=8)
-        self.refresh_view()
-
-    def _schedule_refresh(self) -> None:
-        """Coalesce a burst of check results into one repaint."""
-        if not self._refresh_pending:
-            self._refresh_pending = True
-            self.call_later(self._flush_refresh)
-
-    def _flush_refresh(self) -> None:
-        self._refresh_pending = False
-        self.refresh_view()
 
     # ------------------------------------------------------------ drawing
     def _show_rows(self) -> None:
@@ -472,113 +214,6 @@ class BackpropApp(App[int]):
             text.append("Press o to pick one, ? for help, q to quit.")
         return text
 
-    # ------------------------------------------------------------ moving around
-    def go(self, step: int) -> bool:
-        """Move to a step and repaint; the list cursor goes back to the step's node."""
-        session = self.session
-        if session is None:
-            return False
-        changed = session.go(step)
-        if changed or self.inspected is not None:
-            self.inspected = None
-            self.refresh_view()
-        return changed
-
-    def action_step(self, delta: int) -> None:
-        if self.session is not None:
-            self.go(self.session.step + delta)
-
-    def action_continue_run(self, direction: int) -> None:
-        session = self.session
-        if session is None:
-            return
-        target = session.continue_target(direction)
-        if target is None:
-            pending = "" if session.check_complete else " (the check is still running)"
-            where = "end" if direction > 0 else "start"
-            self.notify(f"no breakpoint or mismatch before the {where}{pending}", timeout=3)
-            target = session.backward_end if direction > 0 else session.forward_start
-        self.go(target)
-
-    def action_jump(self, where: str) -> None:
-        if self.session is not None and where in (
-            "forward_start",
-            "forward_end",
-            "backward_start",
-            "backward_end",
-        ):
-            self.go(getattr(self.session, where))
-
-    def action_toggle_breakpoint(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        name = self.inspected or session.node_name
-        if session.step_of(name, "forward") is None:
-            self.notify(f"{name} is a leaf: it has no step to stop at", timeout=3)
-            return
-        on = session.toggle_breakpoint(name)
-        self.notify(f"breakpoint {'set on' if on else 'cleared from'} {name}", timeout=2)
-        self.refresh_view()
-
-    def peek(self, name: str) -> None:
-        """The list cursor moved: show that node at the current step, without stepping."""
-        session = self.session
-        if session is None:
-            return
-        self.inspected = None if name == session.node_name else name
-        self.refresh_view()
-
-    def select_node(self, name: str) -> None:
-        """Jump to the node's step in this phase (again: the other phase); leaves are peeked at."""
-        session = self.session
-        if session is None:
-            return
-        target = session.select_target(name)
-        if target is None:
-            self.peek(name)
-            return
-        session.go(target)
-        self.inspected = None
-        self.refresh_view()
-
-    # ------------------------------------------------------------ playing
-    def action_play(self) -> None:
-        if self.playing is not None:
-            self._stop_playing()
-        elif self.session is not None:
-            if self.session.step >= self.session.n_steps - 1:
-                self.go(0)
-            self.playing = self.set_interval(PACES[self.pace], self._tick)
-        self.refresh_view()
-
-    def action_pace(self, delta: int) -> None:
-        self.pace = max(0, min(len(PACES) - 1, self.pace + delta))
-        if self.playing is not None:
-            self.playing.stop()
-            self.playing = self.set_interval(PACES[self.pace], self._tick)
-        self.notify(f"{PACES[self.pace]:g} s per step", timeout=1.5)
-        self.refresh_view()
-
-    def _tick(self) -> None:
-        session = self.session
-        if self.playing is None:
-            return
-        if session is None or session.step >= session.n_steps - 1:
-            self._stop_playing()
-            self.refresh_view()
-            return
-        self.go(session.step + 1)
-        current = session.current
-        if current is not None and current.node in session.breakpoints:
-            self._stop_playing()
-            self.refresh_view()
-
-    def _stop_playing(self) -> None:
-        if self.playing is not None:
-            self.playing.stop()
-            self.playing = None
-
     # ------------------------------------------------------------ screens
     def action_open_picker(self) -> None:
         from tui_backprop.app.screens import PickerScreen
@@ -586,7 +221,9 @@ class BackpropApp(App[int]):
         if any(isinstance(s, PickerScreen) for s in self.screen_stack):
             return
         self._stop_playing()
-        self.push_screen(PickerScreen(), callback=self._picked)
+        current = self.session.scenario.slug if self.session is not None else None
+        picker = PickerScreen(self.engine.catalog, current, can_go_back=self.session is not None)
+        self.push_screen(picker, callback=self._picked)
 
     def _picked(self, spec: str | None) -> None:
         if spec:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui_backprop.app import keys
-
-if TYPE_CHECKING:
-    from tui_backprop.app.app import BackpropApp
+from tui_backprop.app.host import Host
 
 Command = tuple[str, str, Callable[[], object]]
 """(name, help, callback)."""
@@ -28,8 +26,8 @@ class BackpropCommands(Provider):
     """Commands built from the app's state each time the palette opens."""
 
     @property
-    def backprop(self) -> BackpropApp:
-        return self.app  # type: ignore[return-value]
+    def backprop(self) -> Host:
+        return cast(Host, self.app)
 
     async def startup(self) -> None:
         self._commands = list(self._build())

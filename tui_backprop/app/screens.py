@@ -1,11 +1,13 @@
 """The screens around the stepping view: picker, error, help, bug chooser, check settings.
 
-Each is small and talks to the app through the value it dismisses with (or an ``app.`` action),
-so the app stays the one place that opens scenarios and runs checks.
+Each is small, is handed what it shows, and talks to the app only through the value it dismisses
+with (or an ``app.`` action), so the app stays the one place that opens scenarios and runs
+checks and no screen imports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,7 +26,7 @@ from tui_backprop.app import keys
 from tui_backprop.app.engine import Failure, Overrides
 
 if TYPE_CHECKING:
-    from tui_backprop.app.app import BackpropApp
+    from tui_backprop.scenarios import Scenario
 
 
 class PickerScreen(Screen[str]):
@@ -35,6 +37,15 @@ class PickerScreen(Screen[str]):
         Binding("slash", "focus_path", "Path", id="picker.path", tooltip="Type a path to a scenario .py"),
     ]
     AUTO_FOCUS = "#scenarios"
+
+    def __init__(
+        self, catalog: Callable[[], Sequence[Scenario]], current: str | None = None, *, can_go_back: bool
+    ) -> None:
+        """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first."""
+        super().__init__()
+        self.catalog = catalog
+        self.current = current
+        self.can_go_back = can_go_back
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -48,14 +59,10 @@ class PickerScreen(Screen[str]):
     def on_mount(self) -> None:
         self._load_catalog()
 
-    @property
-    def backprop(self) -> BackpropApp:
-        return self.app  # type: ignore[return-value]
-
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _load_catalog(self) -> None:
         try:
-            catalog = self.backprop.engine.catalog()
+            catalog = self.catalog()
         except Exception as exc:  # a plugin that fails to import must not take the picker down
             from tui_backprop.app.engine import failure_of
 
@@ -85,12 +92,11 @@ class PickerScreen(Screen[str]):
             if options.option_count:
                 options.add_option(None)  # a separator line between scenarios
             options.add_option(Option(prompt, id=slug))
-        current = self.backprop.session.scenario.slug if self.backprop.session else None
         slugs = [r[0] for r in rows]
         if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
-        elif current in slugs:
-            options.highlighted = options.get_option_index(current)
+        elif self.current in slugs:
+            options.highlighted = options.get_option_index(self.current)
         else:
             options.highlighted = 0 if rows else None
 
@@ -120,7 +126,7 @@ class PickerScreen(Screen[str]):
             self.dismiss(path)
 
     def action_back(self) -> None:
-        if self.backprop.session is not None:
+        if self.can_go_back:
             self.dismiss("")
         else:
             self.query_one("#scenarios").focus()
