@@ -274,7 +274,7 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
             why += f"; sends {parent} a gradient off by up to {c.max_rel_err:.1e} (relative)"
         console.print(f"[bold red]✗ blamed: {name}[/]  {node.formula()}: {why}")
     for name, nc in result.nodes.items():
-        if nc.status == "nonfinite":
+        if nc.status == "nonfinite" and not nc.blamed:
             console.print(f"[bold magenta]! non-finite at {name}[/]: {nc.note}")
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     verdict = "[bold red]FAIL[/]" if result.failed else "[bold green]PASS[/]"

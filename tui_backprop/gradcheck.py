@@ -109,7 +109,9 @@ class NodeCheck:
 
     @property
     def blamed(self) -> bool:
-        return self.local_status == "mismatch"
+        """Its own backward rule is wrong: it disagrees with finite differences, or it sends a
+        NaN or an infinity for a finite upstream gradient and finite inputs."""
+        return self.local_status in ("mismatch", "nonfinite")
 
 
 @dataclass
@@ -196,7 +198,10 @@ def check_node(
     if name not in relevant:
         return NodeCheck(name, "unchecked", None, note="does not reach the output")
     if name in origins:
-        return NodeCheck(name, "nonfinite", None, note=origins[name], failure=failure)
+        result = NodeCheck(name, "nonfinite", None, note=origins[name], failure=failure)
+        if _sends_nonfinite(trace, node):
+            result.local_status = "nonfinite"  # its own backward made the NaN: blamed
+        return result
     if (
         not _finite(trace.values[name])
         or not _finite(trace.grads[name])
@@ -210,6 +215,17 @@ def check_node(
         _local_check(trace, node, settings, result)
         result.status = worst(result.grad_status, result.local_status)
     return result
+
+
+def _sends_nonfinite(trace: Trace, node: Node) -> bool:
+    """A backward rule that turns a finite upstream gradient into a NaN or an infinity."""
+    sent = trace.contributions.get(node.name)
+    return (
+        sent is not None
+        and _finite(trace.grads[node.name])
+        and all(_finite(trace.values[p.name]) for p in node.inputs)
+        and not all(_finite(c) for c in sent)
+    )
 
 
 def _finite(x: Array) -> bool:
