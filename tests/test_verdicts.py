@@ -30,3 +30,9 @@ def test_a_backward_that_sends_nan_for_a_finite_upstream_is_blamed(capsys):
     node = next(n for n in doc["nodes"] if n["name"] == "absW")
     assert node["local_check"]["status"] == "nonfinite"
     assert "sends a non-finite gradient to W" in node["check"]["note"]
+
+
+def test_a_correct_transpose_of_a_3d_tensor_passes():
+    result = checked_file("transpose_3d.py")
+    assert not result.failed and result.blame == []
+    assert result.nodes["x"].grad.n_probed == 24

@@ -430,7 +430,10 @@ matmul = Op(
 
 
 def _transpose_batched(batched: tuple[bool], x: Array) -> Array:
-    return x if x.ndim - batched[0] < 2 else np.swapaxes(x, -1, -2)
+    """``x.T`` of each batch element: every core axis reversed, the batch axis kept first."""
+    if not batched[0]:
+        return x.T
+    return np.transpose(x, (0, *range(x.ndim - 1, 0, -1)))
 
 
 transpose = Op(
