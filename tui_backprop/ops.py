@@ -12,6 +12,9 @@ Besides forward and backward, an op may tell the checker three things that make 
 - ``kink``: a signed coordinate whose sign changes exactly at a non-differentiable point (relu at
   0, |x| at 0, max where a = b), so a finite-difference probe that straddles one is reported as a
   kink rather than a wrong gradient.
+
+And, for teaching, ``derivative``: the op's local derivative as the textbook writes it, beside the
+forward and backward it describes (see :class:`Derivative`; the app writes the chain rule out with it).
 """
 
 from __future__ import annotations
@@ -65,6 +68,52 @@ def _batch_axis(axis: int | None, ndim: int) -> int | tuple[int, ...]:
     return axis + 1 if axis >= 0 else axis
 
 
+# ---------------------------------------------------------------- the textbook derivative
+@dataclass(frozen=True)
+class Derivative:
+    """An op's local derivative as a lecture writes it, one template per input (README: custom ops).
+
+    Templates use the names of ``formula``: ``{0}``, ``{1}``, ... for the inputs, ``{out}`` for the
+    output, ``d{out}`` for the upstream gradient dL/dout.
+
+    - ``local``: ∂out/∂input elementwise, e.g. ``"-1/{0}²"`` for 1/x, ``"{1}"`` for the first input
+      of a product. The app shows it in names, then with the numbers plugged in, then times the
+      upstream gradient.
+    - ``numbers``: where the numbers read better in another form than the names, the form they are
+      plugged into (sigmoid: ``σ({0})·(1-σ({0}))`` in names, ``{out}·(1-{out})`` with numbers).
+    - ``sent``: the gradient an input receives, in matrix form, e.g. ``"d{out} · {1}ᵀ"`` for the
+      left operand of a matmul; the app adds the shapes.
+    - ``evaluate(out, *inputs)``: the textbook ∂out/∂input of every ``local`` template, as arrays
+      that broadcast against the output (or shaped like the input, for a reduction to a scalar).
+      With it the app can put the textbook's number beside what the backward rule did; without
+      it, it shows what the backward rule did.
+    """
+
+    local: tuple[str | None, ...] = ()
+    numbers: tuple[str | None, ...] = ()
+    sent: tuple[str | None, ...] = ()
+    evaluate: Callable[..., Sequence[Any]] | None = field(default=None, repr=False, compare=False)
+
+    def local_template(self, position: int) -> str | None:
+        return self.local[position] if position < len(self.local) else None
+
+    def numbers_template(self, position: int) -> str | None:
+        own = self.numbers[position] if position < len(self.numbers) else None
+        return own or self.local_template(position)
+
+    def sent_template(self, position: int) -> str | None:
+        return self.sent[position] if position < len(self.sent) else None
+
+
+def as_derivative(spec: Derivative | str | Sequence[str | None] | None) -> Derivative | None:
+    """``derivative=`` as an author writes it: a template (one input), one per input, or a Derivative."""
+    if spec is None or isinstance(spec, Derivative):
+        return spec
+    if isinstance(spec, str):
+        return Derivative(local=(spec,))
+    return Derivative(local=tuple(spec))
+
+
 # ---------------------------------------------------------------- the op type
 @dataclass(frozen=True)
 class Op:
@@ -72,7 +121,8 @@ class Op:
 
     ``forward(*inputs) -> out`` and ``backward(upstream, out, *inputs) -> grads``, one gradient per
     input (a single array is accepted for one-input ops). ``formula`` is a template such as
-    ``"{out} = {0} · {1}"``.
+    ``"{out} = {0} · {1}"``; ``derivative`` the local derivative the textbook writes beside it
+    (a :class:`Derivative`, or a template string per input such as ``"-1/{0}²"``).
     """
 
     name: str
@@ -86,6 +136,11 @@ class Op:
     tangent: Callable[..., Array] | None = field(default=None, repr=False)
     basis_tangent: Callable[..., Array] | None = field(default=None, repr=False)
     kink: Callable[..., Array] | None = field(default=None, repr=False)
+    derivative: Derivative | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.derivative, Derivative | None):
+            object.__setattr__(self, "derivative", as_derivative(self.derivative))
 
     def __call__(self, *inputs: Node, name: str | None = None) -> Node:
         if not inputs:
@@ -145,9 +200,18 @@ def custom_op(
     *,
     kink: Callable[..., Array] | None = None,
     elementwise: bool = False,
+    derivative: Derivative | str | Sequence[str | None] | None = None,
 ) -> Op:
     """An author's own op. Set ``elementwise=True`` only if forward broadcasts like ``np.add``."""
-    return Op(name, forward, backward, formula, elementwise=elementwise, kink=kink)
+    return Op(
+        name,
+        forward,
+        backward,
+        formula,
+        elementwise=elementwise,
+        kink=kink,
+        derivative=as_derivative(derivative),
+    )
 
 
 # ---------------------------------------------------------------- elementwise binary ops
@@ -197,6 +261,10 @@ def _maximum_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, 
     return unbroadcast(u * left, a.shape), unbroadcast(u * ~left, b.shape)
 
 
+def _ones(out: Array, *xs: Array) -> tuple[Array, ...]:
+    return tuple(np.ones_like(out) for _ in xs)
+
+
 add = Op(
     "add",
     np.add,
@@ -206,6 +274,7 @@ add = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_broadcast_tangent(1.0),
+    derivative=Derivative(local=("1", "1"), evaluate=_ones),
 )
 sub = Op(
     "sub",
@@ -216,6 +285,9 @@ sub = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_broadcast_tangent(-1.0),
+    derivative=Derivative(
+        local=("1", "-1"), evaluate=lambda out, a, b: (np.ones_like(out), -np.ones_like(out))
+    ),
 )
 mul = Op(
     "mul",
@@ -226,6 +298,7 @@ mul = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_mul_tangent,
+    derivative=Derivative(local=("{1}", "{0}"), evaluate=lambda out, a, b: (b, a)),
 )
 div = Op(
     "div",
@@ -236,6 +309,7 @@ div = Op(
     elementwise=True,
     linear_in=frozenset({0}),
     tangent=_div_tangent,
+    derivative=Derivative(local=("1/{1}", "-{0}/{1}²"), evaluate=lambda out, a, b: (1 / b, -a / (b * b))),
 )
 maximum = Op(
     "maximum",
@@ -245,6 +319,10 @@ maximum = Op(
     2,
     elementwise=True,
     kink=np.subtract,
+    derivative=Derivative(
+        local=("[{0} ≥ {1}]", "[{0} < {1}]"),
+        evaluate=lambda out, a, b: ((a >= b).astype(out.dtype), (a < b).astype(out.dtype)),
+    ),
 )
 """Broadcasting add (also the bias add), sub, mul, div and max."""
 
@@ -256,9 +334,17 @@ def _unary(
     forward: Callable[[Array], Array],
     backward: Callable[[Array, Array, Array], Array],
     formula: str,
+    derivative: str | None = None,
+    local: Callable[[Array, Array], Array] | None = None,
+    numbers: str | None = None,
     **kw: Any,
 ) -> Op:
-    return Op(name, forward, backward, formula, 1, elementwise=True, **kw)
+    """An elementwise one-input op; ``derivative`` is f' in the names, ``local(out, x)`` its value."""
+    textbook = None
+    if derivative is not None:
+        evaluate = (lambda out, x: (local(out, x),)) if local is not None else None
+        textbook = Derivative(local=(derivative,), numbers=(numbers,), evaluate=evaluate)
+    return Op(name, forward, backward, formula, 1, elementwise=True, derivative=textbook, **kw)
 
 
 def _sigmoid(x: Array) -> Array:
@@ -276,24 +362,61 @@ neg = _unary(
     np.negative,
     lambda u, out, x: -u,
     "{out} = -{0}",
+    "-1",
+    lambda out, x: -np.ones_like(out),
     linear_in=frozenset({0}),
     tangent=_linear_unary_tangent(-1.0),
 )
-exp = _unary("exp", np.exp, lambda u, out, x: u * out, "{out} = exp({0})")
-log = _unary("log", np.log, lambda u, out, x: u / x, "{out} = log({0})")
-reciprocal = _unary("reciprocal", np.reciprocal, lambda u, out, x: -u / (x * x), "{out} = 1 / {0}")
-square = _unary("square", np.square, lambda u, out, x: 2 * x * u, "{out} = {0}²")
-sigmoid = _unary("sigmoid", _sigmoid, lambda u, out, x: u * out * (1 - out), "{out} = σ({0})")
-tanh = _unary("tanh", np.tanh, lambda u, out, x: u * (1 - out * out), "{out} = tanh({0})")
+exp = _unary(
+    "exp", np.exp, lambda u, out, x: u * out, "{out} = exp({0})", "exp({0})", lambda out, x: np.exp(x)
+)
+log = _unary("log", np.log, lambda u, out, x: u / x, "{out} = log({0})", "1/{0}", lambda out, x: 1 / x)
+reciprocal = _unary(
+    "reciprocal",
+    np.reciprocal,
+    lambda u, out, x: -u / (x * x),
+    "{out} = 1 / {0}",
+    "-1/{0}²",
+    lambda out, x: -1 / (x * x),
+)
+square = _unary(
+    "square", np.square, lambda u, out, x: 2 * x * u, "{out} = {0}²", "2·{0}", lambda out, x: 2 * x
+)
+sigmoid = _unary(
+    "sigmoid",
+    _sigmoid,
+    lambda u, out, x: u * out * (1 - out),
+    "{out} = σ({0})",
+    "σ({0})·(1-σ({0}))",
+    lambda out, x: _sigmoid(x) * (1 - _sigmoid(x)),
+    numbers="{out}·(1-{out})",
+)
+tanh = _unary(
+    "tanh",
+    np.tanh,
+    lambda u, out, x: u * (1 - out * out),
+    "{out} = tanh({0})",
+    "1-tanh²({0})",
+    lambda out, x: 1 - np.tanh(x) ** 2,
+    numbers="1-{out}²",
+)
 relu = _unary(
     "relu",
     lambda x: np.maximum(x, 0),
     lambda u, out, x: u * (x > 0),
     "{out} = relu({0})",
+    "[{0} > 0]",
+    lambda out, x: (x > 0).astype(out.dtype),
     kink=lambda x: x,
 )
 abs = _unary(  # noqa: A001 - the op is |x|; ops.abs reads like the maths
-    "abs", np.abs, lambda u, out, x: u * np.sign(x), "{out} = |{0}|", kink=lambda x: x
+    "abs",
+    np.abs,
+    lambda u, out, x: u * np.sign(x),
+    "{out} = |{0}|",
+    "sign({0})",
+    lambda out, x: np.sign(x),
+    kink=lambda x: x,
 )
 
 
@@ -308,6 +431,8 @@ def scale(x: Node, c: float, name: str | None = None) -> Node:
         lambda v: c * v,
         lambda u, out, v: c * u,
         f"{{out}} = {_num(c)} · {{0}}",
+        _num(c),
+        lambda out, v: np.full_like(out, c),
         linear_in=frozenset({0}),
         tangent=_linear_unary_tangent(c),
     )
@@ -321,6 +446,8 @@ def add_const(x: Node, c: float, name: str | None = None) -> Node:
         lambda v: c + v,
         lambda u, out, v: u,
         f"{{out}} = {_num(c)} + {{0}}",
+        "1",
+        lambda out, v: np.ones_like(out),
         linear_in=frozenset({0}),
         tangent=_linear_unary_tangent(1.0),
     )
@@ -334,6 +461,8 @@ def power(x: Node, p: float, name: str | None = None) -> Node:
         lambda v: v**p,
         lambda u, out, v: u * p * v ** (p - 1),
         f"{{out}} = {{0}}^{_num(p)}",
+        f"{_num(p)}·{{0}}^{_num(p - 1)}",
+        lambda out, v: p * v ** (p - 1),
     )
     return op(x, name=name)
 
@@ -426,6 +555,7 @@ matmul = Op(
     linear_in=frozenset({0, 1}),
     tangent=_matmul_tangent,
     basis_tangent=_matmul_basis_tangent,
+    derivative=Derivative(sent=("d{out} · {1}ᵀ", "{0}ᵀ · d{out}")),
 )
 
 
@@ -445,6 +575,7 @@ transpose = Op(
     batched_forward=_transpose_batched,
     linear_in=frozenset({0}),
     tangent=lambda position, t, x: _transpose_batched((True,), t),
+    derivative=Derivative(sent=("(d{out})ᵀ",)),
 )
 
 
@@ -481,6 +612,13 @@ def _reduction(kind: str, x: Node, axis: int | None, name: str | None, mean: boo
         batched_forward=batched,
         linear_in=frozenset({0}),
         tangent=lambda position, t, v: batched((True,), t),
+        derivative=Derivative(
+            local=("1/N" if mean else "1",),
+            sent=("d{out} / N, copied to every element" if mean else "d{out}, copied to every element",),
+            evaluate=lambda out, v: (
+                np.full_like(v, 1 / (v.size if axis is None else v.shape[axis])) if mean else np.ones_like(v),
+            ),
+        ),
     )
     return op(x, name=name)
 
@@ -507,8 +645,19 @@ def pick(x: Node, index: int | tuple[int, ...], name: str | None = None) -> Node
         batched_forward=batched,
         linear_in=frozenset({0}),
         tangent=lambda position, t, v: batched((True,), t),
+        derivative=Derivative(
+            local=(f"[index = {label}]",),
+            sent=(f"d{{out}} at [{label}], 0 elsewhere",),
+            evaluate=lambda out, v: (_one_hot(v, key),),
+        ),
     )
     return op(x, name=name)
+
+
+def _one_hot(v: Array, key: tuple[int, ...]) -> Array:
+    hot = np.zeros_like(v)
+    hot[key] = 1
+    return hot
 
 
 # ---------------------------------------------------------------- softmax family and losses
@@ -523,6 +672,13 @@ def _log_softmax_fn(x: Array, axis: int | tuple[int, ...] | None) -> Array:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+SOFTMAX_SENT = {
+    "softmax": "{out} ⊙ (d{out} - ⟨d{out}, {out}⟩)",
+    "log_softmax": "d{out} - softmax({0}) · Σ d{out}",
+}
+"""The VJPs of the softmax family, as the lecture writes them (J = diag(s) - s·sᵀ for softmax)."""
+
+
 def _softmax_like(kind: str, fn: Callable[..., Array], backward_of_axis, axis: int | None) -> Op:
     where = "" if axis is None else f", axis={axis}"
     return Op(
@@ -532,6 +688,7 @@ def _softmax_like(kind: str, fn: Callable[..., Array], backward_of_axis, axis: i
         f"{{out}} = {kind}({{0}}{where})",
         1,
         batched_forward=lambda flags, x: fn(x, _batch_axis(axis, x.ndim - 1)),
+        derivative=Derivative(sent=(SOFTMAX_SENT[kind],)),
     )
 
 
@@ -594,6 +751,13 @@ binary_cross_entropy = Op(
     "{out} = -({1}·log {0} + (1-{1})·log(1-{0}))",
     2,
     batched_forward=_bce_batched,
+    derivative=Derivative(
+        local=("({0}-{1})/({0}·(1-{0}))", "log(1-{0}) - log({0})"),
+        evaluate=lambda out, a, y: (
+            np.broadcast_to((a - y) / (a * (1 - a)), np.broadcast_shapes(a.shape, y.shape)),
+            np.broadcast_to(np.log(1 - a) - np.log(a), np.broadcast_shapes(a.shape, y.shape)),
+        ),
+    ),
 )
 """Summed binary cross-entropy of probabilities ``a`` against targets ``y``."""
 
@@ -640,5 +804,6 @@ linear = Op(
     linear_in=frozenset({0, 1, 2}),
     tangent=_linear_tangent,
     basis_tangent=_linear_basis_tangent,
+    derivative=Derivative(sent=("d{out} · {1}ᵀ", "{0}ᵀ · d{out}", "d{out}")),
 )
 """The affine layer ``W @ x + b`` as one node, the way a lecture draws it."""

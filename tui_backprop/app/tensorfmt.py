@@ -22,7 +22,23 @@ from tui_backprop.resolution import below_resolution
 OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
 
 DIGITS = 4
-"""Significant digits of every number the app shows."""
+"""Significant digits of every number the app shows, unless the user asks for more (``set_digits``)."""
+MIN_DIGITS, MAX_DIGITS = 3, 17
+
+_digits = [DIGITS]
+"""The display precision, like numpy's print options: one setting every view reads when it draws."""
+
+
+def digits() -> int:
+    """Significant digits the views show now (3..17; README: "Teaching with it")."""
+    return _digits[0]
+
+
+def set_digits(n: int) -> int:
+    """Show ``n`` significant digits from now on (clamped to 3..17); returns the value set."""
+    _digits[0] = max(MIN_DIGITS, min(MAX_DIGITS, int(n)))
+    return _digits[0]
+
 
 CODE_STYLE = {
     MISMATCH: "bold #ffffff on #b3261e",
@@ -69,8 +85,9 @@ SMALL_SIZE = 48
 SMALL_ROWS = 8
 
 
-def num(x: float, digits: int = DIGITS) -> str:
-    """One number with ``digits`` significant digits; exact zero stays ``0``."""
+def num(x: float, digits: int | None = None) -> str:
+    """One number with ``digits`` significant digits (default: the setting); exact zero stays ``0``."""
+    digits = _digits[0] if digits is None else digits
     x = float(x)
     if math.isnan(x):
         return "NaN"
@@ -94,7 +111,7 @@ def short(x: float) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x) or x == 0:
         return num(x)
-    return _short_exponent(f"{x:.4g}")
+    return _short_exponent(f"{x:.{_digits[0]}g}")
 
 
 def err(x: float, dtype: np.dtype | str | None = None) -> str:
@@ -288,7 +305,7 @@ def tensor_lines(array: np.ndarray, width: int, codes: np.ndarray | None = None)
 
 
 def num3(x: float) -> str:
-    return num(x, 3)
+    return num(x, min(3, _digits[0]))
 
 
 def side_by_side(blocks: Sequence[Block], width: int, gap: int = 3) -> list[Text]:

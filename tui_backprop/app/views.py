@@ -17,6 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+from tui_backprop.app import derivation_view
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app.session import RowState, Session
 
@@ -322,6 +323,7 @@ class _Inspector:
             self.gradient()
             self.backward()
             self.verdict()
+            self.probe()
             self.inputs()
             self.output()
             return self.out
@@ -330,7 +332,17 @@ class _Inspector:
         self.output()
         self.gradient()
         self.verdict()
+        self.probe()
         return self.out
+
+    def probe(self) -> None:
+        """Where the numeric dL/dnode comes from, once the gradient is final and checked."""
+        s, name = self.s, self.name
+        if s.phase == "forward" or name == self.trace.output.name or self.check is None:
+            return
+        if self.check.grad is None or s.received(name) < s.expected(name):
+            return
+        self.extend(derivation_view.probe_for(s, name, self.check.grad, self.width - 2), 0)
 
     def header(self) -> None:
         node, s = self.node, self.s
@@ -521,6 +533,7 @@ class _Inspector:
         jacobians = self.trace.jacobians.get(self.name, {})
         numeric_jac = self.check.numeric_jacobians if self.check is not None else {}
         upstream = self.trace.grads[self.name]
+        links = derivation_view.links_for(self.s, self.name)
         for position, parent in enumerate(node.inputs):
             self.out.append(Text(""))
             sent = self.trace.contributions[self.name][position]
@@ -532,8 +545,11 @@ class _Inspector:
             label = f"∂{self.name}/∂{parent.name}"
             local = self.check.local.get(position) if self.check is not None else None
             if jac is not None and jac.size == 1 and sent.size == 1 and upstream.size == 1:
-                self.scalar_contribution(label, jac, numeric_jac.get(position), upstream, sent, local)
+                link = links[position] if position < len(links) else None
+                self.scalar_contribution(label, jac, numeric_jac.get(position), upstream, sent, local, link)
                 continue
+            if position < len(links):
+                self.extend(derivation_view.tensor_link_lines(links[position], self.name), 4)
             if jac is not None and jac.size == 1:
                 line = [("local ", tf.DIM), (label, "bold"), " = ", tf.num(jac.reshape(-1)[0])]
                 if position in numeric_jac:
@@ -561,23 +577,34 @@ class _Inspector:
             else:
                 self.tensor(f"contribution to {parent.name}", sent, indent=4)
 
-    def scalar_contribution(self, label, jac, numeric_jac, upstream, sent, local) -> None:
-        """Scalar ops read like the textbook: local derivative, the product sent, its check."""
+    def scalar_contribution(self, label, jac, numeric_jac, upstream, sent, local, link=None) -> None:
+        """Scalar ops read like the textbook: local derivative with numbers, the product sent, its check."""
         code = int(local.codes.reshape(-1)[0]) if local is not None else tf.OK
         mark = tf.CODE_MARK[code].strip()
-        line = [(label, "bold"), " = ", (tf.num(jac.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, ""))]
-        if numeric_jac is not None:
-            line += [("  numeric ", tf.DIM), tf.num(numeric_jac.reshape(-1)[0])]
-        self.add(*line, indent=4)
-        factor = tf.short(jac.reshape(-1)[0])
-        factor = f"({factor})" if factor.startswith("-") else factor
-        product = f"{tf.short(upstream.reshape(-1)[0])} · {factor}"
-        self.add(
-            ("sends ", tf.DIM),
-            f"dL/d{self.name} · {label} = {product} = ",
-            (tf.num(sent.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, "bold")),
-            indent=4,
+        numeric = float(numeric_jac.reshape(-1)[0]) if numeric_jac is not None else None
+        textbook = derivation_view.local_line(link, numeric) if link is not None else None
+        if textbook is not None:
+            self.add(textbook, indent=4)
+        else:
+            line = [(label, "bold"), " = ", (tf.num(jac.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, ""))]
+            if numeric_jac is not None:
+                line += [("  numeric ", tf.DIM), tf.num(numeric_jac.reshape(-1)[0])]
+            self.add(*line, indent=4)
+        product = (
+            derivation_view.product_line(link, self.name, mark, tf.CODE_STYLE.get(code, "")) if link else None
         )
+        if product is not None:
+            self.add(("sends ", tf.DIM), product, indent=4)
+        else:
+            factor = tf.short(jac.reshape(-1)[0])
+            factor = f"({factor})" if factor.startswith("-") else factor
+            product_text = f"{tf.short(upstream.reshape(-1)[0])} · {factor}"
+            self.add(
+                ("sends ", tf.DIM),
+                f"dL/d{self.name} · {label} = {product_text} = ",
+                (tf.num(sent.reshape(-1)[0]) + mark, tf.CODE_STYLE.get(code, "bold")),
+                indent=4,
+            )
         if local is None:
             self.add((self._check_pending(), tf.DIM), indent=4)
             return
