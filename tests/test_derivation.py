@@ -79,7 +79,7 @@ SCALAR_CASES = {
 @pytest.mark.parametrize("op", sorted(SCALAR_CASES))
 def test_scalar_ops_write_their_local_derivative_with_numbers_and_the_product(op):
     build, values, expected = SCALAR_CASES[op]
-    trace, found = chain(build, *values)
+    _, found = chain(build, *values)
     assert len(found) == len(expected)
     for link, (text, local) in zip(found, expected, strict=True):
         assert dv.local_line(link).plain == text
@@ -142,8 +142,9 @@ def test_a_planted_bug_shows_the_textbook_product_beside_what_the_backward_rule_
     (link,) = links(trace, "f")
     e = 1 + math.exp(-2.0)
     assert dv.local_line(link).plain == f"∂f/∂e = -1/e² = -1/{e:.4g}² = {-1 / e**2:.4f}"
+    local = -1 / e**2
     assert dv.product_line(link, "f").plain == (
-        f"dL/de = dL/df · ∂f/∂e = 1 · ({-1 / e**2:.4f}) = {-1 / e**2:.4f};  the backward rule sends {1 / e**2:.4f}!"
+        f"dL/de = dL/df · ∂f/∂e = 1 · ({local:.4f}) = {local:.4f};  the backward rule sends {-local:.4f}!"
     )
 
 
