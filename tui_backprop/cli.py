@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
-COMMANDS = ("list", "check", "trace")
+COMMANDS = ("list", "check", "trace", "serve")
 DTYPES = ("float32", "float64")
 
 
@@ -57,6 +57,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
             "  backprop-tui list [--json]                      every scenario and its named bugs\n"
             "  backprop-tui check [SCENARIO ...] [options]     check gradients headless (exit 0/1/2)\n"
             "  backprop-tui trace SCENARIO [--format json|markdown]\n"
+            "  backprop-tui serve [SCENARIO] [--host H] [--port P]  the app in a browser (needs [serve])\n"
             "run 'backprop-tui COMMAND -h' for a command's options."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -85,10 +86,29 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     check.add_argument("--json", action="store_true", help="print a JSON list, one trace object per scenario")
 
     trace = _Parser(prog="backprop-tui trace", description="Print the full trace of one scenario.")
-    trace.add_argument("scenario", help="a built-in slug or a path to a .py scenario")
+    trace.add_argument("scenario", help="a built-in slug, a path to a .py scenario, or a lesson .toml")
     _add_common(trace)
     trace.add_argument("--format", choices=("json", "markdown"), default="json")
-    return {"app": app, "list": listing, "check": check, "trace": trace}
+    serve = _Parser(
+        prog="backprop-tui serve",
+        description="Serve the app to web browsers (textual-serve; pip install 'backprop-tui[serve]'). "
+        "Each browser connection gets its own copy of the app.",
+    )
+    serve.add_argument("scenario", nargs="?", help="a built-in slug, a .py scenario or a lesson .toml")
+    _add_common(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--public-url", metavar="URL", help="the URL browsers reach the server at (with --host 0.0.0.0)"
+    )
+    return {"app": app, "list": listing, "check": check, "trace": trace, "serve": serve}
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text}")
+    return value
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui_backprop.app.app import main as run_app
 
         return run_app(args.scenario, args.bug, args.dtype)
-    return {"list": cmd_list, "check": cmd_check, "trace": cmd_trace}[command](args)
+    return {"list": cmd_list, "check": cmd_check, "trace": cmd_trace, "serve": cmd_serve}[command](args)
 
 
 def _error(message: str) -> int:
@@ -285,6 +305,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from tui_backprop.errors import ScenarioError
     from tui_backprop.export import trace_json, trace_markdown
 
+    if args.scenario.endswith(".toml"):
+        return _trace_lesson(args)
     try:
         scenario, trace, result = _run(args.scenario, args.bug, args.dtype, args)
     except ScenarioError as exc:
@@ -293,6 +315,59 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(json.dumps(trace_json(scenario, args.bug, trace, result), indent=2, ensure_ascii=False))
     else:
         print(trace_markdown(scenario, args.bug, trace, result), end="")
+    return EXIT_FAIL if result.failed else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Check the scenario or lesson opens here (one line and exit 2 if not), then serve it."""
+    from pathlib import Path
+
+    from tui_backprop.errors import ScenarioError
+    from tui_backprop.serve import serve
+
+    if args.scenario:
+        try:
+            if args.scenario.endswith(".toml"):
+                from tui_backprop.lesson import load
+
+                load(Path(args.scenario))
+            else:
+                from tui_backprop.scenarios import build, load
+
+                build(load(args.scenario), args.bug, args.dtype)
+        except ScenarioError as exc:
+            return _error(str(exc))
+    return serve(args.scenario, args.host, args.port, args.bug, args.dtype, public_url=args.public_url)
+
+
+def _trace_lesson(args: argparse.Namespace) -> int:
+    """``trace lesson.toml``: the lesson's scenario, bug, dtype and values; Markdown shows its bookmarks."""
+    from pathlib import Path
+
+    from tui_backprop.errors import ScenarioError
+    from tui_backprop.export import array, trace_json, trace_markdown
+    from tui_backprop.gradcheck import CheckSettings, check
+    from tui_backprop.lesson import load
+
+    try:
+        lesson, scenario, trace = load(Path(args.scenario))
+    except ScenarioError as exc:
+        return _error(str(exc))
+    result = check(trace, CheckSettings.for_dtype(lesson.dtype))
+    if args.format == "json":
+        payload = trace_json(scenario, lesson.bug, trace, result)
+        payload["lesson"] = {
+            "file": str(lesson.path),
+            "bookmarks": [{"step": b.step, "note": b.note} for b in lesson.bookmarks],
+            "values": {name: array(value) for name, value in lesson.values.items()},
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        steps = sorted({b.step for b in lesson.bookmarks}) or None
+        notes: dict[int, str] = {}
+        for mark in lesson.bookmarks:
+            notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
+        print(trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values), end="")
     return EXIT_FAIL if result.failed else EXIT_OK
 
 

@@ -141,8 +141,19 @@ def short(a: np.ndarray, digits: int = 4) -> str:
     return f"{'x'.join(map(str, a.shape))} |{float(np.linalg.norm(a)):.{digits}g}|"
 
 
-def trace_markdown(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> str:
-    """The trace as a Markdown document: a node table, the steps, and the verdict."""
+def trace_markdown(
+    scenario: Scenario,
+    bug: str | None,
+    trace: Trace,
+    check: Check,
+    steps: list[int] | None = None,
+    notes: dict[int, str] | None = None,
+    values: dict[str, np.ndarray] | None = None,
+) -> str:
+    """The trace as a Markdown handout: a node table, every step worked out (or only ``steps``,
+    a lesson's bookmarks, with their ``notes``), and the verdict. ``values``: leaves a lesson edited."""
+    from tui_backprop.handout import cell, code, edited_values_markdown, steps_markdown
+
     lines = [f"# {scenario.title}", ""]
     if scenario.description:
         lines += [scenario.description, ""]
@@ -154,6 +165,7 @@ def trace_markdown(scenario: Scenario, bug: str | None, trace: Trace, check: Che
         f"rtol {check.settings.rtol:g}, atol {check.settings.atol:g}",
         f"- output: `{trace.output.name}` = {trace.loss:.10g}",
         "",
+        *edited_values_markdown(values or {}),
         "| node | formula | shape | value | dL/dnode | check | max rel err |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -163,16 +175,15 @@ def trace_markdown(scenario: Scenario, bug: str | None, trace: Trace, check: Che
         if nc is not None and nc.blamed:
             status += " (blamed)"
         err = f"{nc.grad.max_rel_err:.2e}" if nc is not None and nc.grad is not None else ""
-        formula = node.formula() or node.kind
+        formula = cell(node.formula() or node.kind)
+        value, grad = cell(short(trace.values[node.name])), cell(short(trace.grads[node.name]))
         lines.append(
-            f"| `{node.name}` | {formula} | {list(trace.values[node.name].shape)} | "
-            f"{short(trace.values[node.name])} | {short(trace.grads[node.name])} | {status} | {err} |"
+            f"| {code(node.name)} | {formula} | {list(trace.values[node.name].shape)} | "
+            f"{value} | {grad} | {status} | {err} |"
         )
-    lines += ["", "## Steps", ""]
-    for step in trace.steps:
-        node = trace.graph[step.node]
-        lines.append(f"{step.index + 1}. {step.phase}: `{node.formula()}`")
-    lines += ["", "## Verdict", ""]
+    lines += ["", "## Bookmarked steps" if steps is not None else "## Steps", ""]
+    lines += steps_markdown(trace, check, steps, notes)
+    lines += ["## Verdict", ""]
     if check.blame:
         lines.append(
             "Blamed (their own backward rule fails its local check): "
