@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tui_backprop import scenarios
 from tui_backprop.cli import main
-from tui_backprop.gradcheck import CheckSettings, check
+from tui_backprop.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
+from tui_backprop.refine import TOO_COARSE
 
 FILES = Path(__file__).parent / "scenario_files"
 
@@ -36,3 +39,53 @@ def test_a_correct_transpose_of_a_3d_tensor_passes():
     result = checked_file("transpose_3d.py")
     assert not result.failed and result.blame == []
     assert result.nodes["x"].grad.n_probed == 24
+
+
+def local_codes(result, node: str, position: int = 0) -> list:
+    return result.nodes[node].local[position].codes.reshape(-1).tolist()
+
+
+def test_a_hand_written_relu_without_kink_hint_is_not_blamed_at_zero():
+    result = checked_file("relu_no_hint.py")
+    assert result.blame == [] and not result.failed
+    # x = [[0, 1.5, -2], [3e-7, -4e-7, 0.5]]: at 0 and within eps of it, kinks found by themselves
+    assert local_codes(result, "a") == [KINK, OK, OK, OK, KINK, OK]
+    assert result.nodes["relu_layer"].status == "kink"
+
+
+def test_a_wrong_relu_backward_is_still_blamed_away_from_its_kink():
+    result = checked_file("relu_no_hint.py", "half-slope")
+    assert result.blame == ["a"]
+    assert local_codes(result, "a") == [KINK, MISMATCH, OK, MISMATCH, KINK, MISMATCH]
+
+
+@pytest.mark.parametrize("name", ["log_near_zero.py", "bce_confident.py"])
+def test_a_probe_that_leaves_the_domain_shrinks_its_step_and_judges_the_element(name):
+    result = checked_file(name)
+    assert not result.failed
+    op_node = "y" if name.startswith("log") else "L"
+    assert local_codes(result, op_node) == [OK, OK, OK]  # the first element sits at the edge
+
+
+@pytest.mark.parametrize(
+    ("name", "bug", "blamed"),
+    [("log_near_zero.py", "three-times", "y"), ("bce_confident.py", "sign-flipped", "L")],
+)
+def test_a_wrong_backward_at_the_edge_of_the_domain_is_blamed(name, bug, blamed):
+    result = checked_file(name, bug)
+    assert result.blame == [blamed]
+    assert local_codes(result, blamed)[0] == MISMATCH  # the element next to the domain's edge
+
+
+def test_an_element_no_step_can_judge_is_unchecked_with_its_reason_never_ok(capsys):
+    result = checked_file("sqrt_at_boundary.py")
+    r = result.nodes["r"]
+    assert r.status == "unchecked" and not result.failed
+    assert local_codes(result, "r") == [UNCHECKED, OK]
+    assert list(r.local[0].reasons) == [TOO_COARSE]
+    code, doc = run_json(capsys, str(FILES / "sqrt_at_boundary.py"))
+    assert code == 0  # nothing found wrong; the summary counts what could not be judged
+    node = next(n for n in doc["nodes"] if n["name"] == "r")
+    assert node["check"]["status"] == "ok"
+    assert node["local_check"]["status"] == "unchecked"
+    assert node["local_check"]["inputs"]["x"]["unchecked"] == {TOO_COARSE: 1}

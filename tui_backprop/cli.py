@@ -245,6 +245,7 @@ STATUS_STYLE = {
 
 def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     from tui_backprop.export import short
@@ -296,9 +297,28 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
     for name, nc in result.nodes.items():
         if nc.status == "nonfinite" and not nc.blamed:
             console.print(f"[bold magenta]! non-finite at {name}[/]: {nc.note}")
+    for line in unchecked_lines(trace, result):
+        console.print(f"[dim]· unchecked[/] {escape(line)}")
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
+    if result.n_unjudged:
+        counts += f"  ({result.n_unjudged} element(s) could not be judged)"
     verdict = "[bold red]FAIL[/]" if result.failed else "[bold green]PASS[/]"
     console.print(f"{verdict}  {counts}\n")
+
+
+def unchecked_lines(trace: Any, result: Any) -> list[str]:
+    """One line per comparison with elements that were probed but could not be judged."""
+    lines = []
+    for node in trace.graph.nodes:
+        nc = result.nodes.get(node.name)
+        if nc is None:
+            continue
+        parts = [("dL/d" + node.name, nc.grad)] if nc.grad is not None else []
+        parts += [(f"what it sends to {node.inputs[i].name}", c) for i, c in nc.local.items()]
+        for what, c in parts:
+            for reason, count in c.reasons.items():
+                lines.append(f"{node.name}: {count} element(s) of {what} could not be judged: {reason}")
+    return lines
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ def comparison(c: Comparison, with_numeric: bool = True) -> dict[str, Json]:
         "probed": c.n_probed,
         "mismatches": [list(i) for i in c.differing()[: c.n_mismatch]],
         "kinks": c.n_kink,
+        "unchecked": dict(c.reasons),
     }
     if with_numeric:
         out["numeric_grad"] = array(c.numeric)

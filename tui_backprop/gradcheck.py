@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tui_backprop import reprobe
 from tui_backprop.graph import Node
+from tui_backprop.refine import second_look
 from tui_backprop.trace import BackwardFailure, Trace, backward_origin
 from tui_backprop.verdict import (  # noqa: F401 - re-exported: the checker's public names
     KINK,
@@ -129,6 +131,15 @@ class Check:
         """A mismatch or a non-finite value anywhere: exit code 1."""
         return any(c.status in ("mismatch", "nonfinite") for c in self.nodes.values())
 
+    @property
+    def n_unjudged(self) -> int:
+        """Elements probed that could not be judged, over every comparison (README)."""
+        return sum(
+            c.n_unjudged
+            for nc in self.nodes.values()
+            for c in ([nc.grad] if nc.grad is not None else []) + list(nc.local.values())
+        )
+
     def count(self, status: Status) -> int:
         return sum(1 for c in self.nodes.values() if c.status == status)
 
@@ -209,7 +220,12 @@ def check_node(
     ):
         return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
 
-    grad = _pulled_back(trace, node, settings, done or {}) or _global_comparison(trace, node, settings)
+    done = done or {}
+    grad = _pulled_back(trace, node, settings, done) or _global_comparison(trace, node, settings)
+    # Below a blamed node a global mismatch is inherited: look again only at NaN probes there.
+    inherited = any(done[m.name].blamed for m in trace.graph.downstream(node, trace.output) if m.name in done)
+    evaluate = reprobe.global_evaluator(trace, node)
+    grad = second_look(grad, evaluate, settings, trace.graph.dtype, mismatches=not inherited)
     result = NodeCheck(name, grad.status, grad, failure=failure)
     if node.op is not None:
         _local_check(trace, node, settings, result)
@@ -415,6 +431,8 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
             if small:
                 columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
         comparison = probes.compare(trace.contributions[node.name][position], settings)
+        evaluate = reprobe.local_evaluator(trace, node, position)
+        comparison = second_look(comparison, evaluate, settings, x.dtype)
         result.local[position] = comparison
         statuses.append(comparison.status)
         if small:

@@ -8,13 +8,13 @@ README's "How the check works" states.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
 
 Array = np.ndarray
-Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked"]
+Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked", "nondeterministic"]
 
 # Per-element codes, in arrays shaped like the tensor (for highlighting).
 OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
@@ -33,9 +33,13 @@ def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
     return NOISE_FACTOR * np.finfo(dtype).eps * magnitude / (2 * np.abs(step))
 
 
+NAN_PROBE = "the probe leaves the op's domain: F(x±h) is NaN"
+
+
 def worst(*statuses: Status | None) -> Status:
-    """The status a node shows for several of its comparisons."""
-    for status in ("nonfinite", "mismatch", "kink", "ok", "unchecked"):
+    """The status a node shows for several of its comparisons: a node with elements that could
+    not be judged reads ``unchecked``, never plain ``ok``."""
+    for status in ("nonfinite", "nondeterministic", "mismatch", "kink", "unchecked", "ok"):
         if status in statuses:
             return status  # type: ignore[return-value]
     return "unchecked"
@@ -56,6 +60,20 @@ class Comparison:
     codes: Array
     """Per-element OK / MISMATCH / KINK / NONFINITE / UNCHECKED."""
     status: Status
+    unjudged: Array | None = None
+    """True where an element was probed but could not be judged (code UNCHECKED)."""
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Why elements could not be judged: reason -> count."""
+
+    @property
+    def sampled(self) -> Array:
+        """The elements probed (all of them unless ``--sample`` chose some)."""
+        unjudged = self.unjudged if self.unjudged is not None else False
+        return (self.codes != UNCHECKED) | unjudged
+
+    @property
+    def n_unjudged(self) -> int:
+        return 0 if self.unjudged is None else int(np.count_nonzero(self.unjudged))
 
     @property
     def probed(self) -> Array:
@@ -97,9 +115,11 @@ class Probes:
         self.numeric = np.full(like.size, np.nan)
         self.noise = np.zeros(like.size)
         self.kinks = np.zeros(like.size, dtype=bool)
+        self.sampled = np.zeros(like.size, dtype=bool)
 
     def put(self, flat: Array, numeric: Array, noise: Array, kinks: Array) -> None:
         self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
+        self.sampled[flat] = True
 
     def compare(self, analytic: Array, settings: Tolerances) -> Comparison:
         shape = self.shape
@@ -109,12 +129,28 @@ class Probes:
             self.noise.reshape(shape),
             self.kinks.reshape(shape),
             settings,
+            sampled=self.sampled.reshape(shape),
         )
 
 
-def compare(analytic: Array, numeric: Array, noise: Array, kinks: Array, settings: Tolerances) -> Comparison:
+def compare(
+    analytic: Array,
+    numeric: Array,
+    noise: Array,
+    kinks: Array,
+    settings: Tolerances,
+    sampled: Array | None = None,
+    why: dict[str, Array] | None = None,
+) -> Comparison:
+    """Judge every element: mismatch where |a - n| > atol + rtol·max(|a|, |n|) + noise.
+
+    ``sampled``: the elements probed (None: all; the rest were skipped by choice, ``--sample``).
+    A probed element whose numeric estimate is NaN could not be judged: it is counted under its
+    reason in ``why`` (reason -> mask), or under NAN_PROBE.
+    """
     a = np.asarray(analytic, dtype=np.float64)
-    probed = ~np.isnan(numeric) | ~np.isfinite(a)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    sampled = np.ones(a.shape, dtype=bool) if sampled is None else np.asarray(sampled, dtype=bool)
     with np.errstate(all="ignore"):
         abs_err = np.abs(a - numeric)
         magnitude = np.maximum(np.abs(a), np.abs(numeric))
@@ -122,11 +158,22 @@ def compare(analytic: Array, numeric: Array, noise: Array, kinks: Array, setting
         tolerance = settings.atol + settings.rtol * magnitude + noise
         bad = abs_err > tolerance
     codes = np.full(a.shape, UNCHECKED, dtype=np.int8)
-    usable = probed & np.isfinite(numeric) & np.isfinite(a)
+    usable = sampled & np.isfinite(numeric) & np.isfinite(a)
     codes[usable] = OK
     codes[usable & bad & ~kinks] = MISMATCH
     codes[usable & kinks] = KINK
     codes[~np.isfinite(a)] = NONFINITE
+    unjudged = sampled & np.isfinite(a) & ~usable
+    reasons: dict[str, int] = {}
+    explained = np.zeros(a.shape, dtype=bool)
+    for reason, mask in (why or {}).items():
+        count = int(np.count_nonzero(unjudged & mask & ~explained))
+        if count:
+            reasons[reason] = count
+        explained |= mask
+    rest = int(np.count_nonzero(unjudged & ~explained))
+    if rest:
+        reasons[NAN_PROBE] = reasons.get(NAN_PROBE, 0) + rest
     abs_err = np.where(usable, abs_err, np.nan)
     rel_err = np.where(usable, rel_err, np.nan)
     if np.any(codes == NONFINITE):
@@ -135,8 +182,8 @@ def compare(analytic: Array, numeric: Array, noise: Array, kinks: Array, setting
         status = "mismatch"
     elif np.any(codes == KINK):
         status = "kink"
-    elif np.any(codes == OK):
-        status = "ok"
-    else:
+    elif np.any(unjudged) or not np.any(codes == OK):
         status = "unchecked"
-    return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status)
+    else:
+        status = "ok"
+    return Comparison(a, numeric, abs_err, rel_err, kinks & usable, noise, codes, status, unjudged, reasons)
