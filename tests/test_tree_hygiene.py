@@ -21,7 +21,19 @@ def test_ruff_is_clean(args):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-ENGINE = ["graph", "ops", "trace", "gradcheck", "scenarios", "export", "cli", "errors", "layers", "reload"]
+ENGINE = [
+    "graph",
+    "ops",
+    "trace",
+    "gradcheck",
+    "scenarios",
+    "export",
+    "cli",
+    "errors",
+    "guard",
+    "layers",
+    "reload",
+]
 
 
 def test_engine_modules_do_not_import_textual():

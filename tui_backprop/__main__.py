@@ -1,7 +1,5 @@
 """``python -m tui_backprop``: the same as the ``backprop-tui`` command."""
 
-import sys
+from tui_backprop.cli import entry
 
-from tui_backprop.cli import main
-
-sys.exit(main())
+entry()

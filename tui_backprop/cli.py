@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
+
+from tui_backprop.guard import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    Stdio,
+    is_user_fault,
+    own_stdio,
+    printable,
+    real_interrupt,
+    sigint_marked,
+    silence,
+)
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 COMMANDS = ("list", "check", "trace", "serve")
@@ -27,25 +42,62 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
+def _step(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number at most 1, not {text}")
+    return value
+
+
+def _relative(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 0 and below 1 (a relative tolerance of 1 accepts any gradient), not {text}"
+        )
+    return value
+
+
+def _absolute(text: str) -> float:
+    value = _number(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be zero or more, not {text}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
     return value
+
+
+RESOLUTION = {"float32": 2.0**-23, "float64": 2.0**-52}
+"""Machine epsilon of each dtype: a finite-difference step at or below it vanishes in x ± eps."""
+
+
+def _settings_problem(args: argparse.Namespace) -> str | None:
+    """What the per-dtype limits refuse in otherwise valid settings (a step the dtype cannot resolve)."""
+    eps = getattr(args, "eps", None)
+    if eps is not None and eps <= RESOLUTION[args.dtype]:
+        return (
+            f"argument --eps: {eps:g} is below what {args.dtype} can resolve "
+            f"({RESOLUTION[args.dtype]:.1e}); x + eps would equal x"
+        )
+    return None
 
 
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -77,9 +129,9 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "scenarios", nargs="*", metavar="SCENARIO", help="slugs or .py paths (default: every one)"
     )
     _add_common(check)
-    check.add_argument("--eps", type=_positive_float, help="finite-difference step (default: per dtype)")
-    check.add_argument("--rtol", type=_non_negative_float, help="relative tolerance (default: per dtype)")
-    check.add_argument("--atol", type=_non_negative_float, help="absolute tolerance (default: per dtype)")
+    check.add_argument("--eps", type=_step, help="finite-difference step (default: per dtype)")
+    check.add_argument("--rtol", type=_relative, help="relative tolerance (default: per dtype)")
+    check.add_argument("--atol", type=_absolute, help="absolute tolerance (default: per dtype)")
     check.add_argument(
         "--sample", type=_positive_int, metavar="K", help="probe K seeded random elements per larger tensor"
     )
@@ -117,45 +169,183 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; never raises, never prints a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parsers()
     command = argv[0] if argv and argv[0] in COMMANDS else "app"
     try:
         args = parsers[command].parse_args(argv[1:] if command != "app" else argv)
+        problem = _settings_problem(args)
+        if problem:
+            parsers[command].error(problem)
     except UsageError as exc:
-        print(exc, file=sys.stderr)
-        print(f"try '{parsers[command].prog} -h'", file=sys.stderr)
-        return EXIT_ERROR
+        return _usage(str(exc), parsers[command].prog)
     if command == "app":
-        from tui_backprop.app.app import main as run_app
+        return _open_app(args, parsers["app"].prog)
+    if command == "serve":
+        return cmd_serve(args)
+    return _headless({"list": cmd_list, "check": cmd_check, "trace": cmd_trace}[command], args)
 
-        return run_app(args.scenario, args.bug, args.dtype)
-    return {"list": cmd_list, "check": cmd_check, "trace": cmd_trace, "serve": cmd_serve}[command](args)
+
+def entry() -> None:
+    """The console script: ``main``, then leave at once with its code.
+
+    ``os._exit`` after flushing, so that nothing the scenario left behind can change the verdict or
+    hang the process: an ``atexit`` hook calling ``os._exit(0)``, a thread that never ends.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(code)
 
 
-def _error(message: str) -> int:
-    print(f"backprop-tui: error: {message}", file=sys.stderr)
+def _usage(message: str, prog: str) -> int:
+    _say(sys.stderr, f"{printable(message)} (try '{prog} -h')")
     return EXIT_ERROR
 
 
-def _console() -> Any:
+def _say(stream: Any, line: str) -> None:
+    """One line on a stream that may be closed or broken: losing it must not raise."""
+    with suppress(OSError, ValueError, AttributeError):
+        print(line, file=stream, flush=True)
+
+
+def _error(stdio: Stdio, message: str) -> int:
+    _say(stdio.err, f"backprop-tui: error: {printable(message)}")
+    return EXIT_ERROR
+
+
+def _headless(command: Callable[[argparse.Namespace, Stdio], int], args: argparse.Namespace) -> int:
+    """Run a headless command with our stdout kept from the scenario's code and Ctrl-C told apart."""
+    with sigint_marked(), own_stdio() as stdio:
+        try:
+            return command(args, stdio)
+        except BrokenPipeError:  # `| head` closed our stdout: stop quietly, as Unix tools do
+            silence(stdio.out)
+            return EXIT_BROKEN_PIPE
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) and real_interrupt():
+                _say(stdio.err, "backprop-tui: interrupted")
+                return EXIT_INTERRUPTED
+            return _error(stdio, _unexpected(exc))
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for an exception no layer below turned into a ScenarioError."""
+    from tui_backprop.errors import describe_exception, origin_of_exception
+
+    origin = origin_of_exception(exc)
+    if origin is not None:
+        return f"{origin}: the scenario's code failed: {describe_exception(exc)}"
+    return f"internal error: {describe_exception(exc)} (please report it)"
+
+
+# ---------------------------------------------------------------- the app
+def _open_app(args: argparse.Namespace, prog: str) -> int:
+    """Open the app, but only for a word that names something, and only on a terminal."""
+    if args.scenario is not None:
+        problem = _scenario_word_problem(args.scenario)
+        if problem:
+            return _usage(f"{prog}: error: {problem}", prog)
+    if not os.environ.get("TEXTUAL_DRIVER"):  # textual-serve runs the app over pipes with its own driver
+        for name, stream in (("stdout", sys.stdout), ("stdin", sys.stdin)):
+            if not _is_terminal(stream):
+                _say(
+                    sys.stderr,
+                    f"backprop-tui: error: the app needs a terminal and {name} is not one; "
+                    "for output to a file or a pipe use 'backprop-tui check SCENARIO' "
+                    "or 'backprop-tui trace SCENARIO'",
+                )
+                return EXIT_ERROR
+    from tui_backprop.app.app import main as run_app
+
+    return run_app(args.scenario, args.bug, args.dtype)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+PLUGIN_GROUP = "tui_backprop.scenarios"
+"""``scenarios.ENTRY_POINT_GROUP``, repeated so checking a word does not import numpy."""
+
+
+def _scenario_word_problem(word: str) -> str | None:
+    """Why the app's argument names nothing it could open (None: a slug, or a usable file)."""
+    from tui_backprop.guard import ScenarioFileError, scenario_source
+
+    is_path = word.endswith(".py") or "/" in word or os.sep in word or word.startswith("~")
+    slugs = [] if is_path else _known_slugs()
+    if word in slugs:
+        return None
+    if is_path or os.path.lexists(word):
+        try:
+            scenario_source(word)
+        except ScenarioFileError as exc:
+            return str(exc)
+        return None
+    return (
+        f"unknown command or scenario {word!r}: the commands are {', '.join(COMMANDS)}; "
+        f"the scenarios {', '.join(slugs)}; or give a path to a .py file"
+    )
+
+
+def _known_slugs() -> list[str]:
+    from importlib.metadata import entry_points
+
+    try:
+        from tui_backprop.builtin import ORDER
+    except ImportError:  # running from a source tree that is not installed
+        from tui_backprop.scenarios import builtin_names
+
+        ORDER = builtin_names()
+    slugs = [name.replace("_", "-") for name in ORDER]
+    with suppress(Exception):  # broken metadata: the picker and `list` report it
+        slugs += [entry.name for entry in entry_points(group=PLUGIN_GROUP)]
+    return slugs
+
+
+def _console(stdio: Stdio) -> Any:
+    """Rich on our real stdout; markup and emoji codes off, so no user string is ever parsed."""
     from rich.console import Console
 
-    console = Console(highlight=False, soft_wrap=False)
+    options = {"file": stdio.out, "highlight": False, "soft_wrap": False, "markup": False, "emoji": False}
+    console = Console(**options)
     if not console.is_terminal:  # CI logs and pipes: Rich's 80 columns would cut node names
-        console = Console(highlight=False, soft_wrap=False, width=max(console.width, 120))
+        console = Console(**options, width=max(console.width, 120))
     return console
 
 
-# ---------------------------------------------------------------- list
-def cmd_list(args: argparse.Namespace) -> int:
-    from tui_backprop.errors import ScenarioError
-    from tui_backprop.scenarios import available
-
+def _dump_json(stdio: Stdio, payload: Any) -> None:
+    """JSON on our stdout: non-ASCII kept when the stream can encode it, escaped when it cannot."""
+    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    encoding = getattr(stdio.out, "encoding", None) or "utf-8"
     try:
-        found = available()
-    except ScenarioError as exc:
-        return _error(str(exc))
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(payload, indent=2, ensure_ascii=True)
+    print(text, file=stdio.out)
+    stdio.out.flush()
+
+
+def _report_problems(stdio: Stdio, problems: list[Any]) -> None:
+    for problem in problems:
+        _error(stdio, str(problem))
+
+
+# ---------------------------------------------------------------- list
+def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui_backprop.scenarios import catalog
+
+    found = catalog()
+    _report_problems(stdio, found.problems)
     if args.json:
         payload = [
             {
@@ -165,28 +355,29 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "source": s.source,
                 "bugs": [{"name": name, "description": text} for name, text in s.bugs.items()],
             }
-            for s in found
+            for s in found.scenarios
         ]
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        _dump_json(stdio, payload)
         return EXIT_OK
-    from rich.table import Table
-
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("scenario", style="bold cyan", no_wrap=True)
     table.add_column("what it is")
     table.add_column("named bugs (--bug NAME)")
-    for s in found:
-        bugs = "\n".join(f"[magenta]{name}[/]: {text}" for name, text in s.bugs.items()) or "-"
-        table.add_row(s.slug, f"[bold]{s.title}[/]\n{s.description}", bugs)
+    for s in found.scenarios:
+        bugs = Text("\n").join(
+            Text.assemble((name, "magenta"), ": ", text) for name, text in s.bugs.items()
+        ) or Text("-")
+        table.add_row(Text(s.slug), Text.assemble((s.title, "bold"), "\n", s.description), bugs)
         table.add_row("", "", "")
-    _console().print(table)
+    _console(stdio).print(table)
     return EXIT_OK
 
 
 # ---------------------------------------------------------------- check and trace
 def _run(spec: str, bug: str | None, dtype: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """Load, build, run and check one scenario. Raises ScenarioError."""
-    from tui_backprop.gradcheck import CheckSettings, check
+    """Load, build, run and check one scenario. Raises ScenarioError, and nothing else of the
+    scenario's own (its SystemExit or KeyboardInterrupt during the check included)."""
+    from tui_backprop.gradcheck import CheckSettings
     from tui_backprop.scenarios import load, trace_scenario
 
     scenario = load(spec)
@@ -198,30 +389,49 @@ def _run(spec: str, bug: str | None, dtype: str, args: argparse.Namespace) -> tu
         atol=getattr(args, "atol", None),
         sample=getattr(args, "sample", None),
     )
-    return scenario, trace, check(trace, settings)
+    return scenario, trace, _checked(trace, settings)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from tui_backprop.errors import ScenarioError
-    from tui_backprop.export import trace_json
-    from tui_backprop.scenarios import available
+def _checked(trace: Any, settings: Any) -> Any:
+    """The check of a trace; the scenario's own SystemExit or KeyboardInterrupt raised while its code
+    is probed becomes a ScenarioError naming its line."""
+    from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
+    from tui_backprop.gradcheck import check
 
     try:
-        specs = args.scenarios or [s.slug for s in available()]
-    except ScenarioError as exc:
-        return _error(str(exc))
+        return check(trace, settings)
+    except BaseException as exc:
+        if not is_user_fault(exc) or isinstance(exc, ScenarioError):
+            raise
+        origin = origin_of_exception(exc)
+        if origin is None:
+            raise  # not the scenario's code: an internal error, reported as such by _headless
+        raise ScenarioError(f"the check failed: {describe_exception(exc)}", origin) from exc
+
+
+def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
+    from tui_backprop.errors import ScenarioError
+    from tui_backprop.export import trace_json
+    from tui_backprop.scenarios import catalog
+
     code = EXIT_OK
     results: list[dict[str, Any]] = []
-    console = None if args.json else _console()
+    specs = args.scenarios
+    if not specs:
+        found = catalog()
+        specs = [s.slug for s in found.scenarios]
+        for problem in found.problems:  # a plugin that cannot load is a scenario that cannot run
+            code = EXIT_ERROR
+            _error(stdio, str(problem))
+            results.append(_error_entry(problem.message.split(":")[0], problem))
+    console = None if args.json else _console(stdio)
     for spec in specs:
         try:
             scenario, trace, result = _run(spec, args.bug, args.dtype, args)
         except ScenarioError as exc:
             code = EXIT_ERROR
-            _error(str(exc))
-            results.append(
-                {"scenario": spec, "error": exc.message, "origin": str(exc.origin) if exc.origin else None}
-            )
+            _error(stdio, str(exc))
+            results.append(_error_entry(spec, exc))
             continue
         if result.failed and code == EXIT_OK:
             code = EXIT_FAIL
@@ -230,8 +440,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             _print_check(console, scenario, args.bug, trace, result)
     if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        _dump_json(stdio, results)
     return code
+
+
+def _error_entry(spec: str, exc: Any) -> dict[str, Any]:
+    return {"scenario": spec, "error": exc.message, "origin": str(exc.origin) if exc.origin else None}
 
 
 STATUS_STYLE = {
@@ -244,21 +458,25 @@ STATUS_STYLE = {
 
 
 def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
+    """The check as a table; every user string (names, titles, formulas, messages) goes in as Text."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from tui_backprop.export import short
 
     settings = result.settings
-    title = f"[bold]{scenario.slug}[/]  {scenario.title}"
+    title = Text.assemble((scenario.slug, "bold"), "  ", scenario.title)
     if bug:
-        title += f"  [magenta]bug: {bug}[/]"
+        title.append(f"  bug: {bug}", style="magenta")
+    caption = Text(
+        f"{trace.graph.dtype_name}  eps {settings.eps:g}  rtol {settings.rtol:g}  "
+        f"atol {settings.atol:g}  output {trace.output.name} = {trace.loss:.6g}"
+    )
     table = Table(
         title=title,
         title_justify="left",
-        caption=f"{trace.graph.dtype_name}  eps {settings.eps:g}  rtol {settings.rtol:g}  "
-        f"atol {settings.atol:g}  output {trace.output.name} = {trace.loss:.6g}",
+        caption=caption,
         caption_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -273,13 +491,13 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
     for node in trace.graph.nodes:
         nc = result.nodes[node.name]
         symbol, style = STATUS_STYLE[nc.status]
-        status = f"[{style}]{symbol} {nc.status}[/]"
+        status = Text(f"{symbol} {nc.status}", style=style)
         if nc.blamed:
-            status += " [bold red]◀ blamed[/]"
+            status.append(" ◀ blamed", style="bold red")
         err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None else "-"
         table.add_row(
-            f"[bold red]{node.name}[/]" if nc.blamed else node.name,
-            node.op.name if node.op else node.kind,
+            Text(node.name, style="bold red" if nc.blamed else ""),
+            Text(node.op.name if node.op else node.kind),
             "x".join(map(str, trace.values[node.name].shape)) or "()",
             short(trace.grads[node.name], 3),
             err,
@@ -293,17 +511,17 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
         wrong = [(node.inputs[i].name, c) for i, c in nc.local.items() if c.status == "mismatch"]
         for parent, c in wrong:
             why += f"; sends {parent} a gradient off by up to {c.max_rel_err:.1e} (relative)"
-        console.print(f"[bold red]✗ blamed: {name}[/]  {node.formula()}: {why}")
+        console.print(Text.assemble((f"✗ blamed: {name}", "bold red"), f"  {node.formula()}: {why}"))
     for name, nc in result.nodes.items():
         if nc.status == "nonfinite" and not nc.blamed:
-            console.print(f"[bold magenta]! non-finite at {name}[/]: {nc.note}")
+            console.print(Text.assemble((f"! non-finite at {name}", "bold magenta"), f": {nc.note}"))
     for line in unchecked_lines(trace, result):
-        console.print(f"[dim]· unchecked[/] {escape(line)}")
+        console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
-    verdict = "[bold red]FAIL[/]" if result.failed else "[bold green]PASS[/]"
-    console.print(f"{verdict}  {counts}\n")
+    verdict = Text("FAIL", style="bold red") if result.failed else Text("PASS", style="bold green")
+    console.print(Text.assemble(verdict, f"  {counts}\n"))
 
 
 def unchecked_lines(trace: Any, result: Any) -> list[str]:
@@ -321,59 +539,74 @@ def unchecked_lines(trace: Any, result: Any) -> list[str]:
     return lines
 
 
-def cmd_trace(args: argparse.Namespace) -> int:
+def cmd_trace(args: argparse.Namespace, stdio: Stdio) -> int:
     from tui_backprop.errors import ScenarioError
     from tui_backprop.export import trace_json, trace_markdown
 
     if args.scenario.endswith(".toml"):
-        return _trace_lesson(args)
+        return _trace_lesson(args, stdio)
     try:
         scenario, trace, result = _run(args.scenario, args.bug, args.dtype, args)
     except ScenarioError as exc:
-        return _error(str(exc))
+        return _error(stdio, str(exc))
     if args.format == "json":
-        print(json.dumps(trace_json(scenario, args.bug, trace, result), indent=2, ensure_ascii=False))
+        _dump_json(stdio, trace_json(scenario, args.bug, trace, result))
     else:
-        print(trace_markdown(scenario, args.bug, trace, result), end="")
+        _print_text(stdio, trace_markdown(scenario, args.bug, trace, result))
     return EXIT_FAIL if result.failed else EXIT_OK
+
+
+def _print_text(stdio: Stdio, text: str) -> None:
+    """Text on our stdout; characters its encoding lacks become ``?`` instead of an error."""
+    encoding = getattr(stdio.out, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "replace").decode(encoding), end="", file=stdio.out)
+    stdio.out.flush()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Check the scenario or lesson opens here (one line and exit 2 if not), then serve it."""
-    from pathlib import Path
-
-    from tui_backprop.errors import ScenarioError
     from tui_backprop.serve import serve
 
     if args.scenario:
-        try:
-            if args.scenario.endswith(".toml"):
-                from tui_backprop.lesson import load
-
-                load(Path(args.scenario))
-            else:
-                from tui_backprop.scenarios import build, load
-
-                build(load(args.scenario), args.bug, args.dtype)
-        except ScenarioError as exc:
-            return _error(str(exc))
+        code = _headless(_serve_check, args)
+        if code != EXIT_OK:
+            return code
     return serve(args.scenario, args.host, args.port, args.bug, args.dtype, public_url=args.public_url)
 
 
-def _trace_lesson(args: argparse.Namespace) -> int:
+def _serve_check(args: argparse.Namespace, stdio: Stdio) -> int:
+    from pathlib import Path
+
+    from tui_backprop.errors import ScenarioError
+
+    try:
+        if args.scenario.endswith(".toml"):
+            from tui_backprop.lesson import load
+
+            load(Path(args.scenario))
+        else:
+            from tui_backprop.scenarios import build, load
+
+            build(load(args.scenario), args.bug, args.dtype)
+    except ScenarioError as exc:
+        return _error(stdio, str(exc))
+    return EXIT_OK
+
+
+def _trace_lesson(args: argparse.Namespace, stdio: Stdio) -> int:
     """``trace lesson.toml``: the lesson's scenario, bug, dtype and values; Markdown shows its bookmarks."""
     from pathlib import Path
 
     from tui_backprop.errors import ScenarioError
     from tui_backprop.export import array, trace_json, trace_markdown
-    from tui_backprop.gradcheck import CheckSettings, check
+    from tui_backprop.gradcheck import CheckSettings
     from tui_backprop.lesson import load
 
     try:
         lesson, scenario, trace = load(Path(args.scenario))
+        result = _checked(trace, CheckSettings.for_dtype(lesson.dtype))
     except ScenarioError as exc:
-        return _error(str(exc))
-    result = check(trace, CheckSettings.for_dtype(lesson.dtype))
+        return _error(stdio, str(exc))
     if args.format == "json":
         payload = trace_json(scenario, lesson.bug, trace, result)
         payload["lesson"] = {
@@ -381,15 +614,15 @@ def _trace_lesson(args: argparse.Namespace) -> int:
             "bookmarks": [{"step": b.step, "note": b.note} for b in lesson.bookmarks],
             "values": {name: array(value) for name, value in lesson.values.items()},
         }
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        _dump_json(stdio, payload)
     else:
         steps = sorted({b.step for b in lesson.bookmarks}) or None
         notes: dict[int, str] = {}
         for mark in lesson.bookmarks:
             notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
-        print(trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values), end="")
+        _print_text(stdio, trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values))
     return EXIT_FAIL if result.failed else EXIT_OK
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -82,7 +82,7 @@ def _jacobian(analytic: np.ndarray, checked: Comparison | None) -> dict[str, Jso
 
 
 def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> dict[str, Json]:
-    """The JSON trace of DESIGN.md: scenario, output, nodes with their checks, steps, blame."""
+    """The JSON trace of README ("Command line"): scenario, output, nodes with their checks, steps, blame."""
     nodes = []
     for node in trace.graph.nodes:
         entry: dict[str, Json] = {
@@ -153,18 +153,18 @@ def trace_markdown(
 ) -> str:
     """The trace as a Markdown handout: a node table, every step worked out (or only ``steps``,
     a lesson's bookmarks, with their ``notes``), and the verdict. ``values``: leaves a lesson edited."""
-    from tui_backprop.handout import cell, code, edited_values_markdown, steps_markdown
+    from tui_backprop.handout import cell, cell_code, code, edited_values_markdown, steps_markdown
 
-    lines = [f"# {scenario.title}", ""]
+    lines = [f"# {cell(scenario.title)}", ""]
     if scenario.description:
-        lines += [scenario.description, ""]
-    bug_text = f"`{bug}`: {scenario.bugs[bug]}" if bug else "none"
+        lines += [cell(scenario.description), ""]
+    bug_text = f"{code(bug)}: {cell(scenario.bugs[bug])}" if bug else "none"
     lines += [
-        f"- scenario: `{scenario.slug}`",
+        f"- scenario: {code(scenario.slug)}",
         f"- bug: {bug_text}",
         f"- dtype: {trace.graph.dtype_name}, eps {check.settings.eps:g}, "
         f"rtol {check.settings.rtol:g}, atol {check.settings.atol:g}",
-        f"- output: `{trace.output.name}` = {trace.loss:.10g}",
+        f"- output: {code(' '.join(trace.output.name.split()))} = {trace.loss:.10g}",
         "",
         *edited_values_markdown(values or {}),
         "| node | formula | shape | value | dL/dnode | check | max rel err |",
@@ -179,7 +179,7 @@ def trace_markdown(
         formula = cell(node.formula() or node.kind)
         value, grad = cell(short(trace.values[node.name])), cell(short(trace.grads[node.name]))
         lines.append(
-            f"| {code(node.name)} | {formula} | {list(trace.values[node.name].shape)} | "
+            f"| {cell_code(node.name)} | {formula} | {list(trace.values[node.name].shape)} | "
             f"{value} | {grad} | {status} | {err} |"
         )
     lines += ["", "## Bookmarked steps" if steps is not None else "## Steps", ""]
@@ -188,7 +188,7 @@ def trace_markdown(
     if check.blame:
         lines.append(
             "Blamed (their own backward rule fails its local check): "
-            + ", ".join(f"`{b}`" for b in check.blame)
+            + ", ".join(code(b) for b in check.blame)
         )
     elif check.failed:
         lines.append("A mismatch or a non-finite value; no single backward rule is to blame.")

@@ -50,6 +50,34 @@ def caller_origin() -> Origin | None:
     return None
 
 
+def leaf_array(kind: str, name: Any, value: Any) -> np.ndarray:
+    """A leaf's value as a float64 array, refusing what a gradient check cannot judge: complex
+    numbers (the imaginary part would be dropped silently), strings, objects, ragged nested lists,
+    and arrays with no elements."""
+    label = f"{kind} {name!r}"
+    if isinstance(value, Node):
+        raise GraphError(f"{label}: the value is a graph node; pass the node itself to an op instead")
+    if isinstance(value, str | bytes):
+        raise GraphError(f"{label}: the value is a string, not numbers")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        first = str(exc).split(". ")[0]
+        raise GraphError(f"{label}: the value is not an array of numbers ({first})") from None
+    if raw.dtype.kind == "c":
+        raise GraphError(f"{label}: the value is complex ({raw.dtype}); only real numbers can be checked")
+    if raw.dtype.kind not in "biuf":
+        raise GraphError(f"{label}: the value has dtype {raw.dtype}, not real numbers")
+    if raw.size == 0:
+        raise GraphError(
+            f"{label}: the value has no elements (shape {list(raw.shape)}); a gradient needs at least one"
+        )
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise GraphError(f"{label}: the value is not numeric ({exc})") from None
+
+
 @dataclass(eq=False)
 class Node:
     """One named value in the graph: a leaf (input or param) or the result of an op."""
@@ -122,11 +150,7 @@ class Graph:
         return self._append(node)
 
     def _leaf(self, name: str, kind: NodeKind, value: Any) -> Node:
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise GraphError(f"{kind} {name!r}: value is not numeric ({exc})") from None
-        return self._append(Node(name, kind, self, len(self.nodes), value=array))
+        return self._append(Node(name, kind, self, len(self.nodes), value=leaf_array(kind, name, value)))
 
     def _append(self, node: Node) -> Node:
         if not isinstance(node.name, str) or not node.name:

@@ -29,6 +29,12 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def cell_code(text: str) -> str:
+    """Inline code inside a table cell: one line, and its pipes escaped (GFM splits cells on every
+    unescaped ``|``, code spans included, and drops the backslash again when rendering them)."""
+    return code(" ".join(str(text).split())).replace("|", "\\|")
+
+
 def steps_markdown(
     trace: Trace, check: Check | None, steps: Iterable[int] | None = None, notes: dict[int, str] | None = None
 ) -> list[str]:
@@ -61,7 +67,7 @@ def steps_markdown(
                 comparison = node_check.local.get(sent.position)
                 verdict = comparison.status if comparison is not None else (node_check.local_status or "")
             lines.append(
-                f"| {code(sent.parent)} | {cell(short(sent.upstream))} | {cell(local)} | "
+                f"| {cell_code(sent.parent)} | {cell(short(sent.upstream))} | {cell(local)} | "
                 f"{cell(short(sent.contribution))} | {cell(verdict or '-')} |"
             )
         lines.append("")

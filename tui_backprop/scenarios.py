@@ -12,7 +12,9 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import ModuleType
 
 from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
 from tui_backprop.graph import Graph, GraphError, Node, Origin
+from tui_backprop.guard import ScenarioFileError, is_user_fault, scenario_source
 from tui_backprop.trace import Trace, run
 
 BUILTIN_PACKAGE = "tui_backprop.builtin"
@@ -81,10 +84,14 @@ def describe(module: ModuleType, slug: str, kind: str) -> Scenario:
     paragraphs = [p.replace("\n", " ").strip() for p in doc.split("\n\n") if p.strip()]
     title = getattr(module, "TITLE", None) or (paragraphs[0] if paragraphs else slug)
     description = getattr(module, "DESCRIPTION", None) or (paragraphs[1] if len(paragraphs) > 1 else "")
+    for label, text in (("TITLE", title), ("DESCRIPTION", description)):
+        if not isinstance(text, str):
+            raise ScenarioError(f"{label} must be a string, not {type(text).__name__}", Origin(source, 1))
     bugs = getattr(module, "BUGS", {}) or {}
-    if not isinstance(bugs, dict) or not all(isinstance(k, str) for k in bugs):
+    named = isinstance(bugs, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in bugs.items())
+    if not named:
         raise ScenarioError("BUGS must be a dict of bug name to one-line description", Origin(source, 1))
-    return Scenario(slug, str(title).rstrip("."), str(description), source, dict(bugs), module, kind)
+    return Scenario(slug, title.rstrip("."), description, source, dict(bugs), module, kind)
 
 
 def builtins() -> list[Scenario]:
@@ -94,35 +101,83 @@ def builtins() -> list[Scenario]:
     ]
 
 
-def plugins() -> list[Scenario]:
-    """Scenarios that installed packages register under the ``tui_backprop.scenarios`` group."""
-    found = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+@dataclass(frozen=True)
+class Catalog:
+    """Every scenario that could be listed, and one error per plugin that could not."""
+
+    scenarios: list[Scenario]
+    problems: list[ScenarioError]
+
+
+def plugins(problems: list[ScenarioError] | None = None) -> list[Scenario]:
+    """Scenarios that installed packages register under the ``tui_backprop.scenarios`` group.
+
+    A plugin that fails to import (or is not a scenario) is skipped; its error is appended to
+    ``problems`` so the caller can report it in one line, and the others still work.
+    """
+    found: list[Scenario] = []
+    taken = {slug_of(name) for name in builtin_names()}
+    try:
+        entries = list(entry_points(group=ENTRY_POINT_GROUP))
+    except Exception as exc:  # broken package metadata somewhere on sys.path
+        if problems is not None:
+            problems.append(ScenarioError(f"cannot read the installed plugins: {describe_exception(exc)}"))
+        return found
+    for entry in entries:
         try:
             module = entry.load()
-        except Exception as exc:
-            raise ScenarioError(
-                f"plugin scenario {entry.name!r} ({entry.value}) failed to import: {describe_exception(exc)}",
-                origin_of_exception(exc),
-            ) from exc
-        if isinstance(module, str):
-            module = importlib.import_module(module)
-        found.append(describe(module, entry.name, "plugin"))
+            if isinstance(module, str):
+                module = importlib.import_module(module)
+            if not isinstance(module, ModuleType):
+                raise TypeError(f"the entry point names a {type(module).__name__}, not a module")
+            scenario = describe(module, entry.name, "plugin")
+        except BaseException as exc:
+            if not is_user_fault(exc):
+                raise
+            error = exc if isinstance(exc, ScenarioError) else None
+            if error is not None:
+                error = ScenarioError(f"plugin scenario {entry.name!r}: {exc.message}", exc.origin)
+            else:
+                error = ScenarioError(
+                    f"plugin scenario {entry.name!r} ({entry.value}) failed to import: "
+                    f"{describe_exception(exc)}; skipped",
+                    origin_of_exception(exc),
+                )
+            if problems is not None:
+                problems.append(error)
+            continue
+        if scenario.slug in taken:
+            if problems is not None:
+                problems.append(
+                    ScenarioError(f"plugin scenario {entry.name!r} has the name of another scenario; skipped")
+                )
+            continue
+        taken.add(scenario.slug)
+        found.append(scenario)
     return found
 
 
+def catalog() -> Catalog:
+    """Built-ins, then the plugins that import, with one error for each plugin that does not."""
+    problems: list[ScenarioError] = []
+    return Catalog(builtins() + plugins(problems), problems)
+
+
 def available() -> list[Scenario]:
-    """Every scenario the picker, ``list`` and ``check`` offer: built-ins, then plugins."""
-    return builtins() + plugins()
+    """Every scenario the picker, ``list`` and ``check`` offer: built-ins, then working plugins."""
+    return catalog().scenarios
 
 
 def load_file(path: Path) -> Scenario:
-    """Import a scenario file afresh (a reload sees the file as it is now)."""
-    path = path.expanduser().resolve()
-    if not path.exists():
-        raise ScenarioError(f"no such scenario file: {path}")
-    if path.is_dir() or path.suffix != ".py":
-        raise ScenarioError(f"not a scenario: {path} is not a .py file")
+    """Import a scenario file afresh (a reload sees the file as it is now).
+
+    The path is vetted first (``guard.scenario_source``): a FIFO, a directory, a binary or a symlink
+    loop is refused in one line before anything could block.
+    """
+    try:
+        path, _ = scenario_source(str(path))
+    except ScenarioFileError as exc:
+        raise ScenarioError(str(exc)) from None
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     module_name = f"tui_backprop_user_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -140,14 +195,17 @@ def load_file(path: Path) -> Scenario:
         raise ScenarioError(
             f"syntax error: {exc.msg}", Origin(exc.filename or str(path), exc.lineno or 0)
         ) from exc
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from the author's code too
         sys.modules.pop(module_name, None)
+        if not is_user_fault(exc):
+            raise
         raise ScenarioError(
             f"importing the scenario failed: {describe_exception(exc)}",
             origin_of_exception(exc) or Origin(str(path), 1),
         ) from exc
     finally:
-        sys.path.remove(folder)
+        with suppress(ValueError):  # the author's code may have edited sys.path itself
+            sys.path.remove(folder)
     return describe(module, path.stem.replace("_", "-"), "file")
 
 
@@ -155,8 +213,9 @@ def _forget_siblings(folder: Path) -> None:
     """Drop modules imported from the scenario's folder so a reload picks up their edits too."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().parent == folder:
-            del sys.modules[name]
+        with suppress(TypeError, ValueError, OSError, RuntimeError):  # an odd __file__ is not ours
+            if isinstance(file, str) and file and Path(file).resolve().parent == folder:
+                del sys.modules[name]
 
 
 def source_files(scenario: Scenario) -> list[Path]:
@@ -170,19 +229,35 @@ def source_files(scenario: Scenario) -> list[Path]:
     files = {own}
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
-        if file and file.endswith(".py") and Path(file).resolve().parent == own.parent:
-            files.add(Path(file).resolve())
+        with suppress(TypeError, ValueError, OSError, RuntimeError):
+            if isinstance(file, str) and file.endswith(".py") and Path(file).resolve().parent == own.parent:
+                files.add(Path(file).resolve())
     return sorted(files)
 
 
+def looks_like_path(spec: str) -> bool:
+    """A spec written as a path (``x.py``, ``dir/x``) is never taken for a slug."""
+    return spec.endswith(".py") or "/" in spec or os.sep in spec or spec.startswith("~")
+
+
 def load(spec: str) -> Scenario:
-    """A scenario by slug (built-in or plugin) or by path to a ``.py`` file."""
-    if spec.endswith(".py") or "/" in spec or Path(spec).exists():
+    """A scenario by slug (built-in or plugin) or by path to a ``.py`` file.
+
+    A bare word that is a slug opens the scenario even when a file or folder of that name happens
+    to be in the working directory; any other existing path is loaded as a file.
+    """
+    if looks_like_path(spec):
         return load_file(Path(spec))
-    for scenario in available():
+    for scenario in builtins():
         if scenario.slug == spec:
             return scenario
-    slugs = ", ".join(s.slug for s in available())
+    found = catalog()
+    for scenario in found.scenarios:
+        if scenario.slug == spec:
+            return scenario
+    if os.path.lexists(spec):
+        return load_file(Path(spec))
+    slugs = ", ".join(s.slug for s in found.scenarios)
     raise ScenarioError(f"unknown scenario {spec!r}; choose one of: {slugs}, or a path to a .py file")
 
 
@@ -196,7 +271,9 @@ def build(scenario: Scenario, bug: str | None = None, dtype: str = "float64") ->
     try:
         takes_bug = len(inspect.signature(fn).parameters) >= 2
         output = fn(graph, bug) if takes_bug else fn(graph)
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from the author's code too
+        if not is_user_fault(exc):
+            raise
         kind = "could not build the graph" if isinstance(exc, GraphError) else "build() failed"
         raise ScenarioError(
             f"{kind}: {describe_exception(exc)}",

@@ -15,6 +15,7 @@ import numpy as np
 
 from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
 from tui_backprop.graph import Graph, Node, Origin
+from tui_backprop.guard import is_user_fault
 
 Array = np.ndarray
 Phase = Literal["forward", "backward"]
@@ -116,7 +117,16 @@ class Trace:
 
 
 def _as_array(value: Any, dtype: np.dtype, what: str) -> Array:
-    array = np.asarray(value)
+    """A result of the author's code as a real array of the graph's dtype, or a TypeError saying why not
+    (complex numbers would lose their imaginary part; objects, strings and None are no numbers)."""
+    if value is None:
+        raise TypeError(f"{what} is None (a missing return?)")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise TypeError(f"{what} is not an array of numbers ({describe_exception(exc)})") from None
+    if array.dtype.kind == "c":
+        raise TypeError(f"{what} is complex ({array.dtype}); only real numbers can be checked")
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{what} has dtype {array.dtype}, expected real numbers")
     return array.astype(dtype, copy=False)
@@ -126,8 +136,13 @@ def _forward(node: Node, inputs: list[Array], dtype: np.dtype) -> Array:
     assert node.op is not None
     try:
         with np.errstate(all="ignore"):
-            return _as_array(node.op.forward(*(x.copy() for x in inputs)), dtype, "the forward result")
-    except Exception as exc:  # the author's forward rule: anything can happen
+            out = _as_array(node.op.forward(*(x.copy() for x in inputs)), dtype, "the forward result")
+        if out.size == 0:
+            raise ValueError(f"the forward result has no elements (shape {list(out.shape)})")
+        return out
+    except BaseException as exc:  # the author's forward rule: anything can happen, sys.exit() too
+        if not is_user_fault(exc):
+            raise
         shapes = ", ".join(f"{p.name}{list(x.shape)}" for p, x in zip(node.inputs, inputs, strict=True))
         raise ScenarioError(
             f"forward of node {node.name!r} ({node.op.name}) on {shapes} failed: {describe_exception(exc)}",
@@ -154,8 +169,25 @@ def call_backward(node: Node, upstream: Array, out: Array, inputs: list[Array]) 
     try:
         with np.errstate(all="ignore"):
             result = node.op.backward(upstream.copy(), out.copy(), *(x.copy() for x in inputs))
-    except Exception as exc:
+    except BaseException as exc:  # sys.exit() in a backward is that backward's failure too
+        if not is_user_fault(exc):
+            raise
         raise BackwardRuleError(describe_exception(exc), origin_of_exception(exc)) from exc
+    try:
+        return _gradients(node, inputs, result)
+    except BackwardRuleError:
+        raise
+    except BaseException as exc:  # an odd object in the result: its own __iter__ or __array__ failed
+        if not is_user_fault(exc):
+            raise
+        raise BackwardRuleError(
+            f"backward returned {type(result).__name__}, not one gradient per input "
+            f"({describe_exception(exc)})",
+            origin_of_exception(exc),
+        ) from exc
+
+
+def _gradients(node: Node, inputs: list[Array], result: Any) -> tuple[Array, ...]:
     if result is None:
         raise BackwardRuleError("backward returned None", None)
     if isinstance(result, np.ndarray) or np.isscalar(result):
@@ -247,7 +279,7 @@ def local_jacobians(node: Node, out: Array, inputs: list[Array]) -> dict[int, Ar
     """d out / d input for a small op, one backward call per output element (its own rule)."""
     result: dict[int, Array] = {}
     sizes = [x.size for x in inputs]
-    if not inputs or out.size * max(sizes) > JACOBIAN_MAX_ENTRIES:
+    if not inputs or out.size == 0 or min(sizes) == 0 or out.size * max(sizes) > JACOBIAN_MAX_ENTRIES:
         return result
     rows: list[tuple[Array, ...]] = []
     for o in range(out.size):
