@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui_backprop import reprobe
+from tui_backprop import probing, reprobe
 from tui_backprop.graph import Node
+from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
 from tui_backprop.refine import second_look
 from tui_backprop.trace import BackwardFailure, Trace, backward_origin
 from tui_backprop.verdict import (  # noqa: F401 - re-exported: the checker's public names
@@ -51,6 +52,12 @@ from tui_backprop.verdict import (  # noqa: F401 - re-exported: the checker's pu
 )
 
 Array = np.ndarray
+FAST_WORK = 1 << 16
+"""Above this many element evaluations (probes × elements each one re-runs), a node's numeric
+gradient is pulled back from its consumers' (exact per element, see probing) rather than probed
+element by element. Small graphs, every built-in but deep-mlp among them, keep direct probes."""
+FAST_OPS = 32
+"""Likewise above this many ops downstream: each one costs a Python call per probe batch."""
 BATCH_BUDGET = 1 << 22
 """Most elements any one batched tensor may hold; bounds the check's memory (32 MiB in float64)."""
 
@@ -155,10 +162,33 @@ def iter_check(trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
     origins = nonfinite_origins(trace)
     relevant = trace.graph.ancestors(trace.output)
     done: dict[str, NodeCheck] = {}
+    reach = downstream_reach(trace, relevant)
+    estimates: dict[str, Estimate] = {}
+    pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
-        result = check_node(trace, node, settings, origins, relevant, done)
+        result = check_node(trace, node, settings, origins, relevant, done, reach, estimates)
         done[node.name] = result
+        for consumer, _ in trace.consumers[node.name]:
+            pending[consumer.name] -= 1
+            if pending[consumer.name] == 0:  # every input has read it: release it
+                estimates.pop(consumer.name, None)
         yield result
+
+
+def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int]]:
+    """Per node, the ops and the elements downstream of it that a direct probe re-runs (an upper
+    bound: a node reached along several paths counts once per path)."""
+    cap = 1 << 40
+    reach: dict[str, tuple[int, int]] = {}
+    for node in reversed(trace.graph.nodes):
+        ops = elements = 0
+        for consumer, _ in trace.consumers[node.name]:
+            if consumer.name in relevant:
+                more_ops, more_elements = reach[consumer.name]
+                ops += 1 + more_ops
+                elements += trace.values[consumer.name].size + more_elements
+        reach[node.name] = (min(ops, cap), min(elements, cap))
+    return reach
 
 
 def nonfinite_origins(trace: Trace) -> dict[str, str]:
@@ -200,8 +230,11 @@ def check_node(
     origins: dict[str, str] | None = None,
     relevant: set[str] | None = None,
     done: dict[str, NodeCheck] | None = None,
+    reach: dict[str, tuple[int, int]] | None = None,
+    estimates: dict[str, Estimate] | None = None,
 ) -> NodeCheck:
-    """Check one node; ``done`` holds the checks of nodes downstream of it, already made."""
+    """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
+    ``estimates`` their numeric gradients in full (also where sampling keeps only a few)."""
     origins = nonfinite_origins(trace) if origins is None else origins
     relevant = trace.graph.ancestors(trace.output) if relevant is None else relevant
     name = node.name
@@ -221,11 +254,19 @@ def check_node(
         return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
 
     done = done or {}
-    grad = _pulled_back(trace, node, settings, done) or _global_comparison(trace, node, settings)
-    # Below a blamed node a global mismatch is inherited: look again only at NaN probes there.
-    inherited = any(done[m.name].blamed for m in trace.graph.downstream(node, trace.output) if m.name in done)
-    evaluate = reprobe.global_evaluator(trace, node)
-    grad = second_look(grad, evaluate, settings, trace.graph.dtype, mismatches=not inherited)
+    estimates = {} if estimates is None else estimates
+    grad = None
+    if not _direct_is_cheap(trace, node, settings, reach):
+        grad = _pulled_back(trace, node, settings, estimates, relevant)
+    if grad is None:
+        grad = _global_comparison(trace, node, settings)
+        estimates[name] = Estimate(grad.numeric, grad.noise, grad.kinks)
+    if grad.n_mismatch or grad.n_unjudged:  # (asked only then: each costs a walk downstream)
+        # Below a blamed node a global mismatch is inherited: look again only at NaN probes there.
+        downstream = trace.graph.downstream(node, trace.output)
+        inherited = any(done[m.name].blamed for m in downstream if m.name in done)
+        evaluate = reprobe.global_evaluator(trace, node)
+        grad = second_look(grad, evaluate, settings, trace.graph.dtype, mismatches=not inherited)
     result = NodeCheck(name, grad.status, grad, failure=failure)
     if node.op is not None:
         _local_check(trace, node, settings, result)
@@ -242,6 +283,16 @@ def _sends_nonfinite(trace: Trace, node: Node) -> bool:
         and all(_finite(trace.values[p.name]) for p in node.inputs)
         and not all(_finite(c) for c in sent)
     )
+
+
+def _direct_is_cheap(
+    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int]] | None
+) -> bool:
+    if reach is None:
+        return False
+    ops, elements = reach[node.name]
+    probes = min(trace.values[node.name].size, settings.sample or trace.values[node.name].size)
+    return ops <= FAST_OPS and probes * elements <= FAST_WORK
 
 
 def _finite(x: Array) -> bool:
@@ -261,30 +312,6 @@ def _chunks(indices: Array, per_item: int) -> list[Array]:
     return [indices[i : i + size] for i in range(0, len(indices), size)] or [indices]
 
 
-def _half_step(base: Array, flat: Array, eps: float) -> Array:
-    """The true half-step of the ±eps probe after rounding to the dtype (exact for float32 too)."""
-    x = base.reshape(-1)[flat]
-    h = base.dtype.type(eps)
-    return ((x + h).astype(np.float64) - (x - h).astype(np.float64)) / 2
-
-
-def _perturbed(base: Array, flat: Array, eps: float) -> Array:
-    """The base tensor repeated with +eps then -eps at one element each: a (2·len(flat))-batch."""
-    count = len(flat)
-    batch = np.broadcast_to(base.reshape(-1), (2 * count, base.size)).copy()
-    rows = np.arange(count)
-    batch[rows, flat] += base.dtype.type(eps)
-    batch[rows + count, flat] -= base.dtype.type(eps)
-    return batch.reshape((2 * count,) + base.shape)
-
-
-def _straddles(op_kink: Array, count: int) -> Array:
-    """Per probe: did any kink coordinate change sign between the +eps and the -eps run?"""
-    plus, minus = op_kink[:count], op_kink[count:]
-    changed = ((plus > 0) != (minus > 0)) | ((plus < 0) != (minus < 0))
-    return changed.reshape(count, -1).any(axis=1)
-
-
 def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Comparison:
     base = trace.values[node.name]
     indices = _probe_indices(node, base.size, settings)
@@ -302,37 +329,61 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
 
 
 def _pulled_back(
-    trace: Trace, node: Node, settings: CheckSettings, done: dict[str, NodeCheck]
+    trace: Trace, node: Node, settings: CheckSettings, estimates: dict[str, Estimate], relevant: set[str]
 ) -> Comparison | None:
-    """Numeric dL/dnode from its only consumer's, when that consumer is affine in it.
+    """Numeric dL/dnode from its consumers' numeric gradients, when every consumer allows it.
 
-    L(x + h·e_k) = L(m + h·T e_k) exactly when m is affine in x, so the central difference along
-    e_k is the one along the tangent T e_k: the consumer's numeric gradient pulled back through T
-    (equal to probing x itself up to O(eps²)). The batch then starts downstream of the affine op
-    instead of carrying one probe per element of x (32k for a 256→128 weight matrix).
+    By the chain rule, dL/dx = Σ over consumers c of J_cᵀ (dL/dc). A consumer affine in x
+    (matmul, linear, add, sum, ...) pulls its numeric gradient back exactly through its adjoint;
+    an elementwise consumer (relu, tanh, mul, ...) through its numeric diagonal, every element
+    from two runs of the op. Either way the result equals probing x itself element by element,
+    up to O(eps²), at the cost of one backward-sized operation instead of one probe per element.
     """
-    consumers = trace.consumers[node.name]
-    if len(consumers) != 1:
+    consumers = [(c, p) for c, p in trace.consumers[node.name] if c.name in relevant]
+    if not consumers:
         return None
-    consumer, position = consumers[0]
-    op = consumer.op
-    known = done.get(consumer.name)
-    if op is None or position not in op.linear_in or op.tangent is None or known is None:
-        return None
-    downstream = known.grad
-    if downstream is None or not np.all(np.isfinite(downstream.numeric)):
-        return None
-    base = trace.values[node.name]
-    xs = [trace.values[p.name] for p in consumer.inputs]
-    probes = Probes(base)
-    m_numeric = downstream.numeric.reshape(-1)
-    m_noise = downstream.noise.reshape(-1)
-    m_kinks = downstream.kinks.reshape(-1).astype(np.float64)
-    for flat in _chunks(_probe_indices(node, base.size, settings), downstream.numeric.size):
-        tangent = op.tangent_of_basis(position, flat, xs).reshape(len(flat), -1).astype(np.float64)
-        magnitude = np.abs(tangent)
-        probes.put(flat, tangent @ m_numeric, magnitude @ m_noise, (magnitude @ m_kinks) > 0)
-    return probes.compare(trace.grads[node.name], settings)
+    noise = _noise_of(trace.graph.dtype)
+    total: Estimate | None = None
+    for consumer, position in consumers:
+        m = estimates.get(consumer.name)
+        if m is None or not np.all(np.isfinite(m.numeric)):
+            return None
+        xs = [trace.values[p.name] for p in consumer.inputs]
+        op = consumer.op
+        if probing.can_pull_back_affine(op, position):
+            assert op is not None
+            part = probing.affine_pull_back(op, position, m, xs)
+        elif op is not None and op.diagonal:
+            out = trace.values[consumer.name]
+            part = probing.grouped_pull_back(op, position, m, xs, out, settings.eps, noise)
+        else:
+            return None
+        if total is None:
+            total = part
+        else:
+            total += part
+    assert total is not None
+    estimates[node.name] = total
+    indices = _probe_indices(node, total.numeric.size, settings)
+    return _compare_estimate(trace.grads[node.name], total, indices, settings)
+
+
+def _compare_estimate(
+    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
+) -> Comparison:
+    """Compare a whole-tensor estimate, keeping only the probed (sampled) elements."""
+    numeric = estimate.numeric
+    keep = None
+    if len(indices) < numeric.size:
+        keep = np.zeros(numeric.size, dtype=bool)
+        keep[indices] = True
+        numeric = np.where(keep.reshape(numeric.shape), numeric, np.nan)
+    sampled = keep.reshape(numeric.shape) if keep is not None else None
+    return compare(analytic, numeric, estimate.noise, estimate.kinks, settings, sampled=sampled)
+
+
+def _noise_of(dtype: np.dtype) -> probing.Noise:
+    return lambda magnitude, step: round_off(magnitude, step, dtype)
 
 
 def _plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
@@ -357,7 +408,7 @@ def _probe_downstream(
     count = len(flat)
     deltas: dict[str, Array] = {}
     batches: dict[str, Array] = {}
-    step = _half_step(values[node.name], flat, eps)
+    step = half_step(values[node.name], flat, eps)
     straddle = np.zeros(count, dtype=bool)
 
     def batch_of(name: str) -> Array:
@@ -365,7 +416,7 @@ def _probe_downstream(
         if name not in batches:
             base = values[name]
             if name == node.name:
-                batches[name] = _perturbed(base, flat, eps)
+                batches[name] = perturbed(base, flat, eps)
             else:
                 shift = (eps * deltas[name]).astype(base.dtype)
                 batches[name] = np.concatenate([base + shift, base - shift])
@@ -385,23 +436,15 @@ def _probe_downstream(
         flags = [p.name in batches or p.name in deltas or p.name == node.name for p in m.inputs]
         batched = [batch_of(p.name) if f else x for p, f, x in zip(m.inputs, flags, xs, strict=True)]
         with np.errstate(all="ignore"):
-            batches[m.name] = _as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
+            batches[m.name] = as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
             if m.op.kink is not None:
-                straddle |= _straddles(m.op.kink_batched(batched, flags), count)
+                straddle |= straddles(m.op.kink_batched(batched, flags), count)
     out = batch_of(trace.output.name).reshape(2 * count).astype(np.float64)
     plus, minus = out[:count], out[count:]
     with np.errstate(all="ignore"):
         numeric = (plus - minus) / (2 * step)
         noise = round_off(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
     return numeric, noise, straddle
-
-
-def _as_batch(result: Array, like: Array, size: int) -> Array:
-    result = np.asarray(result)
-    expected = (size,) + like.shape
-    if result.shape != expected:
-        result = np.broadcast_to(result, expected)
-    return result.astype(like.dtype, copy=False)
 
 
 # ---------------------------------------------------------------- the local check
@@ -417,8 +460,21 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
     xs = [values[p.name] for p in node.inputs]
     statuses: list[Status] = []
     small = trace.jacobians.get(node.name) is not None
+    noise = _noise_of(trace.graph.dtype)
     for position, x in enumerate(xs):
         indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
+        direct_work = len(indices) * (values[node.name].size + x.size)
+        cheap = small or direct_work <= FAST_WORK
+        fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
+        if fast is not None:
+            contribution = trace.contributions[node.name][position]
+            comparison = _compare_estimate(contribution, fast, indices, settings)
+            if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
+                evaluate = reprobe.local_evaluator(trace, node, position)
+                comparison = second_look(comparison, evaluate, settings, x.dtype)
+            result.local[position] = comparison
+            statuses.append(comparison.status)
+            continue
         probes = Probes(x)
         columns: list[tuple[Array, Array, Array]] = []
         exact = position in node.op.linear_in and node.op.tangent is not None
@@ -444,6 +500,26 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
     result.local_status = worst(*statuses) if statuses else "ok"
 
 
+def _fast_local(
+    node: Node,
+    xs: list[Array],
+    position: int,
+    u: Array,
+    out: Array,
+    settings: CheckSettings,
+    noise: probing.Noise,
+) -> Estimate | None:
+    """Every element's numeric local gradient at once, where the op allows it (see probing)."""
+    op = node.op
+    assert op is not None
+    upstream = u.reshape(out.shape)
+    if probing.can_pull_back_affine(op, position):
+        return probing.affine_local(op, position, upstream, xs, noise)
+    if op.diagonal:
+        return probing.grouped_local(op, position, upstream, xs, out, settings.eps, noise)
+    return None
+
+
 def _probe_local(
     node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
 ) -> tuple[Array, Array, Array, Array, Array]:
@@ -460,11 +536,11 @@ def _probe_local(
         noise = round_off(np.abs(tangent) @ np.abs(u), half, x.dtype)
         jac_noise = round_off(np.abs(tangent), half[:, None], x.dtype)
         return numeric, noise, np.zeros(count, dtype=bool), tangent, jac_noise
-    batch, step = _perturbed(x, flat, eps), _half_step(x, flat, eps)
+    batch, step = perturbed(x, flat, eps), half_step(x, flat, eps)
     flags = [i == position for i in range(len(xs))]
     batched = [batch if f else v for v, f in zip(xs, flags, strict=True)]
     with np.errstate(all="ignore"):
-        runs = _as_batch(op.run_batched(batched, flags), out, 2 * count)
+        runs = as_batch(op.run_batched(batched, flags), out, 2 * count)
         runs = runs.reshape(2 * count, -1).astype(np.float64)
         plus, minus = runs[:count], runs[count:]
         numeric = ((plus - minus) @ u) / (2 * step)
@@ -474,7 +550,7 @@ def _probe_local(
         jac = (plus - minus) / (2 * step)[:, None]
         jac_noise = round_off(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
         straddle = (
-            _straddles(op.kink_batched(batched, flags), count)
+            straddles(op.kink_batched(batched, flags), count)
             if op.kink is not None
             else np.zeros(count, dtype=bool)
         )

@@ -11,7 +11,14 @@ Besides forward and backward, an op may tell the checker three things that make 
   input can be pushed through exactly and the batch of full evaluations starts further downstream;
 - ``kink``: a signed coordinate whose sign changes exactly at a non-differentiable point (relu at
   0, |x| at 0, max where a = b), so a finite-difference probe that straddles one is reported as a
-  kink rather than a wrong gradient.
+  kink rather than a wrong gradient;
+- ``adjoint`` (built-in affine ops): the tangent map's transpose, applied to a whole gradient at
+  once. It is the op's *original* backward formula, kept apart from ``backward`` so that a bug
+  planted with ``with_backward`` does not reach it; the check uses it to pull numeric gradients
+  back through the op exactly, at the cost of one backward instead of one probe per element;
+- ``diagonal`` (built-in elementwise ops): every output element depends on one element of each
+  input (numpy broadcasting), so moving a whole input at once gives every element's derivative
+  in one run (column grouping, as in sparse Jacobian estimation).
 
 And, for teaching, ``derivative``: the op's local derivative as the textbook writes it, beside the
 forward and backward it describes (see :class:`Derivative`; the app writes the chain rule out with it).
@@ -137,6 +144,10 @@ class Op:
     basis_tangent: Callable[..., Array] | None = field(default=None, repr=False)
     kink: Callable[..., Array] | None = field(default=None, repr=False)
     derivative: Derivative | None = field(default=None, repr=False)
+    adjoint: Callable[..., Array] | None = field(default=None, repr=False)
+    """``adjoint(position, m, *inputs)``: the transpose of the tangent map in input ``position``
+    applied to ``m`` (shaped like the output); the result is shaped like that input."""
+    diagonal: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.derivative, Derivative | None):
@@ -229,6 +240,11 @@ def _broadcast_tangent(sign: float) -> Callable[..., Array]:
     return tangent
 
 
+def _from_backward(backward: Backward) -> Callable[..., Array]:
+    """The adjoint of an affine op from its own (correct) backward formula, frozen here."""
+    return lambda position, m, *xs: backward(m, None, *xs)[position]
+
+
 def _add_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
     return unbroadcast(u, a.shape), unbroadcast(u, b.shape)
 
@@ -274,6 +290,8 @@ add = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_broadcast_tangent(1.0),
+    adjoint=_from_backward(_add_backward),
+    diagonal=True,
     derivative=Derivative(local=("1", "1"), evaluate=_ones),
 )
 sub = Op(
@@ -285,6 +303,8 @@ sub = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_broadcast_tangent(-1.0),
+    adjoint=_from_backward(_sub_backward),
+    diagonal=True,
     derivative=Derivative(
         local=("1", "-1"), evaluate=lambda out, a, b: (np.ones_like(out), -np.ones_like(out))
     ),
@@ -298,6 +318,8 @@ mul = Op(
     elementwise=True,
     linear_in=frozenset({0, 1}),
     tangent=_mul_tangent,
+    adjoint=_from_backward(_mul_backward),
+    diagonal=True,
     derivative=Derivative(local=("{1}", "{0}"), evaluate=lambda out, a, b: (b, a)),
 )
 div = Op(
@@ -309,6 +331,8 @@ div = Op(
     elementwise=True,
     linear_in=frozenset({0}),
     tangent=_div_tangent,
+    adjoint=lambda position, m, a, b: unbroadcast(m / b, a.shape),
+    diagonal=True,
     derivative=Derivative(local=("1/{1}", "-{0}/{1}²"), evaluate=lambda out, a, b: (1 / b, -a / (b * b))),
 )
 maximum = Op(
@@ -319,6 +343,7 @@ maximum = Op(
     2,
     elementwise=True,
     kink=np.subtract,
+    diagonal=True,
     derivative=Derivative(
         local=("[{0} ≥ {1}]", "[{0} < {1}]"),
         evaluate=lambda out, a, b: ((a >= b).astype(out.dtype), (a < b).astype(out.dtype)),
@@ -344,7 +369,7 @@ def _unary(
     if derivative is not None:
         evaluate = (lambda out, x: (local(out, x),)) if local is not None else None
         textbook = Derivative(local=(derivative,), numbers=(numbers,), evaluate=evaluate)
-    return Op(name, forward, backward, formula, 1, elementwise=True, derivative=textbook, **kw)
+    return Op(name, forward, backward, formula, 1, elementwise=True, derivative=textbook, diagonal=True, **kw)
 
 
 def _sigmoid(x: Array) -> Array:
@@ -357,6 +382,10 @@ def _linear_unary_tangent(factor: float) -> Callable[..., Array]:
     return lambda position, t, x: factor * t
 
 
+def _linear_unary_adjoint(factor: float) -> Callable[..., Array]:
+    return lambda position, m, x: factor * m
+
+
 neg = _unary(
     "neg",
     np.negative,
@@ -366,6 +395,7 @@ neg = _unary(
     lambda out, x: -np.ones_like(out),
     linear_in=frozenset({0}),
     tangent=_linear_unary_tangent(-1.0),
+    adjoint=_linear_unary_adjoint(-1.0),
 )
 exp = _unary(
     "exp", np.exp, lambda u, out, x: u * out, "{out} = exp({0})", "exp({0})", lambda out, x: np.exp(x)
@@ -435,6 +465,7 @@ def scale(x: Node, c: float, name: str | None = None) -> Node:
         lambda out, v: np.full_like(out, c),
         linear_in=frozenset({0}),
         tangent=_linear_unary_tangent(c),
+        adjoint=_linear_unary_adjoint(c),
     )
     return op(x, name=name)
 
@@ -450,6 +481,7 @@ def add_const(x: Node, c: float, name: str | None = None) -> Node:
         lambda out, v: np.ones_like(out),
         linear_in=frozenset({0}),
         tangent=_linear_unary_tangent(1.0),
+        adjoint=_linear_unary_adjoint(1.0),
     )
     return op(x, name=name)
 
@@ -507,6 +539,14 @@ def _matmul_backward(u: Array, out: Array, a: Array, b: Array) -> tuple[Array, A
     return (u2 @ b2.T).reshape(a.shape), (a2.T @ u2).reshape(b.shape)
 
 
+def _matmul_adjoint(position: int, m: Array, a: Array, b: Array) -> Array:
+    if a.ndim == 1 and b.ndim == 1:
+        return m * (b if position == 0 else a)
+    a2, b2 = _as_matrices(a, b, (False, False))
+    m2 = m.reshape(a2.shape[0], b2.shape[1])
+    return (m2 @ b2.T).reshape(a.shape) if position == 0 else (a2.T @ m2).reshape(b.shape)
+
+
 def _matmul_tangent(position: int, t: Array, a: Array, b: Array) -> Array:
     if position == 0:
         return _matmul_batched((True, False), t, b)
@@ -555,6 +595,7 @@ matmul = Op(
     linear_in=frozenset({0, 1}),
     tangent=_matmul_tangent,
     basis_tangent=_matmul_basis_tangent,
+    adjoint=_matmul_adjoint,
     derivative=Derivative(sent=("d{out} · {1}ᵀ", "{0}ᵀ · d{out}")),
 )
 
@@ -576,6 +617,7 @@ transpose = Op(
     linear_in=frozenset({0}),
     tangent=lambda position, t, x: _transpose_batched((True,), t),
     derivative=Derivative(sent=("(d{out})ᵀ",)),
+    adjoint=lambda position, m, x: m.T,
 )
 
 
@@ -612,6 +654,7 @@ def _reduction(kind: str, x: Node, axis: int | None, name: str | None, mean: boo
         batched_forward=batched,
         linear_in=frozenset({0}),
         tangent=lambda position, t, v: batched((True,), t),
+        adjoint=lambda position, m, v: backward(m, None, v),
         derivative=Derivative(
             local=("1/N" if mean else "1",),
             sent=("d{out} / N, copied to every element" if mean else "d{out}, copied to every element",),
@@ -645,6 +688,7 @@ def pick(x: Node, index: int | tuple[int, ...], name: str | None = None) -> Node
         batched_forward=batched,
         linear_in=frozenset({0}),
         tangent=lambda position, t, v: batched((True,), t),
+        adjoint=lambda position, m, v: backward(m, None, v),
         derivative=Derivative(
             local=(f"[index = {label}]",),
             sent=(f"d{{out}} at [{label}], 0 elsewhere",),
@@ -784,6 +828,13 @@ def _linear_tangent(position: int, t: Array, w: Array, x: Array, b: Array) -> Ar
     return np.broadcast_to(_matmul_tangent(position, t, w, x), (t.shape[0],) + out_shape)
 
 
+def _linear_adjoint(position: int, m: Array, w: Array, x: Array, b: Array) -> Array:
+    if position == 2:
+        return unbroadcast(m, b.shape)
+    product_shape = _matmul_shape(w, x)
+    return _matmul_adjoint(position, unbroadcast(m, product_shape) if m.shape != product_shape else m, w, x)
+
+
 def _linear_basis_tangent(position: int, flat: Array, w: Array, x: Array, b: Array) -> Array:
     out_shape = np.broadcast_shapes(_matmul_shape(w, x), b.shape)
     if position == 2:
@@ -804,6 +855,7 @@ linear = Op(
     linear_in=frozenset({0, 1, 2}),
     tangent=_linear_tangent,
     basis_tangent=_linear_basis_tangent,
+    adjoint=_linear_adjoint,
     derivative=Derivative(sent=("d{out} · {1}ᵀ", "{0}ᵀ · d{out}", "d{out}")),
 )
 """The affine layer ``W @ x + b`` as one node, the way a lecture draws it."""
