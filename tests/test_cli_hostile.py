@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plugin_support import install_plugins
 
 from tui_backprop import scenarios
 from tui_backprop.cli import PLUGIN_GROUP, main
@@ -296,7 +297,7 @@ def test_markup_in_every_user_string_is_printed_literally(tmp_path, capsys):
 
 def test_markup_in_list_and_in_error_messages_is_printed_literally(tmp_path, capsys, monkeypatch):
     path = write(tmp_path, "markup.py", MARKUP)
-    plugin = _install_plugins(tmp_path, monkeypatch, {"[red]odd": "markup_plugin"}, {"markup_plugin": MARKUP})
+    plugin = install_plugins(tmp_path, monkeypatch, {"[red]odd": "markup_plugin"}, {"markup_plugin": MARKUP})
     assert plugin
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
@@ -443,7 +444,24 @@ TENSORS = {
     "ragged leaf": ("g.input('x', [[1.0], [1.0, 2.0]])", "input 'x': the value is not an array of numbers"),
     "None leaf": ("g.input('x', None)", "input 'x': the value has dtype object"),
     "node as value": ("g.input('x', g.input('y', 1.0))", "the value is a graph node"),
+    "masked leaf": ("g.input('x', np.ma.masked_array([1.0, 2.0], [0, 1]))", "a masked array"),
+    "datetime leaf": ("g.input('x', np.array(['2020-01-01'], dtype='datetime64[D]'))", "datetime64"),
+    "dict leaf": ("g.input('x', {'a': 1.0})", "the value has dtype object"),
 }
+
+
+def test_python_numbers_beyond_int64_are_numbers(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "big.py",
+        "from fractions import Fraction\nfrom tui_backprop import ops\n\n"
+        "def build(g, bug=None):\n"
+        "    x = g.input('x', [2**70, Fraction(1, 2)])\n"
+        "    return ops.sum(ops.scale(x, 1e-21, name='s'), name='L')\n",
+    )
+    code, out, _ = run_cli(capsys, "trace", path)
+    assert code == 0
+    assert json.loads(out)["nodes"][0]["value"] == [2.0**70, 0.5]
 
 
 @pytest.mark.parametrize("case", sorted(TENSORS))
@@ -527,22 +545,6 @@ def test_the_app_never_starts_without_a_terminal():
 
 
 # ---------------------------------------------------------------- plugins
-def _install_plugins(tmp_path: Path, monkeypatch, entries: dict[str, str], modules: dict[str, str]) -> Path:
-    """A fake installed distribution registering ``entries`` (name -> module) as scenarios."""
-    site = tmp_path / "site"
-    info = site / "fake_plugins-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-plugins\nVersion: 1.0\n")
-    lines = "".join(f"{name} = {module}\n" for name, module in entries.items())
-    (info / "entry_points.txt").write_text(f"[{PLUGIN_GROUP}]\n{lines}")
-    for module, source in modules.items():
-        (site / f"{module}.py").write_text(textwrap.dedent(source))
-    monkeypatch.syspath_prepend(str(site))
-    for module in modules:
-        monkeypatch.delitem(sys.modules, module, raising=False)
-    return site
-
-
 PLUGINS = {
     "good-plugin": "good_plugin",
     "broken-plugin": "broken_plugin",
@@ -560,7 +562,7 @@ PLUGIN_SOURCES = {
 
 def test_a_plugin_that_fails_is_reported_in_one_line_and_the_rest_still_work(tmp_path, capsys, monkeypatch):
     assert PLUGIN_GROUP == scenarios.ENTRY_POINT_GROUP
-    _install_plugins(tmp_path, monkeypatch, PLUGINS, PLUGIN_SOURCES)
+    install_plugins(tmp_path, monkeypatch, PLUGINS, PLUGIN_SOURCES)
     code, out, err = run_cli(capsys, "list", "--json")
     assert code == 0
     slugs = [entry["slug"] for entry in json.loads(out)]
@@ -657,6 +659,65 @@ def test_markdown_escapes_pipes_newlines_and_backticks_in_user_strings(tmp_path,
     assert [len(row) for row in markdown_tables(out)[0]] == [7] * 5
     assert assert_well_formed(out) > 1
     assert "``x\\|`y` z``" in out
+
+
+# ---------------------------------------------------------------- odd code in odd places
+ODD = {
+    "formula template that does not format": (
+        "import numpy as np\nfrom tui_backprop import ops, custom_op\n"
+        "op = custom_op('weird', np.sin, lambda u, out, x: u * np.cos(x), '{out} = {0!z} {1.x} {')\n"
+        "def build(g, bug=None):\n    return ops.sum(op(g.input('x', [1.0]), name='y'), name='L')\n",
+        0,
+        "",
+    ),
+    "op name that is not a string": (
+        "import numpy as np\nfrom tui_backprop import ops, custom_op\n"
+        "op = custom_op(5, np.sin, lambda u, out, x: u * np.cos(x))\n"
+        "def build(g, bug=None):\n    return ops.sum(op(g.input('x', [1.0]), name='y'), name='L')\n",
+        2,
+        "odd.py:5: could not build the graph: GraphError: an op's name must be a non-empty string, not 5",
+    ),
+    "async build": (
+        "async def build(g, bug=None):\n    return None\n",
+        2,
+        "odd.py:1: build() must return the output node of the graph it was given, not coroutine",
+    ),
+    "exception whose message cannot be printed": (
+        "class E(Exception):\n    def __str__(self):\n        raise ValueError('no')\n"
+        "def build(g, bug=None):\n    raise E()\n",
+        2,
+        "odd.py:5: build() failed: E: (its message could not be printed)",
+    ),
+    "a megabyte of message": (
+        "def build(g, bug=None):\n    raise ValueError('x' * 1_000_000)\n",
+        2,
+        "odd.py:2: build() failed: ValueError: xxx",
+    ),
+    "TITLE that is not a string": (
+        "TITLE = 5\ndef build(g, bug=None):\n    pass\n",
+        2,
+        "TITLE must be a string",
+    ),
+    "BUGS with a description that is not a string": (
+        "BUGS = {'b': None}\ndef build(g, bug=None):\n    pass\n",
+        2,
+        "BUGS must be a dict of bug name to one-line description",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_scenario_code_gets_an_answer_not_a_traceback(tmp_path, capsys, case):
+    source, expected_code, expected = ODD[case]
+    path = write(tmp_path, "odd.py", source)
+    for argv in (["check", path], ["trace", path], ["trace", path, "--format", "markdown"]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == expected_code, (argv, err)
+        if expected:
+            line = one_error_line(err)
+            assert expected in line and len(line) < 800, line
+        else:
+            assert err == ""
 
 
 # ---------------------------------------------------------------- no traceback, whatever happens

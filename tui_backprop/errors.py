@@ -32,10 +32,19 @@ def origin_of_exception(exc: BaseException) -> Origin | None:
     return None
 
 
+MESSAGE_LIMIT = 300
+"""Longest exception message shown: an error is one line, even for a megabyte of message."""
+
+
 def describe_exception(exc: BaseException) -> str:
     """``ValueError: message`` on one line."""
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # an author's exception whose __str__ itself fails
+        text = ["(its message could not be printed)"]
     message = text[0] if text else ""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 

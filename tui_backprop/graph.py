@@ -7,6 +7,7 @@ created them, so every later error can point the author at their own code.
 
 from __future__ import annotations
 
+import numbers
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ def leaf_array(kind: str, name: Any, value: Any) -> np.ndarray:
     except (TypeError, ValueError) as exc:  # ragged nested lists
         first = str(exc).split(". ")[0]
         raise GraphError(f"{label}: the value is not an array of numbers ({first})") from None
+    if np.ma.isMaskedArray(value):
+        raise GraphError(f"{label}: a masked array (its mask would be dropped); pass plain numbers")
+    if raw.dtype.kind == "O" and raw.size and all(_is_real(v) for v in raw.reshape(-1)):
+        raw = raw.astype(np.float64)  # Python ints too large for int64, Fractions, Decimals
     if raw.dtype.kind == "c":
         raise GraphError(f"{label}: the value is complex ({raw.dtype}); only real numbers can be checked")
     if raw.dtype.kind not in "biuf":
@@ -76,6 +81,10 @@ def leaf_array(kind: str, name: Any, value: Any) -> np.ndarray:
         return raw.astype(np.float64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise GraphError(f"{label}: the value is not numeric ({exc})") from None
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 @dataclass(eq=False)
@@ -143,6 +152,8 @@ class Graph:
                 )
             if node.graph is not self:
                 raise GraphError(f"{op.name}: node {node.name!r} belongs to another graph")
+        if not isinstance(op.name, str) or not op.name:
+            raise GraphError(f"an op's name must be a non-empty string, not {op.name!r}")
         if op.arity is not None and len(inputs) != op.arity:
             raise GraphError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
         name = name or self._fresh_name(op.name)

@@ -165,8 +165,8 @@ class Op:
     def render_formula(self, out: str, inputs: Sequence[str]) -> str:
         if self.formula:
             try:
-                return self.formula.format(*inputs, out=out)
-            except (IndexError, KeyError):
+                return str(self.formula.format(*inputs, out=out))
+            except Exception:  # the author's template: "{5}", "{0!z}", a lone "{" ...
                 pass
         return f"{out} = {self.name}({', '.join(inputs)})"
 

@@ -101,12 +101,17 @@ def builtins() -> list[Scenario]:
     ]
 
 
-@dataclass(frozen=True)
-class Catalog:
-    """Every scenario that could be listed, and one error per plugin that could not."""
+class Catalog(list[Scenario]):
+    """Every scenario that could be listed (the list itself), and ``problems``: one error per plugin
+    that could not. A list, so callers that only want the scenarios need not know about problems."""
 
-    scenarios: list[Scenario]
-    problems: list[ScenarioError]
+    def __init__(self, scenarios: list[Scenario], problems: list[ScenarioError]) -> None:
+        super().__init__(scenarios)
+        self.problems = problems
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        return list(self)
 
 
 def plugins(problems: list[ScenarioError] | None = None) -> list[Scenario]:
@@ -165,7 +170,7 @@ def catalog() -> Catalog:
 
 def available() -> list[Scenario]:
     """Every scenario the picker, ``list`` and ``check`` offer: built-ins, then working plugins."""
-    return catalog().scenarios
+    return list(catalog())
 
 
 def load_file(path: Path) -> Scenario:
@@ -280,6 +285,8 @@ def build(scenario: Scenario, bug: str | None = None, dtype: str = "float64") ->
             origin_of_exception(exc) or Origin(scenario.source, 1),
         ) from exc
     if not isinstance(output, Node) or output.graph is not graph:
+        if inspect.iscoroutine(output):
+            output.close()  # an `async def build`: no "never awaited" warning on top of our line
         got = type(output).__name__
         raise ScenarioError(
             f"build() must return the output node of the graph it was given, not {got}",

@@ -60,9 +60,10 @@ class Engine:
     """Calls into ``tui_backprop``; every import happens on first use (usually in a worker)."""
 
     def catalog(self) -> list[Scenario]:
+        """Every scenario; a ``scenarios.Catalog`` whose ``problems`` name the plugins that failed."""
         from tui_backprop import scenarios
 
-        return scenarios.available()
+        return scenarios.catalog()
 
     def open(self, spec: str, bug: str | None, dtype: str) -> tuple[Scenario, Trace]:
         """Load and trace a scenario; raises ``ScenarioError`` naming the author's file and line."""

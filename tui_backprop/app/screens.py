@@ -70,12 +70,14 @@ class PickerScreen(Screen[str]):
             self.app.call_from_thread(self._show_failure, failure)
             return
         rows = [(s.slug, s.title, s.description, list(s.bugs)) for s in catalog]
-        self.app.call_from_thread(self._fill, rows)
+        problems = [str(problem) for problem in getattr(catalog, "problems", ())]  # plugins that failed
+        self.app.call_from_thread(self._fill, rows, problems)
 
-    def _fill(self, rows: list[tuple[str, str, str, list[str]]]) -> None:
+    def _fill(self, rows: list[tuple[str, str, str, list[str]]], problems: list[str] | None = None) -> None:
         if not self.is_mounted:  # dismissed before the catalog arrived
             return
         self._rows = rows
+        self._problems = problems = getattr(self, "_problems", []) if problems is None else problems
         options = self.query_one("#scenarios", OptionList)
         highlighted = options.highlighted
         options.clear_options()
@@ -92,6 +94,10 @@ class PickerScreen(Screen[str]):
             if options.option_count:
                 options.add_option(None)  # a separator line between scenarios
             options.add_option(Option(prompt, id=slug))
+        for problem in problems:
+            if options.option_count:
+                options.add_option(None)
+            options.add_option(Option(Text(f"not loaded: {problem}", style="#ff5252"), disabled=True))
         slugs = [r[0] for r in rows]
         if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
