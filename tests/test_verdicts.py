@@ -89,3 +89,45 @@ def test_an_element_no_step_can_judge_is_unchecked_with_its_reason_never_ok(caps
     assert node["check"]["status"] == "ok"
     assert node["local_check"]["status"] == "unchecked"
     assert node["local_check"]["inputs"]["x"]["unchecked"] == {TOO_COARSE: 1}
+
+
+@pytest.mark.parametrize("bug", [None, "stateful"])
+def test_a_forward_that_is_not_deterministic_is_said_so_on_its_node(capsys, bug):
+    args = [str(FILES / "dropout_fresh_mask.py")] + (["--bug", bug] if bug else [])
+    code, doc = run_json(capsys, *args)
+    assert code == 1 and doc["status"] == "fail"
+    assert doc["blame"] == []  # not a backward verdict
+    nodes = {n["name"]: n for n in doc["nodes"]}
+    assert nodes["drop"]["local_check"]["status"] == "nondeterministic"
+    assert nodes["drop"]["check"]["note"].startswith("forward is not deterministic: fix its seed or mask")
+    # what is probed through it cannot be judged, and says why
+    (reason,) = nodes["w"]["check"]["unchecked"]
+    assert "pass through drop" in reason
+    assert main(["check", *args]) == 1
+    assert "forward is not deterministic" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("bug", "blamed", "words"),
+    [
+        ("refuses-probe", [], "the forward of y raised on a probed value: ValueError: input below 1e-7"),
+        ("kink-raises", ["y"], "its kink= function raised NameError"),
+        ("not-elementwise", ["y"], "elementwise=True, but its forward returns shape"),
+    ],
+)
+def test_user_code_that_fails_under_a_probe_is_reported_on_its_node(capsys, bug, blamed, words):
+    code, doc = run_json(capsys, str(FILES / "user_code_fails_under_probe.py"), "--bug", bug)
+    assert doc["blame"] == blamed
+    assert code == (1 if blamed else 0)
+    y = next(n for n in doc["nodes"] if n["name"] == "y")
+    (reason,) = y["local_check"]["inputs"]["x"]["unchecked"]
+    assert words in reason
+    if blamed:
+        assert words in y["local_check"]["error"]
+    assert main(["check", str(FILES / "user_code_fails_under_probe.py"), "--bug", bug]) == code
+    assert words in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_log_next_to_its_domain_edge_passes_when_correct():
+    result = checked_file("user_code_fails_under_probe.py")
+    assert not result.failed and result.n_unjudged == 0

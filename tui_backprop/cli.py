@@ -454,6 +454,7 @@ STATUS_STYLE = {
     "mismatch": ("✗", "bold red"),
     "nonfinite": ("!", "bold magenta"),
     "unchecked": ("·", "dim"),
+    "nondeterministic": ("?", "bold yellow"),
 }
 
 
@@ -515,6 +516,9 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
     for name, nc in result.nodes.items():
         if nc.status == "nonfinite" and not nc.blamed:
             console.print(Text.assemble((f"! non-finite at {name}", "bold magenta"), f": {nc.note}"))
+    for name, nc in result.nodes.items():
+        if nc.status == "nondeterministic":
+            console.print(Text.assemble((f"? {name}", "bold yellow"), f": {nc.note}"))
     for line in unchecked_lines(trace, result):
         console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))

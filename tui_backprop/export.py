@@ -64,6 +64,8 @@ def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, 
         local["inputs"] = {
             node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
         }
+    if nc.probe_error:
+        local["error"] = nc.probe_error
     if nc.failure is not None:
         local["error"] = nc.failure.message
         if nc.failure.origin is not None:

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui_backprop import probing, reprobe
+from tui_backprop import probing, reprobe, userfaults
 from tui_backprop.graph import Node
+from tui_backprop.ops import ProbeError
 from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
 from tui_backprop.refine import second_look
 from tui_backprop.trace import BackwardFailure, Trace, backward_origin
@@ -111,6 +112,8 @@ class NodeCheck:
     entry by entry (rows: output elements, columns: input elements)."""
     note: str = ""
     failure: BackwardFailure | None = None
+    probe_error: str = ""
+    """The op's own code broke its declaration while probed (elementwise=True, kink=): blamed."""
 
     @property
     def grad_status(self) -> Status:
@@ -135,8 +138,8 @@ class Check:
 
     @property
     def failed(self) -> bool:
-        """A mismatch or a non-finite value anywhere: exit code 1."""
-        return any(c.status in ("mismatch", "nonfinite") for c in self.nodes.values())
+        """A mismatch, a non-finite value or a forward that is not deterministic: exit code 1."""
+        return any(c.status in ("mismatch", "nonfinite", "nondeterministic") for c in self.nodes.values())
 
     @property
     def n_unjudged(self) -> int:
@@ -161,12 +164,13 @@ def iter_check(trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
     """Check node by node, in backward order, so a caller can show progress and stop early."""
     origins = nonfinite_origins(trace)
     relevant = trace.graph.ancestors(trace.output)
+    unstable = userfaults.unstable_forwards(trace)
     done: dict[str, NodeCheck] = {}
     reach = downstream_reach(trace, relevant)
     estimates: dict[str, Estimate] = {}
     pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
-        result = check_node(trace, node, settings, origins, relevant, done, reach, estimates)
+        result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
         done[node.name] = result
         for consumer, _ in trace.consumers[node.name]:
             pending[consumer.name] -= 1
@@ -232,10 +236,13 @@ def check_node(
     done: dict[str, NodeCheck] | None = None,
     reach: dict[str, tuple[int, int]] | None = None,
     estimates: dict[str, Estimate] | None = None,
+    unstable: dict[str, str] | None = None,
 ) -> NodeCheck:
     """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
-    ``estimates`` their numeric gradients in full (also where sampling keeps only a few)."""
+    ``estimates`` their numeric gradients in full (also where sampling keeps only a few);
+    ``unstable`` the op nodes whose forward is not deterministic, with why."""
     origins = nonfinite_origins(trace) if origins is None else origins
+    unstable = userfaults.unstable_forwards(trace) if unstable is None else unstable
     relevant = trace.graph.ancestors(trace.output) if relevant is None else relevant
     name = node.name
     failure = trace.failures.get(name)
@@ -255,6 +262,40 @@ def check_node(
 
     done = done or {}
     estimates = {} if estimates is None else estimates
+    # (the walk downstream is asked only when needed: it costs a pass over the graph)
+    plan = trace.graph.downstream(node, trace.output) if unstable else []
+    through = [m.name for m in plan if m.name in unstable]
+    if through:  # no finite difference through a forward that changes by itself means anything
+        why = f"its probes pass through {through[0]}, whose {userfaults.NOT_DETERMINISTIC}"
+        grad = userfaults.unjudged(trace.grads[name], why, settings)
+    else:
+        try:
+            grad = _global_grad(trace, node, settings, done, reach, estimates, relevant)
+        except ProbeError as exc:
+            plan = plan or trace.graph.downstream(node, trace.output)
+            where = next((m.name for m in plan if m.op is exc.op), exc.op.name)
+            grad = userfaults.unjudged(trace.grads[name], userfaults.probe_failure(exc, where), settings)
+    result = NodeCheck(name, grad.status, grad, failure=failure)
+    if name in unstable:
+        result.status = result.local_status = "nondeterministic"
+        result.note = unstable[name]
+    elif node.op is not None:
+        _local_check(trace, node, settings, result)
+        result.status = worst(result.grad_status, result.local_status)
+    return result
+
+
+def _global_grad(
+    trace: Trace,
+    node: Node,
+    settings: CheckSettings,
+    done: dict[str, NodeCheck],
+    reach: dict[str, tuple[int, int]] | None,
+    estimates: dict[str, Estimate],
+    relevant: set[str],
+) -> Comparison:
+    """dL/dnode against its numeric estimate, suspects looked at again."""
+    name = node.name
     grad = None
     if not _direct_is_cheap(trace, node, settings, reach):
         grad = _pulled_back(trace, node, settings, estimates, relevant)
@@ -267,11 +308,7 @@ def check_node(
         inherited = any(done[m.name].blamed for m in downstream if m.name in done)
         evaluate = reprobe.global_evaluator(trace, node)
         grad = second_look(grad, evaluate, settings, trace.graph.dtype, mismatches=not inherited)
-    result = NodeCheck(name, grad.status, grad, failure=failure)
-    if node.op is not None:
-        _local_check(trace, node, settings, result)
-        result.status = worst(result.grad_status, result.local_status)
-    return result
+    return grad
 
 
 def _sends_nonfinite(trace: Trace, node: Node) -> bool:
@@ -455,49 +492,68 @@ def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: Node
         result.local_status = "mismatch"
         result.note = f"backward failed: {result.failure}"
         return
+    statuses: list[Status] = []
+    small = trace.jacobians.get(node.name) is not None
+    for position in range(len(node.inputs)):
+        try:
+            _local_input(trace, node, settings, result, position, small)
+        except ProbeError as exc:
+            reason = userfaults.probe_failure(exc, node.name)
+            sent = trace.contributions[node.name][position]
+            result.local[position] = userfaults.unjudged(sent, reason, settings)
+            if exc.op_at_fault:
+                result.probe_error = exc.message
+        statuses.append(result.local[position].status)
+    if result.probe_error:
+        result.note = f"the check cannot probe its forward: {result.probe_error}"
+        result.local_status = "mismatch"
+    else:
+        result.local_status = worst(*statuses) if statuses else "ok"
+
+
+def _local_input(
+    trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck, position: int, small: bool
+) -> None:
+    """The local check of what the node sends to one of its inputs."""
+    assert node.op is not None
     values = trace.values
     u = trace.grads[node.name].astype(np.float64).reshape(-1)
     xs = [values[p.name] for p in node.inputs]
-    statuses: list[Status] = []
-    small = trace.jacobians.get(node.name) is not None
+    x = xs[position]
     noise = _noise_of(trace.graph.dtype)
-    for position, x in enumerate(xs):
-        indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
-        direct_work = len(indices) * (values[node.name].size + x.size)
-        cheap = small or direct_work <= FAST_WORK
-        fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
-        if fast is not None:
-            contribution = trace.contributions[node.name][position]
-            comparison = _compare_estimate(contribution, fast, indices, settings)
-            if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
-                evaluate = reprobe.local_evaluator(trace, node, position)
-                comparison = second_look(comparison, evaluate, settings, x.dtype)
-            result.local[position] = comparison
-            statuses.append(comparison.status)
-            continue
-        probes = Probes(x)
-        columns: list[tuple[Array, Array, Array]] = []
-        exact = position in node.op.linear_in and node.op.tangent is not None
-        per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
-        for flat in _chunks(indices, per_item):
-            d, level, straddle, jac, jac_noise = _probe_local(
-                node, xs, position, flat, u, values[node.name], settings.eps
-            )
-            probes.put(flat, d, level, straddle)
-            if small:
-                columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
-        comparison = probes.compare(trace.contributions[node.name][position], settings)
-        evaluate = reprobe.local_evaluator(trace, node, position)
-        comparison = second_look(comparison, evaluate, settings, x.dtype)
+    indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
+    direct_work = len(indices) * (values[node.name].size + x.size)
+    cheap = small or direct_work <= FAST_WORK
+    fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
+    if fast is not None:
+        contribution = trace.contributions[node.name][position]
+        comparison = _compare_estimate(contribution, fast, indices, settings)
+        if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
+            evaluate = reprobe.local_evaluator(trace, node, position)
+            comparison = second_look(comparison, evaluate, settings, x.dtype)
         result.local[position] = comparison
-        statuses.append(comparison.status)
+        return
+    probes = Probes(x)
+    columns: list[tuple[Array, Array, Array]] = []
+    exact = position in node.op.linear_in and node.op.tangent is not None
+    per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
+    for flat in _chunks(indices, per_item):
+        d, level, straddle, jac, jac_noise = _probe_local(
+            node, xs, position, flat, u, values[node.name], settings.eps
+        )
+        probes.put(flat, d, level, straddle)
         if small:
-            numeric, noise, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
-            result.numeric_jacobians[position] = numeric
-            result.jacobian_checks[position] = compare(
-                trace.jacobians[node.name][position], numeric, noise, kinks, settings
-            )
-    result.local_status = worst(*statuses) if statuses else "ok"
+            columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
+    comparison = probes.compare(trace.contributions[node.name][position], settings)
+    evaluate = reprobe.local_evaluator(trace, node, position)
+    comparison = second_look(comparison, evaluate, settings, x.dtype)
+    result.local[position] = comparison
+    if small:
+        numeric, jac_level, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
+        result.numeric_jacobians[position] = numeric
+        result.jacobian_checks[position] = compare(
+            trace.jacobians[node.name][position], numeric, jac_level, kinks, settings
+        )
 
 
 def _fast_local(

@@ -171,23 +171,57 @@ class Op:
         return f"{out} = {self.name}({', '.join(inputs)})"
 
     def run_batched(self, xs: Sequence[Array], batched: Sequence[bool]) -> Array:
-        """The forward on inputs of which some carry a leading batch axis."""
-        if self.batched_forward is not None:
-            return self.batched_forward(tuple(batched), *xs)
-        if self.elementwise:
-            return np.asarray(self.forward(*align(xs, batched)))
+        """The forward on inputs of which some carry a leading batch axis.
+
+        Raises ``ProbeError`` when the author's code raises or breaks its own promise
+        (``elementwise=True`` with a forward that changes shape), so the check reports it.
+        """
+        try:
+            if self.batched_forward is not None:
+                return self.batched_forward(tuple(batched), *xs)
+            if self.elementwise:
+                aligned = align(xs, batched)
+                out = np.asarray(self.forward(*aligned))
+                expected = np.broadcast_shapes(*(x.shape for x in aligned))
+                if out.shape != expected:
+                    raise ProbeError(
+                        self,
+                        "elementwise",
+                        f"elementwise=True, but its forward returns shape {list(out.shape)} for inputs "
+                        f"broadcasting to {list(expected)}; drop elementwise=True",
+                    )
+                return out
+            return self._loop(xs, batched)
+        except ProbeError:
+            raise
+        except Exception as exc:  # the author's forward on a probed value: anything can happen
+            if self.elementwise:
+                self._loop(xs, batched)  # raises ProbeError "forward" if one value fails alone
+                message = f"elementwise=True, but its forward fails on a batch: {type(exc).__name__}: {exc}"
+                raise ProbeError(self, "elementwise", message, exc) from exc
+            raise ProbeError(self, "forward", f"{type(exc).__name__}: {exc}", exc) from exc
+
+    def _loop(self, xs: Sequence[Array], batched: Sequence[bool]) -> Array:
+        """The plain forward once per batch entry."""
         size = next(x.shape[0] for x, b in zip(xs, batched, strict=True) if b)
-        return np.stack(
-            [
-                np.asarray(self.forward(*(x[i] if b else x for x, b in zip(xs, batched, strict=True))))
-                for i in range(size)
-            ]
-        )
+        try:
+            return np.stack(
+                [
+                    np.asarray(self.forward(*(x[i] if b else x for x, b in zip(xs, batched, strict=True))))
+                    for i in range(size)
+                ]
+            )
+        except Exception as exc:
+            raise ProbeError(self, "forward", f"{type(exc).__name__}: {exc}", exc) from exc
 
     def kink_batched(self, xs: Sequence[Array], batched: Sequence[bool]) -> Array:
         """The kink coordinate on batched inputs (kink functions are elementwise)."""
         assert self.kink is not None
-        return np.asarray(self.kink(*align(xs, batched)))
+        try:
+            return np.asarray(self.kink(*align(xs, batched)))
+        except Exception as exc:
+            message = f"its kink= function raised {type(exc).__name__}: {exc}"
+            raise ProbeError(self, "kink", message, exc) from exc
 
     def tangent_of_basis(self, position: int, flat: Array, xs: Sequence[Array]) -> Array:
         """The exact change of the output per unit change of input ``position`` at ``flat`` indices."""
@@ -201,6 +235,26 @@ class Op:
     def tangent_batched(self, position: int, t: Array, xs: Sequence[Array]) -> Array:
         assert self.tangent is not None
         return self.tangent(position, t, *xs)
+
+
+class ProbeError(Exception):
+    """An op's own code failed while the check probed it (README, "How the check works").
+
+    ``kind``: ``forward`` (the forward raised on a probed value), ``elementwise`` (a forward
+    declared elementwise that does not broadcast over a batch) or ``kink`` (the kink= function
+    raised). The last two are the op's fault: its declaration is wrong.
+    """
+
+    def __init__(self, op: Op, kind: str, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.op = op
+        self.kind = kind
+        self.message = message
+        self.cause = cause
+
+    @property
+    def op_at_fault(self) -> bool:
+        return self.kind in ("elementwise", "kink")
 
 
 def custom_op(

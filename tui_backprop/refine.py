@@ -167,6 +167,8 @@ def refine(
             err = np.abs(ap - estimate)
             tolerance = settings.atol + settings.rtol * scale + uncertainty
             usable = np.isfinite(estimate) & settled
+            if level < levels - 1:  # one side alone only decides when no smaller step has both
+                usable &= ~np.isnan(first)
             mismatch = usable & (err > tolerance)
             ok = usable & ~mismatch & (uncertainty <= np.maximum(DECISIVE * scale, settings.atol))
             if level < levels - 1:  # a kink near x but not at it: a smaller step gets clear of it

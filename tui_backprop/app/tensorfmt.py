@@ -55,6 +55,7 @@ STATUS_STYLE = {
     "kink": "bold #e0a526",
     "nonfinite": "bold #c77dff",
     "unchecked": "#8a8a8a",
+    "nondeterministic": "bold #ff9800",
     "pending": "#8a8a8a italic",
 }
 STATUS_SYMBOL = {
@@ -64,6 +65,7 @@ STATUS_SYMBOL = {
     "kink": "~",
     "nonfinite": "!",
     "unchecked": "–",
+    "nondeterministic": "?",
     "pending": "…",
 }
 STATUS_WORD = {
@@ -73,6 +75,7 @@ STATUS_WORD = {
     "kink": "kink",
     "nonfinite": "nan/inf",
     "unchecked": "n/a",
+    "nondeterministic": "random",
     "pending": "pending",
 }
 
