@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+
+from textual.worker import WorkerCancelled
 
 from tui_backprop.app.app import BackpropApp
 
@@ -18,10 +21,18 @@ def sync(test):
     return run
 
 
+async def wait_for_workers(app: BackpropApp) -> None:
+    """Wait for every worker still running (a cancelled one is not waited for: it never completes)."""
+    running = [w for w in app.workers if not w.is_cancelled and not w.is_finished]
+    if running:
+        with contextlib.suppress(WorkerCancelled):  # superseded while we waited
+            await app.workers.wait_for_complete(running)
+
+
 async def settle(app: BackpropApp, pilot) -> None:
     """Wait for the load and check workers to finish and their results to be drawn; never sleep."""
     for _ in range(200):
-        await app.workers.wait_for_complete()
+        await wait_for_workers(app)
         await pilot.pause()
         session = app.session
         if app.loading is None and (session is None or session.check_complete) and not app._refresh_pending:

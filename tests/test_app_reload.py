@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 from app_support import settle, sync
 
 from tui_backprop.app.app import make_app
+from tui_backprop.app.engine import Engine
 from tui_backprop.app.screens import ErrorScreen
 
 GOOD = '''
@@ -78,10 +80,8 @@ async def test_a_save_is_noticed_by_polling_and_a_sibling_module_counts(tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         save(tmp_path / "consts.py", "X = 7.0\n")
-        for _ in range(100):  # the poll timer fires within RELOAD_POLL seconds
-            await pilot.pause(0.05)
-            if app.session is not None and float(app.session.trace.values["x"]) == 7.0:
-                break
+        while app.loading is None and float(app.session.trace.values["x"]) != 7.0:
+            await pilot.pause()  # until the poll timer sees the save (no fixed window)
         await settle(app, pilot)
         assert float(app.session.trace.values["x"]) == 7.0
 
@@ -107,3 +107,42 @@ async def test_builtins_are_not_watched():
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         assert app.watcher is None and not app.reload_if_saved()
+
+
+class SlowBuild(Engine):
+    """The next open reads the file, then waits for the test before answering."""
+
+    def __init__(self) -> None:
+        self.hold_next = False
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def open(self, spec, bug, dtype):
+        hold, self.hold_next = self.hold_next, False
+        opened = super().open(spec, bug, dtype)
+        if hold:
+            self.holding.set()
+            self.release.wait()
+        return opened
+
+
+@sync
+async def test_a_save_while_a_reload_is_building_is_not_lost(tmp_path):
+    path = tmp_path / "mine.py"
+    save(path, GOOD.format(x=2.0, op="tanh"))
+    engine = SlowBuild()
+    app = make_app(str(path), engine=engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        engine.hold_next = True
+        save(path, GOOD.format(x=0.5, op="tanh"))
+        assert app.reload_if_saved()
+        while not engine.holding.is_set():
+            await pilot.pause()
+        save(path, GOOD.format(x=-1.0, op="tanh"))  # saved while the first reload still builds
+        assert app.reload_if_saved()
+        await settle(app, pilot)
+        engine.release.set()  # the older build answers last: it must not win
+        await settle(app, pilot)
+        assert float(app.session.trace.values["x"]) == -1.0
+        assert not app.reload_if_saved()

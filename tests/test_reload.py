@@ -41,3 +41,27 @@ def test_source_files_are_the_scenario_and_the_modules_beside_it_that_it_imports
     scenario = scenarios.load(str(main))
     names = {p.name for p in scenarios.source_files(scenario)}
     assert names == {"net.py", "my_layers.py"}
+
+
+def test_a_save_that_keeps_size_and_mtime_is_noticed(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("A = 1\n")
+    watcher = FileWatcher([path])
+    info = path.stat()
+    fresh = tmp_path / "s.py.new"  # an atomic save as rsync -t or cp -p then mv would do
+    fresh.write_text("A = 2\n")
+    os.utime(fresh, ns=(info.st_atime_ns, info.st_mtime_ns))
+    fresh.replace(path)
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (info.st_size, info.st_mtime_ns)
+    assert watcher.poll()
+    assert not watcher.poll()
+
+
+def test_watching_again_keeps_a_save_not_yet_polled(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("A = 1\n")
+    watcher = FileWatcher([path])
+    path.write_text("A = 22\n")  # saved while a reload was building
+    os.utime(path, ns=(1, 10**18))
+    watcher.watch([path, tmp_path / "new_sibling.py"])  # the reload finishes and re-watches
+    assert watcher.poll()

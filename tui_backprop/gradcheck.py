@@ -26,7 +26,8 @@ not exist, so finite differences cannot judge it, agree or not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,8 +161,15 @@ def check(trace: Trace, settings: CheckSettings) -> Check:
     return Check(trace, settings, {c.name: c for c in iter_check(trace, settings)})
 
 
-def iter_check(trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
-    """Check node by node, in backward order, so a caller can show progress and stop early."""
+def iter_check(
+    trace: Trace, settings: CheckSettings, should_stop: Callable[[], bool] | None = None
+) -> Iterator[NodeCheck]:
+    """Check node by node, in backward order, so a caller can show progress and stop early.
+
+    ``should_stop`` is asked between nodes and between probe chunks inside a node; once it says
+    True the iteration ends (the node being checked is not yielded), so a cancelled check in the
+    app stops burning CPU within one chunk rather than at the end of a slow node.
+    """
     origins = nonfinite_origins(trace)
     relevant = trace.graph.ancestors(trace.output)
     unstable = userfaults.unstable_forwards(trace)
@@ -170,7 +178,15 @@ def iter_check(trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
     estimates: dict[str, Estimate] = {}
     pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
-        result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
+        if should_stop is not None and should_stop():
+            return
+        _STOP.asked = should_stop
+        try:
+            result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
+        except _StopRequestedError:
+            return
+        finally:
+            _STOP.asked = None
         done[node.name] = result
         for consumer, _ in trace.consumers[node.name]:
             pending[consumer.name] -= 1
@@ -193,6 +209,14 @@ def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, i
                 elements += trace.values[consumer.name].size + more_elements
         reach[node.name] = (min(ops, cap), min(elements, cap))
     return reach
+
+
+class _StopRequestedError(Exception):
+    """``iter_check``'s ``should_stop`` said True between two probe chunks."""
+
+
+_STOP = threading.local()
+"""The running ``iter_check``'s ``should_stop`` (per thread), consulted by ``_chunks``."""
 
 
 def nonfinite_origins(trace: Trace) -> dict[str, str]:
@@ -344,9 +368,13 @@ def _probe_indices(node: Node, size: int, settings: CheckSettings) -> Array:
     return np.sort(rng.choice(size, settings.sample, replace=False))
 
 
-def _chunks(indices: Array, per_item: int) -> list[Array]:
+def _chunks(indices: Array, per_item: int) -> Iterator[Array]:
     size = max(1, BATCH_BUDGET // max(per_item, 1))
-    return [indices[i : i + size] for i in range(0, len(indices), size)] or [indices]
+    for chunk in [indices[i : i + size] for i in range(0, len(indices), size)] or [indices]:
+        asked = getattr(_STOP, "asked", None)
+        if asked is not None and asked():
+            raise _StopRequestedError
+        yield chunk
 
 
 def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Comparison:

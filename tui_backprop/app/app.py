@@ -10,6 +10,8 @@ value they dismiss with, or call the ``Host`` protocol (``host.py``).
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
@@ -34,6 +36,9 @@ from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
     from tui_backprop.reload import FileWatcher
+
+SIGTERM_EXIT = 128 + signal.SIGTERM
+"""The shell's status for a process ended by SIGTERM."""
 
 __all__ = ["BackpropApp", "DebuggerScreen", "Request", "main", "make_app"]
 
@@ -91,6 +96,7 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
         self.inspected: str | None = None
         """The node the list cursor peeks at; None follows the current step's node."""
         self.loading: Request | None = None
+        self.load_ticket = 0
         self.generation = 0
         self.progress: tuple[int, int] | None = None
         self.playing: Timer | None = None
@@ -108,14 +114,28 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
         return DebuggerScreen(id="_default")
 
     def on_mount(self) -> None:
+        self._catch_sigterm()
         if self.request is not None:
             self.loading = self.request
+            self.load_ticket += 1
             self.refresh_view()
             # After the first frame: the import of numpy and the engine must not delay it.
-            self.call_after_refresh(self._load, self.request, False)
+            self.call_after_refresh(self._load, self.request, self.load_ticket, False)
         else:
             self.refresh_view()
             self.action_open_picker()
+
+    def _catch_sigterm(self) -> None:
+        """SIGTERM ends the app the way ``q`` does, so the terminal is restored; exit status 143."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit, None, SIGTERM_EXIT)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread, or no signals here: the default action stands
+        self._sigterm_caught = True
+
+    def on_unmount(self) -> None:
+        if getattr(self, "_sigterm_caught", False):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
 
     @property
     def debugger(self) -> DebuggerScreen:
@@ -153,6 +173,8 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
 
     def refresh_view(self) -> None:
         """Bring the list, the inspector and the status line up to the session's state."""
+        if self.exiting:
+            return
         debugger = self.debugger
         if not debugger.is_mounted:
             return

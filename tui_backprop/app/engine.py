@@ -8,7 +8,7 @@ engine are imported in a worker thread after the first frame rather than before 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,10 +83,13 @@ class Engine:
 
         return CheckSettings.for_dtype(dtype, eps=overrides.eps, rtol=overrides.rtol, atol=overrides.atol)
 
-    def check(self, trace: Trace, settings: CheckSettings) -> Iterator[NodeCheck]:
+    def check(
+        self, trace: Trace, settings: CheckSettings, should_stop: Callable[[], bool] | None = None
+    ) -> Iterator[NodeCheck]:
+        """Node checks as they are made; stops (between probe chunks) once ``should_stop()``."""
         from tui_backprop.gradcheck import iter_check
 
-        return iter_check(trace, settings)
+        return iter_check(trace, settings, should_stop)
 
     def warm_up(self) -> None:
         """Import what rendering a trace needs, so the UI thread does not pay for it later."""

@@ -12,6 +12,8 @@ they still exist, and ``show_error`` shows a broken save while keeping the last 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,8 @@ from rich.text import Text
 from textual import work
 from textual.message import Message
 from textual.timer import Timer
-from textual.worker import get_current_worker
 
+from tui_backprop.app.daemon import run_in_daemon
 from tui_backprop.app.engine import Engine, Failure, Overrides
 from tui_backprop.app.widgets import TextView
 
@@ -48,15 +50,18 @@ class Request:
 
 # ---------------------------------------------------------------- messages from the workers
 class TraceLoaded(Message):
-    def __init__(self, request: Request, scenario: Scenario, trace: Trace, keep_position: bool) -> None:
+    def __init__(
+        self, ticket: int, request: Request, scenario: Scenario, trace: Trace, keep_position: bool
+    ) -> None:
         super().__init__()
-        self.request, self.scenario, self.trace, self.keep_position = request, scenario, trace, keep_position
+        self.ticket, self.request, self.scenario, self.trace = ticket, request, scenario, trace
+        self.keep_position = keep_position
 
 
 class LoadFailed(Message):
-    def __init__(self, request: Request, failure: Failure) -> None:
+    def __init__(self, ticket: int, request: Request, failure: Failure) -> None:
         super().__init__()
-        self.request, self.failure = request, failure
+        self.ticket, self.request, self.failure = ticket, request, failure
 
 
 class CheckProgress(Message):
@@ -80,6 +85,9 @@ class LoadingMixin:
     session: Session | None
     loaded: Request | None
     loading: Request | None
+    """The request being loaded; None when no load is under way."""
+    load_ticket: int
+    """Numbers each load: only the newest one's answer is shown (a stuck build is superseded)."""
     generation: int
     progress: tuple[int, int] | None
     watcher: FileWatcher | None
@@ -96,27 +104,31 @@ class LoadingMixin:
         """Load, trace and show a scenario in the background; on failure show the error screen."""
         request = Request(spec, bug, dtype or self.default_dtype)
         self.loading = request
+        self.load_ticket += 1
         self._stop_playing()
         self.refresh_view()
-        self._load(request, keep_position)
+        self._load(request, self.load_ticket, keep_position)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, request: Request, keep_position: bool) -> None:
-        worker = get_current_worker()
-        try:
-            scenario, trace = self.engine.open(request.spec, request.bug, request.dtype)
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _load(self, request: Request, ticket: int, keep_position: bool) -> None:
+        """Build in a daemon thread; a newer load cancels this worker and abandons a stuck build."""
+
+        def build() -> tuple[Scenario, Trace]:
+            opened = self.engine.open(request.spec, request.bug, request.dtype)
             self.engine.warm_up()
-        except Exception as exc:  # the author's file: anything can go wrong, nothing may crash us
+            return opened
+
+        outcome = await run_in_daemon(f"backprop-load-{ticket}", build)
+        if outcome.error is not None:  # the author's file: anything, sys.exit() included
             from tui_backprop.app.engine import failure_of
 
-            if not worker.is_cancelled:
-                self.post_message(LoadFailed(request, failure_of(exc)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(TraceLoaded(request, scenario, trace, keep_position))
+            self.post_message(LoadFailed(ticket, request, failure_of(outcome.error)))
+        elif outcome.value is not None:
+            scenario, trace = outcome.value
+            self.post_message(TraceLoaded(ticket, request, scenario, trace, keep_position))
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
-        if message.request != self.loading:
+        if message.ticket != self.load_ticket or self.loading is None or self.exiting:
             return
         self.loading = None
         request = message.request
@@ -130,7 +142,7 @@ class LoadingMixin:
         )
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        if message.request != self.loading:
+        if message.ticket != self.load_ticket or self.loading is None or self.exiting:
             return
         self.loading = None
         self.show_error(message.failure, message.request)
@@ -194,11 +206,12 @@ class LoadingMixin:
         A broken save shows the error and keeps the last good trace on screen; the next good
         save closes the error and returns to the same node and phase.
         """
-        target = self.loaded or self._failed
-        if self.watcher is None or target is None or self.loading is not None:
+        target = self.loading or self.loaded or self._failed
+        if self.watcher is None or target is None or self.exiting:
             return False
         if not self.watcher.poll():
             return False
+        # A save while a build is still running (or stuck) starts a newer build that supersedes it.
         self.notify(f"reloading {Path(target.spec).name}", timeout=2)
         self.open_scenario(target.spec, target.bug, target.dtype, keep_position=True)
         return True
@@ -214,6 +227,8 @@ class LoadingMixin:
             from tui_backprop.app.engine import failure_of
 
             failure = failure_of(failure)
+        if self.exiting:
+            return
         spec = request.spec if request else "scenario"
         self._failed = request
         if self.session is None and request is not None and spec.endswith(".py"):
@@ -243,7 +258,7 @@ class LoadingMixin:
         if self._catalog is None:
             try:
                 self._catalog = [(s.slug, s.title) for s in self.engine.catalog()]
-            except Exception:
+            except BaseException:  # a plugin's import may even call sys.exit()
                 self._catalog = []
         return self._catalog
 
@@ -256,29 +271,38 @@ class LoadingMixin:
         self.generation += 1
         session.checks = {}
         session.check_complete = False
+        session.check_error = None
         self.progress = (0, len(session.trace.graph.nodes))
         self._inspector_cache.clear()
         self.refresh_view()
         self._check(session.trace, session.settings, self.generation)
 
-    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
-    def _check(self, trace: Trace, settings: Any, generation: int) -> None:
-        worker = get_current_worker()
-        try:
-            for node_check in self.engine.check(trace, settings):
-                if worker.is_cancelled:
+    @work(exclusive=True, group="check", exit_on_error=False)
+    async def _check(self, trace: Trace, settings: Any, generation: int) -> None:
+        """Check in a daemon thread that stops between probe chunks once this worker is cancelled."""
+        stop = threading.Event()
+
+        def check() -> None:
+            for node_check in self.engine.check(trace, settings, should_stop=stop.is_set):
+                if stop.is_set():
                     return
                 self.post_message(CheckProgress(generation, node_check))
-        except Exception as exc:  # a check that dies must say so, not take the app with it
-            if not worker.is_cancelled:
-                self.post_message(CheckDone(generation, f"{type(exc).__name__}: {exc}"))
-            return
-        if not worker.is_cancelled:
-            self.post_message(CheckDone(generation))
+
+        try:
+            outcome = await run_in_daemon(f"backprop-check-{generation}", check)
+        except asyncio.CancelledError:  # a newer check, a new trace, or the app exiting
+            stop.set()
+            raise
+        error = None
+        if outcome.error is not None:  # a check that dies must say so, never read as a pass
+            from tui_backprop.errors import describe_exception
+
+            error = describe_exception(outcome.error)
+        self.post_message(CheckDone(generation, error))
 
     def on_check_progress(self, message: CheckProgress) -> None:
         session = self.session
-        if session is None or message.generation != self.generation:
+        if session is None or message.generation != self.generation or self.exiting:
             return
         session.record(message.check)
         self.progress = (session.n_checked, len(session.trace.graph.nodes))
@@ -286,12 +310,13 @@ class LoadingMixin:
 
     def on_check_done(self, message: CheckDone) -> None:
         session = self.session
-        if session is None or message.generation != self.generation:
+        if session is None or message.generation != self.generation or self.exiting:
             return
         session.check_complete = True
+        session.check_error = message.error
         self.progress = None
         if message.error:
-            self.notify(f"the check stopped: {message.error}", severity="error", timeout=8)
+            self.notify(f"the check stopped: {message.error}; check incomplete", severity="error", timeout=8)
         self.refresh_view()
 
     def _schedule_refresh(self) -> None:
@@ -303,3 +328,9 @@ class LoadingMixin:
     def _flush_refresh(self) -> None:
         self._refresh_pending = False
         self.refresh_view()
+
+    @property
+    def exiting(self) -> bool:
+        """The app is closing (or has no screen left): late answers from workers are dropped."""
+        app: Any = self
+        return bool(app._exit or app._closing or app._closed or not app.screen_stack)

@@ -50,6 +50,8 @@ class Session:
     step: int = 0
     checks: dict[str, NodeCheck] = field(default_factory=dict)
     check_complete: bool = False
+    check_error: str | None = None
+    """Why the check stopped before the end (it then proves nothing about the unchecked nodes)."""
     breakpoints: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------ where we are

@@ -193,8 +193,11 @@ def _status_line(
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
             text.append(", ".join(blamed), style=tf.STATUS_STYLE["blame"])
         text.append(*sep)
-    elif session.check_complete:
+    elif session.check_complete and not session.check_error:
         text.append("✓" if compact else "✓ no mismatch", style=tf.STATUS_STYLE["ok"])
+        text.append(*sep)
+    if session.check_error:  # a check that stopped proves nothing about the nodes it did not reach
+        text.append("check incomplete", style=tf.STATUS_STYLE["mismatch"])
         text.append(*sep)
     s = session.settings
     dtype = session.dtype.replace("float", "f") if compact else session.dtype
@@ -423,6 +426,8 @@ class _Inspector:
     def _check_pending(self) -> str:
         if self.s.check_complete:
             note = self.check.note if self.check is not None else ""
+            if self.check is None and self.s.check_error:
+                note = f"the check stopped ({self.s.check_error})"
             return f"not checked{': ' + note if note else ''}"
         return "numeric check pending…"
 
