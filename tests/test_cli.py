@@ -41,6 +41,17 @@ def test_check_every_builtin_passes(capsys):
     code, out, _ = run_cli(capsys, "check")
     assert code == 0
     assert out.count("PASS") == 5
+    code, out, _ = run_cli(capsys, "check", "--json")
+    docs = json.loads(out)
+    assert code == 0 and [d["status"] for d in docs] == ["pass"] * 5
+    for doc in docs:  # a pass counts only if every element was compared
+        sizes = {n["name"]: int(np.prod(n["shape"])) for n in doc["nodes"]}
+        for n in doc["nodes"]:
+            assert n["check"]["probed"] == sizes[n["name"]], (doc["scenario"], n["name"])
+            for parent, local in n.get("local_check", {}).get("inputs", {}).items():
+                assert local["probed"] == sizes[parent], (doc["scenario"], n["name"], parent)
+            if n["kind"] == "op":
+                assert set(n["local_check"]["inputs"]) == set(n["inputs"]), n["name"]
 
 
 def test_check_with_a_bug_exits_1_and_names_the_blamed_node(capsys):

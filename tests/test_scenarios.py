@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from check_support import assert_every_element_compared
 
 from tui_backprop import scenarios
 from tui_backprop.gradcheck import CheckSettings, check
@@ -149,9 +150,11 @@ def test_deep_mlp_matches_a_hand_written_backward_pass():
 @pytest.mark.parametrize("slug", ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_correct_builtins_pass_with_the_dtype_defaults(slug, dtype):
-    result = check(traced(slug, dtype=dtype), CheckSettings.for_dtype(dtype))
+    trace = traced(slug, dtype=dtype)
+    result = check(trace, CheckSettings.for_dtype(dtype))
     assert not result.failed, {n: c.status for n, c in result.nodes.items() if c.status != "ok"}
     assert result.blame == []
+    assert_every_element_compared(trace, result)
 
 
 BLAMED = {

@@ -24,6 +24,7 @@ from tui_backprop.guard import (
     own_stdio,
     printable,
     real_interrupt,
+    report_interrupt,
     sigint_marked,
     silence,
 )
@@ -226,7 +227,7 @@ def _headless(command: Callable[[argparse.Namespace, Stdio], int], args: argpars
             return EXIT_BROKEN_PIPE
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt) and real_interrupt():
-                _say(stdio.err, "backprop-tui: interrupted")
+                report_interrupt(stdio.err)
                 return EXIT_INTERRUPTED
             return _error(stdio, _unexpected(exc))
 

@@ -39,6 +39,7 @@ MAX_SOURCE_BYTES = 16 << 20
 """A scenario file larger than this is not hand-written Python: refuse it instead of reading it."""
 
 _real_interrupt = threading.Event()
+_interrupt_reported = threading.Event()
 
 
 def is_user_fault(exc: BaseException) -> bool:
@@ -55,6 +56,13 @@ def real_interrupt() -> bool:
     return _real_interrupt.is_set()
 
 
+def report_interrupt(stream: TextIO, message: str = "backprop-tui: interrupted") -> None:
+    """Say once that Ctrl-C ended the command (a second press then exits without saying it again)."""
+    _interrupt_reported.set()
+    with suppress(OSError, ValueError):
+        print(message, file=stream, flush=True)
+
+
 @contextmanager
 def sigint_marked(message: str = "backprop-tui: interrupted") -> Iterator[None]:
     """Mark the ``KeyboardInterrupt`` of a real Ctrl-C, so it is not mistaken for the author's own.
@@ -66,11 +74,13 @@ def sigint_marked(message: str = "backprop-tui: interrupted") -> Iterator[None]:
         yield
         return
     _real_interrupt.clear()
+    _interrupt_reported.clear()
 
     def on_sigint(signum: int, frame: object) -> None:
         if _real_interrupt.is_set():
-            with suppress(OSError):
-                os.write(2, (message + "\n").encode())
+            if not _interrupt_reported.is_set():
+                with suppress(OSError):
+                    os.write(2, (message + "\n").encode())
             os._exit(EXIT_INTERRUPTED)
         _real_interrupt.set()
         raise KeyboardInterrupt

@@ -1,0 +1,18 @@
+"""What a passing check must also show before it means anything: every element was compared."""
+
+from __future__ import annotations
+
+
+def assert_every_element_compared(trace, result) -> None:
+    """Every node's dL/dnode, and every gradient each op sends to each input, compared element by
+    element (a check that compared nothing would also report no failure)."""
+    for node in trace.graph.nodes:
+        nc = result.nodes[node.name]
+        assert nc.grad is not None, f"{node.name}: no global comparison ({nc.status}: {nc.note})"
+        assert nc.grad.n_probed == trace.values[node.name].size, node.name
+        if node.op is None:
+            continue
+        assert sorted(nc.local) == list(range(len(node.inputs))), f"{node.name}: inputs not checked"
+        for position, comparison in nc.local.items():
+            size = trace.values[node.inputs[position].name].size
+            assert comparison.n_probed == size, f"{node.name} -> input {position}"
