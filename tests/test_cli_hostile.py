@@ -175,6 +175,38 @@ def test_atexit_hooks_and_endless_threads_of_a_scenario_change_neither_verdict_n
     assert "blamed: sq" in done.stdout
 
 
+def test_os_exit_and_exec_from_a_scenario_are_refused_not_obeyed(tmp_path):
+    # A subprocess: were the guard broken, os._exit(0) in-process would end pytest itself with 0.
+    exits = write(
+        tmp_path,
+        "exits.py",
+        """
+        import os
+        from tui_backprop import ops, custom_op
+
+        def fwd(x):
+            os._exit(0)
+
+        def build(g, bug=None):
+            return ops.sum(custom_op("q", fwd, lambda u, out, x: u)(g.input("x", [1.0]), name="q"), name="L")
+        """,
+    )
+    execs = write(tmp_path, "execs.py", "import os\nos.execv('/bin/true', ['true'])\n")
+    done = spawn("check", exits, execs)
+    assert done.returncode == 2 and done.stdout == ""
+    first, second = done.stderr.strip().splitlines()
+    assert "exits.py:6: forward of node 'q' (q) on x[1] failed: ExitCalled: os._exit(0)" in first
+    assert "execs.py:2: importing the scenario failed: ExitCalled: os.execv('/bin/true'" in second
+
+
+def test_a_scenario_that_replaces_stderr_still_gets_its_one_line(tmp_path, capsys):
+    path = write(
+        tmp_path, "mute.py", "import io, sys\nsys.stderr = io.StringIO()\nraise ValueError('loud')\n"
+    )
+    code, _, err = run_cli(capsys, "check", path)
+    assert code == 2 and "mute.py:3: importing the scenario failed: ValueError: loud" in one_error_line(err)
+
+
 # ---------------------------------------------------------------- Ctrl-C
 LOOPS = {
     "endless build": "while True:\n        pass",

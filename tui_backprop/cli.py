@@ -20,9 +20,11 @@ from tui_backprop.guard import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     Stdio,
+    exits_refused,
     is_user_fault,
     own_stdio,
     printable,
+    real_exit,
     real_interrupt,
     report_interrupt,
     sigint_marked,
@@ -198,7 +200,7 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError, AttributeError):
             stream.flush()
-    os._exit(code)
+    real_exit(code)
 
 
 def _usage(message: str, prog: str) -> int:
@@ -219,7 +221,7 @@ def _error(stdio: Stdio, message: str) -> int:
 
 def _headless(command: Callable[[argparse.Namespace, Stdio], int], args: argparse.Namespace) -> int:
     """Run a headless command with our stdout kept from the scenario's code and Ctrl-C told apart."""
-    with sigint_marked(), own_stdio() as stdio:
+    with sigint_marked(), own_stdio() as stdio, exits_refused():
         try:
             return command(args, stdio)
         except BrokenPipeError:  # `| head` closed our stdout: stop quietly, as Unix tools do

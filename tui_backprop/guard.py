@@ -81,7 +81,7 @@ def sigint_marked(message: str = "backprop-tui: interrupted") -> Iterator[None]:
             if not _interrupt_reported.is_set():
                 with suppress(OSError):
                     os.write(2, (message + "\n").encode())
-            os._exit(EXIT_INTERRUPTED)
+            real_exit(EXIT_INTERRUPTED)
         _real_interrupt.set()
         raise KeyboardInterrupt
 
@@ -128,6 +128,9 @@ class _ToStderr(io.TextIOBase):
 
     def fileno(self) -> int:
         return self._target.fileno()
+
+    def __getattr__(self, name: str) -> object:  # .buffer, .name, .line_buffering, ...
+        return getattr(self._target, name)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,45 @@ def own_stdio() -> Iterator[Stdio]:
         for stream in opened:
             with suppress(OSError, ValueError):
                 stream.close()
+
+
+class ExitCalled(SystemExit):
+    """The scenario called ``os._exit`` or an ``os.exec*`` function: refused, reported on its line."""
+
+
+_EXIT_FUNCTIONS = ("_exit", "execv", "execve", "execl", "execle", "execlp", "execlpe", "execvp", "execvpe")
+real_exit = os._exit
+"""``os._exit`` as it was on import: what we end the process with ourselves."""
+
+
+@contextmanager
+def exits_refused() -> Iterator[None]:
+    """While inside, ``os._exit(0)`` or ``os.execv(...)`` from the scenario raises ``ExitCalled``
+    instead of ending (or replacing) the process with an exit code a grader would read as a verdict.
+
+    A forked child (``multiprocessing``) still leaves through the real ``os._exit``.
+    """
+    pid = os.getpid()
+    saved = {name: getattr(os, name) for name in _EXIT_FUNCTIONS if hasattr(os, name)}
+
+    def refuse(name: str) -> object:
+        original = saved[name]
+
+        def refused(*args: object) -> None:
+            if os.getpid() != pid:
+                original(*args)  # type: ignore[operator]
+            shown_args = ", ".join(printable(repr(a))[:40] for a in args)
+            raise ExitCalled(f"os.{name}({shown_args}) would end the process; a scenario must return")
+
+        return refused
+
+    for name in saved:
+        setattr(os, name, refuse(name))
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(os, name, original)
 
 
 def silence(stream: TextIO) -> None:
