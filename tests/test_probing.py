@@ -110,3 +110,102 @@ def test_a_wrong_element_of_an_elementwise_backward_is_blamed_and_listed():
     assert [tuple(ix) for ix in np.argwhere(local.codes == MISMATCH)] == [(7, 2)]
     z = result.nodes["z"].grad
     assert [tuple(ix) for ix in np.argwhere(z.codes == MISMATCH)] == [(7, 2)]
+
+
+# ---------------------------------------------------------------- projections
+SIZE = 3000
+
+
+def softsign_backward(wrong: tuple[int, ...] = ()):
+    def backward(u, out, x):
+        g = u / (1 + np.abs(x)) ** 2
+        g[list(wrong)] *= 1.3
+        return g
+
+    return backward
+
+
+def softsign_net(g: Graph, wrong: tuple[int, ...] = ()):
+    """A custom op (neither affine nor declared diagonal) on a tensor too big to probe one by one."""
+    from tui_backprop import custom_op
+
+    softsign = custom_op(
+        "softsign", lambda x: x / (1 + np.abs(x)), softsign_backward(wrong), elementwise=True
+    )
+    x = g.param("x", np.linspace(-3, 3, SIZE))
+    s = softsign(ops.scale(x, 1.5, name="xs"), name="s")
+    return ops.sum(ops.square(s, name="q"), name="L")
+
+
+def test_projection_verifies_a_large_custom_op_and_says_so():
+    g = Graph()
+    result = check(run(g, softsign_net(g)), F64)
+    local = result.nodes["s"].local[0]
+    assert (local.method, local.directions, local.status) == ("projection", 4, "ok")
+    assert not result.failed
+    assert result.nodes["q"].local[0].method == "elementwise"
+
+
+def test_projection_blames_a_wrong_element_of_a_big_tensor_and_lists_exactly_it():
+    g = Graph()
+    result = check(run(g, softsign_net(g, wrong=(17, 2500))), F64)
+    assert result.blame == ["s"]
+    local = result.nodes["s"].local[0]
+    assert local.method == "projection"
+    assert [int(i) for i in np.flatnonzero(local.codes == MISMATCH)] == [17, 2500]
+
+
+def test_exhaustive_checks_every_element_and_finds_the_same_elements():
+    g = Graph()
+    trace = run(g, softsign_net(g, wrong=(17, 2500)))
+    result = check(trace, CheckSettings.for_dtype("float64", exhaustive=True))
+    local = result.nodes["s"].local[0]
+    assert local.method == "elementwise"
+    assert [int(i) for i in np.flatnonzero(local.codes == MISMATCH)] == [17, 2500]
+    assert all(c.method == "elementwise" for nc in result.nodes.values() for c in nc.local.values())
+
+
+SCENARIO = f'''
+"""Softsign at scale"""
+import numpy as np
+from tui_backprop import custom_op, ops
+
+SIZE = {SIZE}
+
+
+def backward(u, out, x):
+    g = u / (1 + np.abs(x)) ** 2
+    g[[17, 2500]] *= 1.3
+    return g
+
+
+def build(g, bug=None):
+    softsign = custom_op("softsign", lambda x: x / (1 + np.abs(x)), backward, elementwise=True)
+    x = g.param("x", np.linspace(-3, 3, SIZE))
+    return ops.sum(ops.square(softsign(ops.scale(x, 1.5, name="xs"), name="s"), name="q"), name="L")
+'''
+
+
+def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
+    import json
+
+    from tui_backprop.cli import main
+
+    path = tmp_path / "softsign.py"
+    path.write_text(SCENARIO)
+    assert main(["check", str(path), "--json"]) == 1
+    nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
+    sent = nodes["s"]["local_check"]
+    assert (sent["method"], sent["directions"]) == ("projection", 4)
+    assert sent["inputs"]["xs"]["mismatches"] == [[17], [2500]]
+    assert nodes["x"]["check"]["method"] == "elementwise"
+    assert nodes["q"]["local_check"]["method"] == "elementwise"
+
+    assert main(["check", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "projection" in text and "s (what it sends to xs, 4 directions)" in text
+
+    assert main(["check", str(path), "--exhaustive", "--json"]) == 1
+    nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
+    assert nodes["s"]["local_check"]["method"] == "elementwise"
+    assert nodes["s"]["local_check"]["inputs"]["xs"]["mismatches"] == [[17], [2500]]

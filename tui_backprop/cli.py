@@ -138,6 +138,11 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     check.add_argument(
         "--sample", type=_positive_int, metavar="K", help="probe K seeded random elements per larger tensor"
     )
+    check.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="per element everywhere: never verify a large tensor by random projections only",
+    )
     check.add_argument("--json", action="store_true", help="print a JSON list, one trace object per scenario")
 
     trace = _Parser(prog="backprop-tui trace", description="Print the full trace of one scenario.")
@@ -377,7 +382,9 @@ def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
 
 
 # ---------------------------------------------------------------- check and trace
-def _run(spec: str, bug: str | None, dtype: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
+def _run(
+    spec: str, bug: str | None, dtype: str, args: argparse.Namespace, stdio: Stdio | None = None
+) -> tuple[Any, Any, Any]:
     """Load, build, run and check one scenario. Raises ScenarioError, and nothing else of the
     scenario's own (its SystemExit or KeyboardInterrupt during the check included)."""
     from tui_backprop.gradcheck import CheckSettings
@@ -391,18 +398,20 @@ def _run(spec: str, bug: str | None, dtype: str, args: argparse.Namespace) -> tu
         rtol=getattr(args, "rtol", None),
         atol=getattr(args, "atol", None),
         sample=getattr(args, "sample", None),
+        exhaustive=getattr(args, "exhaustive", False),
+        lean=stdio is not None,  # the text table: per-element arrays only where there is something to show
     )
-    return scenario, trace, _checked(trace, settings)
+    return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec)
 
 
-def _checked(trace: Any, settings: Any) -> Any:
+def _checked(trace: Any, settings: Any, progress: Any = None, label: str = "check") -> Any:
     """The check of a trace; the scenario's own SystemExit or KeyboardInterrupt raised while its code
     is probed becomes a ScenarioError naming its line."""
     from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
-    from tui_backprop.gradcheck import check
+    from tui_backprop.progress import check_with_progress
 
     try:
-        return check(trace, settings)
+        return check_with_progress(trace, settings, progress, label)
     except BaseException as exc:
         if not is_user_fault(exc) or isinstance(exc, ScenarioError):
             raise
@@ -430,7 +439,7 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
     console = None if args.json else _console(stdio)
     for spec in specs:
         try:
-            scenario, trace, result = _run(spec, args.bug, args.dtype, args)
+            scenario, trace, result = _run(spec, args.bug, args.dtype, args, None if args.json else stdio)
         except ScenarioError as exc:
             code = EXIT_ERROR
             _error(stdio, str(exc))
@@ -524,11 +533,37 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
             console.print(Text.assemble((f"? {name}", "bold yellow"), f": {nc.note}"))
     for line in unchecked_lines(trace, result):
         console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
+    projected = projected_lines(trace, result)
+    if projected:
+        console.print(
+            Text.assemble(
+                ("≈ projection", "cyan"),
+                " verified as a whole by random directions, wrong elements searched by halving"
+                f" (--exhaustive checks every element): {', '.join(projected)}",
+            )
+        )
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
     verdict = Text("FAIL", style="bold red") if result.failed else Text("PASS", style="bold green")
     console.print(Text.assemble(verdict, f"  {counts}\n"))
+
+
+def projected_lines(trace: Any, result: Any) -> list[str]:
+    """``s (what it sends to x, 4 directions)``: comparisons verified by projections, not per element."""
+    found = []
+    for node in trace.graph.nodes:
+        nc = result.nodes.get(node.name)
+        if nc is None:
+            continue
+        if nc.grad is not None and nc.grad.method == "projection":
+            found.append(f"dL/d{node.name} ({nc.grad.directions} directions)")
+        for i, c in nc.local.items():
+            if c.method == "projection":
+                found.append(
+                    f"{node.name} (what it sends to {node.inputs[i].name}, {c.directions} directions)"
+                )
+    return found
 
 
 def unchecked_lines(trace: Any, result: Any) -> list[str]:

@@ -41,10 +41,19 @@ def comparison(c: Comparison, with_numeric: bool = True) -> dict[str, Json]:
         "mismatches": [list(i) for i in c.differing()[: c.n_mismatch]],
         "kinks": c.n_kink,
         "unchecked": dict(c.reasons),
+        **method(c),
     }
     if with_numeric:
         out["numeric_grad"] = array(c.numeric)
     return out
+
+
+def method(c: Comparison) -> dict[str, Json]:
+    """How the numeric side was had (README, "How the check works"): every element, or random
+    projections of the whole tensor with the number of directions."""
+    if c.method == "projection":
+        return {"method": "projection", "directions": c.directions}
+    return {"method": c.method}
 
 
 def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, Json] | None]:
@@ -61,6 +70,8 @@ def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, 
     local: dict[str, Json] = {"status": nc.local_status}
     if nc.local:
         local["max_rel_err"] = number(max(c.max_rel_err for c in nc.local.values()))
+        projected = [c for c in nc.local.values() if c.method == "projection"]
+        local.update(method(projected[0]) if projected else {"method": "elementwise"})
         local["inputs"] = {
             node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
         }

@@ -26,13 +26,14 @@ not exist, so finite differences cannot judge it, agree or not.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui_backprop import probing, reprobe, userfaults
+from tui_backprop import probing, projection, reprobe, userfaults
 from tui_backprop.graph import Node
 from tui_backprop.ops import ProbeError
 from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
@@ -60,8 +61,12 @@ gradient is pulled back from its consumers' (exact per element, see probing) rat
 element by element. Small graphs, every built-in but deep-mlp among them, keep direct probes."""
 FAST_OPS = 32
 """Likewise above this many ops downstream: each one costs a Python call per probe batch."""
-BATCH_BUDGET = 1 << 22
-"""Most elements any one batched tensor may hold; bounds the check's memory (32 MiB in float64)."""
+PROJECT_WORK = 1 << 24
+"""Above this many element evaluations, the local check of an op that allows no fast way (see
+probing) verifies the input by random projections (see projection) unless ``exhaustive``."""
+BATCH_BUDGET = 1 << 20
+"""Most elements any one batched tensor may hold (8 MiB in float64). Batches are released as soon
+as every op that reads them has run, so this bounds the check's memory with the widest layer."""
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "float64": {"eps": 1e-6, "rtol": 1e-5, "atol": 1e-8},
@@ -77,6 +82,11 @@ class CheckSettings:
     sample: int | None = None
     """Probe at most this many seeded random elements per tensor (None: every element)."""
     seed: int = 0
+    exhaustive: bool = False
+    """Per element everywhere: never verify a large tensor by random projections only."""
+    lean: bool = False
+    """Keep per-element arrays only where something is to be shown (a mismatch, a kink, an
+    element not judged): what the text output of ``check`` needs, in bounded memory."""
 
     @classmethod
     def for_dtype(
@@ -87,6 +97,8 @@ class CheckSettings:
         atol: float | None = None,
         sample: int | None = None,
         seed: int = 0,
+        exhaustive: bool = False,
+        lean: bool = False,
     ) -> CheckSettings:
         """The dtype's defaults, with any of them overridden."""
         base = DEFAULTS[dtype]
@@ -96,6 +108,8 @@ class CheckSettings:
             atol=base["atol"] if atol is None else atol,
             sample=sample,
             seed=seed,
+            exhaustive=exhaustive,
+            lean=lean,
         )
 
 
@@ -188,11 +202,41 @@ def iter_check(
         finally:
             _STOP.asked = None
         done[node.name] = result
+        if settings.lean:
+            _make_lean(result)
         for consumer, _ in trace.consumers[node.name]:
             pending[consumer.name] -= 1
             if pending[consumer.name] == 0:  # every input has read it: release it
                 estimates.pop(consumer.name, None)
         yield result
+
+
+def _make_lean(result: NodeCheck) -> None:
+    """Replace all-ok comparisons by ones whose per-element arrays take no memory (broadcast
+    scalars carrying the same maxima): nothing in them is to be shown."""
+
+    def lean(c: Comparison) -> Comparison:
+        if c.status != "ok" or c.codes.size < 64 or not np.all(c.codes == OK):
+            return c
+        shape = c.codes.shape
+
+        def scalar(value: float, dtype: type = np.float64) -> Array:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+
+        return dataclasses.replace(
+            c,
+            numeric=scalar(np.nan),
+            abs_err=scalar(c.max_abs_err),
+            rel_err=scalar(c.max_rel_err),
+            kinks=scalar(False, np.bool_),
+            noise=scalar(0.0),
+            codes=scalar(OK, np.int8),
+            unjudged=None,
+        )
+
+    if result.grad is not None:
+        result.grad = lean(result.grad)
+    result.local = {position: lean(c) for position, c in result.local.items()}
 
 
 def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int]]:
@@ -384,7 +428,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     modes = _plan_modes(node, plan)
     materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
     per_item = max(
-        [2 * base.size if materialized else 1]
+        [2 * base.size if materialized else base.size]  # a tangent starts from a basis row
         + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
     )
     probes = Probes(base)
@@ -444,7 +488,43 @@ def _compare_estimate(
         keep[indices] = True
         numeric = np.where(keep.reshape(numeric.shape), numeric, np.nan)
     sampled = keep.reshape(numeric.shape) if keep is not None else None
+    if settings.lean and sampled is None and numeric.size > 2 * COMPARE_CHUNK:
+        quiet = _lean_comparison(analytic, estimate, settings)
+        if quiet is not None:
+            return quiet
     return compare(analytic, numeric, estimate.noise, estimate.kinks, settings, sampled=sampled)
+
+
+COMPARE_CHUNK = 1 << 16
+
+
+def _lean_comparison(analytic: Array, estimate: Estimate, settings: CheckSettings) -> Comparison | None:
+    """A big tensor compared a slice at a time; if every element is ok, the comparison without
+    per-element arrays (see CheckSettings.lean), else None and the caller compares it whole."""
+    a, n = analytic.reshape(-1), estimate.numeric.reshape(-1)
+    noise, kinks = estimate.noise.reshape(-1), estimate.kinks.reshape(-1)
+    max_abs = max_rel = 0.0
+    for start in range(0, a.size, COMPARE_CHUNK):
+        part = slice(start, start + COMPARE_CHUNK)
+        piece = compare(a[part], n[part], noise[part], kinks[part], settings)
+        if piece.status != "ok" or not np.all(piece.codes == OK):
+            return None
+        max_abs, max_rel = max(max_abs, piece.max_abs_err), max(max_rel, piece.max_rel_err)
+    shape = analytic.shape
+
+    def scalar(value: float, dtype: type = np.float64) -> Array:
+        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+
+    return Comparison(
+        np.asarray(analytic, dtype=np.float64),
+        scalar(np.nan),
+        scalar(max_abs),
+        scalar(max_rel),
+        scalar(False, np.bool_),
+        scalar(0.0),
+        scalar(OK, np.int8),
+        "ok",
+    )
 
 
 def _noise_of(dtype: np.dtype) -> probing.Noise:
@@ -475,6 +555,21 @@ def _probe_downstream(
     batches: dict[str, Array] = {}
     step = half_step(values[node.name], flat, eps)
     straddle = np.zeros(count, dtype=bool)
+    readers = {n.name: 0 for n in plan}
+    for m in plan:
+        for p in m.inputs:
+            if p.name in readers:
+                readers[p.name] += 1
+    readers[trace.output.name] = readers.get(trace.output.name, 0) + 1
+
+    def release(m: Node) -> None:
+        """Drop what no op still to run reads: memory follows the live batches, not the graph."""
+        for p in m.inputs:
+            if p.name in readers:
+                readers[p.name] -= 1
+                if readers[p.name] == 0:
+                    batches.pop(p.name, None)
+                    deltas.pop(p.name, None)
 
     def batch_of(name: str) -> Array:
         """A downstream value as a (2·count)-batch: +eps runs then -eps runs."""
@@ -497,6 +592,7 @@ def _probe_downstream(
                 deltas[m.name] = m.op.tangent_of_basis(position, flat, xs)
             else:
                 deltas[m.name] = m.op.tangent_batched(position, deltas[parent], xs)
+            release(m)
             continue
         flags = [p.name in batches or p.name in deltas or p.name == node.name for p in m.inputs]
         batched = [batch_of(p.name) if f else x for p, f, x in zip(m.inputs, flags, xs, strict=True)]
@@ -504,6 +600,8 @@ def _probe_downstream(
             batches[m.name] = as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
             if m.op.kink is not None:
                 straddle |= straddles(m.op.kink_batched(batched, flags), count)
+        del batched
+        release(m)
     out = batch_of(trace.output.name).reshape(2 * count).astype(np.float64)
     plus, minus = out[:count], out[count:]
     with np.errstate(all="ignore"):
@@ -561,10 +659,13 @@ def _local_input(
             comparison = second_look(comparison, evaluate, settings, x.dtype)
         result.local[position] = comparison
         return
+    if not cheap and not settings.exhaustive and settings.sample is None and direct_work > PROJECT_WORK:
+        result.local[position] = _projected_local(trace, node, xs, position, u, settings)
+        return
     probes = Probes(x)
     columns: list[tuple[Array, Array, Array]] = []
     exact = position in node.op.linear_in and node.op.tangent is not None
-    per_item = values[node.name].size if exact else 2 * (x.size + values[node.name].size)
+    per_item = max(x.size, values[node.name].size) if exact else 2 * (x.size + values[node.name].size)
     for flat in _chunks(indices, per_item):
         d, level, straddle, jac, jac_noise = _probe_local(
             node, xs, position, flat, u, values[node.name], settings.eps
@@ -582,6 +683,36 @@ def _local_input(
         result.jacobian_checks[position] = compare(
             trace.jacobians[node.name][position], numeric, jac_level, kinks, settings
         )
+
+
+def _projected_local(
+    trace: Trace, node: Node, xs: list[Array], position: int, u: Array, settings: CheckSettings
+) -> Comparison:
+    out = trace.values[node.name]
+    per_item = 2 * (xs[position].size + out.size)
+
+    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
+        parts = [
+            _probe_local(node, xs, position, chunk, u, out, settings.eps)[:3]
+            for chunk in _chunks(flat, per_item)
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    contribution = trace.contributions[node.name][position]
+    evaluate = reprobe.local_evaluator(trace, node, position)
+    return projection.projected_local(
+        node,
+        xs,
+        position,
+        u,
+        out,
+        contribution,
+        settings,
+        settings.eps,
+        settings.seed,
+        probe_elements,
+        lambda c: second_look(c, evaluate, settings, xs[position].dtype),
+    )
 
 
 def _fast_local(

@@ -64,6 +64,10 @@ class Comparison:
     """True where an element was probed but could not be judged (code UNCHECKED)."""
     reasons: dict[str, int] = field(default_factory=dict)
     """Why elements could not be judged: reason -> count."""
+    method: str = "elementwise"
+    """How the numeric side was had: ``elementwise`` (every element), or ``projection``: the
+    whole tensor along ``directions`` random directions, elements probed only where one failed."""
+    directions: int = 0
 
     @property
     def sampled(self) -> Array:

@@ -1,0 +1,187 @@
+"""A large tensor's local check by random projections, and the wrong elements found by halving.
+
+For an op that is neither affine nor elementwise (softmax, a loss, the author's own op or layer)
+probing every element of a large input costs one run of the op per element. Its backward can be
+verified for the whole tensor at once (torch's ``gradcheck(fast_mode=True)`` does the same): for
+a random direction v, central differences give d⟨u, op(x + t·v)⟩/dt, and the backward must give
+the same ⟨contribution, v⟩. A few directions (``DIRECTIONS``) are checked in one batch.
+
+When a direction disagrees, the wrong elements are found by group testing: the direction is
+restricted to each half of the failing index sets, and halves that still disagree are halved
+again, down to ``LEAF`` elements, which are probed one by one as usual. So a wrong element is
+still listed (and highlighted) at a cost that grows with the number of wrong elements, not with
+the tensor. A projection sums every element's error, so it is weaker than the element-by-element
+check: an element off by less than the whole tensor's tolerance can pass. Outputs say which
+method verified what (README, "How the check works"); ``--exhaustive`` asks for every element.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tui_backprop.graph import Node
+from tui_backprop.probing import as_batch, sign_changed
+from tui_backprop.verdict import MISMATCH, NONFINITE, OK, UNCHECKED, Comparison, Tolerances, compare
+
+Array = np.ndarray
+DIRECTIONS = 4
+LEAF = 64
+"""Index sets this small are probed element by element."""
+BUDGET = 1 << 20
+"""Most elements one batch of perturbed inputs may hold."""
+
+ProbeElements = Callable[[Array], tuple[Array, Array, Array]]
+"""flat indices -> (numeric, noise, kink) per element: the ordinary one-by-one probe."""
+
+
+@dataclasses.dataclass
+class _Tester:
+    """⟨u, op(x ± eps·v)⟩ for many directions v at once, against the backward's ⟨a, v⟩."""
+
+    node: Node
+    xs: Sequence[Array]
+    position: int
+    u: Array
+    out: Array
+    analytic: Array
+    eps: float
+    settings: Tolerances
+    unit: float
+
+    def failing(self, directions: Array) -> tuple[Array, Array, Array]:
+        """Per direction (rows of ``directions``, flat like x): does it disagree, |error| / scale,
+        and did it move some op across a kink?"""
+        fails, errors, kinks = [], [], []
+        rows = max(1, BUDGET // max(1, 2 * self.xs[self.position].size))
+        for start in range(0, len(directions), rows):
+            f, e, k = self._test(directions[start : start + rows])
+            fails.append(f)
+            errors.append(e)
+            kinks.append(k)
+        return np.concatenate(fails), np.concatenate(errors), np.concatenate(kinks)
+
+    def _test(self, v: Array) -> tuple[Array, Array, Array]:
+        op = self.node.op
+        assert op is not None
+        x = self.xs[self.position]
+        count = len(v)
+        h = self.eps
+        flat = x.reshape(-1).astype(np.float64)
+        plus = (flat + h * v).astype(x.dtype)
+        minus = (flat - h * v).astype(x.dtype)
+        delta = plus.astype(np.float64) - minus.astype(np.float64)  # the true step, after rounding
+        batch = np.concatenate([plus, minus]).reshape((2 * count,) + x.shape)
+        flags = [i == self.position for i in range(len(self.xs))]
+        batched = [batch if f else value for value, f in zip(self.xs, flags, strict=True)]
+        with np.errstate(all="ignore"):
+            runs = as_batch(op.run_batched(batched, flags), self.out, 2 * count)
+            runs = runs.reshape(2 * count, -1).astype(np.float64)
+            up, down = runs[:count], runs[count:]
+            numeric = (up - down) @ self.u
+            analytic = delta @ self.analytic
+            moved = (np.abs(up) + np.abs(down)) * (up != down)
+            noise = self.unit * (moved @ np.abs(self.u))
+            tolerance = (
+                np.abs(delta) @ (self.settings.atol + self.settings.rtol * np.abs(self.analytic)) + noise
+            )
+            error = np.abs(numeric - analytic)
+            fails = ~(error <= tolerance)  # NaN fails too: looked at element by element
+            scale = np.maximum(np.abs(numeric), np.abs(analytic))
+            relative = np.where(scale > 0, error / scale, 0.0)
+        if op.kink is not None:
+            kink = op.kink_batched(batched, flags)
+            kink = np.broadcast_to(kink, (2 * count,) + np.shape(kink)[1:])
+            straddled = sign_changed(kink[:count], kink[count:]).reshape(count, -1).any(axis=1)
+        else:
+            straddled = np.zeros(count, dtype=bool)
+        return fails, relative, straddled
+
+
+def projected_local(
+    node: Node,
+    xs: Sequence[Array],
+    position: int,
+    u: Array,
+    out: Array,
+    contribution: Array,
+    settings: Tolerances,
+    eps: float,
+    seed: int,
+    probe_elements: ProbeElements,
+    refine: Callable[[Comparison], Comparison] = lambda c: c,
+) -> Comparison:
+    """The local check of input ``position`` by ``DIRECTIONS`` random projections; elements of
+    index sets that disagree are found by halving and probed one by one."""
+    x = xs[position]
+    rng = np.random.default_rng([seed, node.index, position])
+    analytic = np.asarray(contribution, dtype=np.float64).reshape(-1)
+    tester = _Tester(node, xs, position, u, out, analytic, eps, settings, 8.0 * float(np.finfo(x.dtype).eps))
+    weights = rng.choice([-1.0, 1.0], size=x.size) * rng.uniform(0.5, 1.0, size=(DIRECTIONS, x.size))
+    fails, relative, _ = tester.failing(weights)
+    worst_projection = float(np.nanmax(relative)) if relative.size else 0.0
+    suspects = [np.arange(x.size)] if fails.any() else []
+    direction = weights[int(np.argmax(fails))] if fails.any() else weights[0]
+    leaves: list[Array] = []
+    while suspects:
+        halves = []
+        for group in suspects:
+            if len(group) <= LEAF:
+                leaves.append(group)
+            else:
+                middle = len(group) // 2
+                halves += [group[:middle], group[middle:]]
+        if not halves:
+            break
+        rows = np.zeros((len(halves), x.size))
+        for row, group in zip(rows, halves, strict=True):
+            row[group] = direction[group]
+        failing, _, _ = tester.failing(rows)
+        suspects = [group for group, bad in zip(halves, failing, strict=True) if bad]
+    probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
+    return _judged(contribution, x.shape, probed, probe_elements, settings, worst_projection, refine)
+
+
+def _judged(
+    contribution: Array,
+    shape: tuple[int, ...],
+    probed: Array,
+    probe_elements: ProbeElements,
+    settings: Tolerances,
+    worst_projection: float,
+    refine: Callable[[Comparison], Comparison],
+) -> Comparison:
+    """Per element where probed one by one (``refine``: a second look at those); elsewhere ok,
+    as verified by the projections."""
+    size = int(np.prod(shape, dtype=int))
+    numeric = np.full(size, np.nan)
+    noise = np.zeros(size)
+    kinks = np.zeros(size, dtype=bool)
+    sampled = np.zeros(size, dtype=bool)
+    if probed.size:
+        numeric[probed], noise[probed], kinks[probed] = probe_elements(probed)
+        sampled[probed] = True
+    c = compare(
+        contribution,
+        numeric.reshape(shape),
+        noise.reshape(shape),
+        kinks.reshape(shape),
+        settings,
+        sampled=sampled.reshape(shape),
+    )
+    c = refine(c)
+    codes = c.codes.copy()
+    codes[(~sampled.reshape(shape)) & (codes == UNCHECKED)] = OK
+    status = c.status
+    if status == "unchecked" and not c.n_unjudged:
+        status = "ok"
+    if status == "ok" and np.any(codes == MISMATCH):
+        status = "mismatch"
+    if np.any(codes == NONFINITE):
+        status = "nonfinite"
+    rel_err = np.where(sampled.reshape(shape), c.rel_err, worst_projection)
+    return dataclasses.replace(
+        c, codes=codes, status=status, rel_err=rel_err, method="projection", directions=DIRECTIONS
+    )
