@@ -59,5 +59,6 @@ async def fuzz(slug: str, count: int, seed: int) -> None:
     ("slug", "count"),
     [("sigmoid-chain", 240), ("l1-mse", 240), ("two-layer-net", 240), ("softmax", 240), ("deep-mlp", 120)],
 )
-def test_random_keys_and_resizes_never_crash_the_app(slug, count):
+def test_random_keys_and_resizes_never_crash_the_app(slug, count, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # ctrl+s then Enter saves a lesson file: not into the repository
     asyncio.run(fuzz(slug, count, seed=sum(map(ord, slug))))

@@ -117,8 +117,11 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    app.add_argument("scenario", nargs="?", help="a built-in slug or a path to a .py scenario")
+    app.add_argument(
+        "scenario", nargs="?", help="a built-in slug, a path to a .py scenario, or a lesson .toml"
+    )
     _add_common(app)
+    app.add_argument("--quiz", action="store_true", help="quiz mode: type the next value or gradient")
 
     listing = _Parser(prog="backprop-tui list", description="List every scenario with its named bugs.")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -156,6 +159,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     )
     serve.add_argument("scenario", nargs="?", help="a built-in slug, a .py scenario or a lesson .toml")
     _add_common(serve)
+    serve.add_argument("--quiz", action="store_true", help="open every copy in quiz mode")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
@@ -268,7 +272,7 @@ def _open_app(args: argparse.Namespace, prog: str) -> int:
                 return EXIT_ERROR
     from tui_backprop.app.app import main as run_app
 
-    return run_app(args.scenario, args.bug, args.dtype)
+    return run_app(args.scenario, args.bug, args.dtype, args.quiz)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -286,6 +290,8 @@ def _scenario_word_problem(word: str) -> str | None:
     """Why the app's argument names nothing it could open (None: a slug, or a usable file)."""
     from tui_backprop.guard import ScenarioFileError, scenario_source
 
+    if word.endswith(".toml"):  # a lesson: read and checked when it opens (README "Lesson files")
+        return None if os.path.isfile(os.path.expanduser(word)) else f"no such lesson file: {word}"
     is_path = word.endswith(".py") or "/" in word or os.sep in word or word.startswith("~")
     slugs = [] if is_path else _known_slugs()
     if word in slugs:
@@ -613,7 +619,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         code = _headless(_serve_check, args)
         if code != EXIT_OK:
             return code
-    return serve(args.scenario, args.host, args.port, args.bug, args.dtype, public_url=args.public_url)
+    return serve(args.scenario, args.host, args.port, args.bug, args.dtype, args.quiz, args.public_url)
 
 
 def _serve_check(args: argparse.Namespace, stdio: Stdio) -> int:

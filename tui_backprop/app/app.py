@@ -29,6 +29,8 @@ from textual.widgets import Footer
 from tui_backprop.app import keys
 from tui_backprop.app.commands import BackpropCommands
 from tui_backprop.app.engine import DTYPES, Engine, Overrides
+from tui_backprop.app.explore import ExploreMixin
+from tui_backprop.app.explore_screens import QuizBar
 from tui_backprop.app.loading import LoadingMixin, Request
 from tui_backprop.app.stepping import PACES, SteppingMixin
 from tui_backprop.app.widgets import NodeList, StatusBar, TextView
@@ -54,6 +56,7 @@ class DebuggerScreen(Screen):
         with Horizontal(id="main"):
             yield NodeList(id="nodes")
             yield TextView(Text("starting…", style="italic"), id="inspector")
+        yield QuizBar(id="quiz")
         yield StatusBar(id="status")
         yield Footer(compact=True, id="footer")
 
@@ -67,7 +70,7 @@ class DebuggerScreen(Screen):
 
 
 # ---------------------------------------------------------------- the app
-class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
+class BackpropApp(ExploreMixin, LoadingMixin, SteppingMixin, App[int]):
     """Steps through a trace; every number it shows comes from the engine."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -84,8 +87,11 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
         engine: Engine | None = None,
         overrides: Overrides | None = None,
         dtype: str = "float64",
+        quiz: bool = False,
     ) -> None:
         super().__init__()
+        self.init_explore()
+        self.start_quiz = quiz
         self.request = request
         self.engine = engine or Engine()
         self.overrides = overrides or Overrides()
@@ -115,6 +121,8 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
 
     def on_mount(self) -> None:
         self._catch_sigterm()
+        if self.start_quiz:
+            self.call_after_refresh(self.set_quiz, True)
         if self.request is not None:
             self.loading = self.request
             self.load_ticket += 1
@@ -197,6 +205,7 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
         name = self.inspected or session.node_name
         nodes.move_cursor(session.node_names.index(name))
         inspector.set_content(partial(self._inspector_text, session, name), (id(session), name, session.step))
+        self.refresh_quiz()
 
     def _inspector_text(self, session: Session, name: str, width: int) -> Text:
         """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
@@ -225,6 +234,7 @@ class BackpropApp(LoadingMixin, SteppingMixin, App[int]):
             parts.append(f"▶ playing {PACES[self.pace]:g}s/step")
         if self.loading is not None and self.session is not None:
             parts.append(f"loading {self.loading.spec}…")
+        parts += self.explore_status()
         return "  ".join(parts)
 
     def _placeholder(self) -> Text:
@@ -322,14 +332,15 @@ def make_app(
     *,
     engine: Engine | None = None,
     overrides: Overrides | None = None,
+    quiz: bool = False,
 ) -> BackpropApp:
-    """The app for ``main()`` and for the tests alike."""
+    """The app for ``main()`` and for the tests alike (``scenario`` may be a lesson ``.toml``)."""
     request = Request(scenario, bug, dtype) if scenario else None
-    return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype)
+    return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype, quiz=quiz)
 
 
-def main(scenario: str | None, bug: str | None, dtype: str) -> int:
+def main(scenario: str | None, bug: str | None, dtype: str, quiz: bool = False) -> int:
     """Run the app until the user quits; the CLI's entry point."""
-    app = make_app(scenario, bug, dtype)
+    app = make_app(scenario, bug, dtype, quiz=quiz)
     app.run()
     return app.return_code or 0

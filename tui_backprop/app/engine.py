@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui_backprop.gradcheck import CheckSettings, NodeCheck
+    from tui_backprop.lesson import Lesson
     from tui_backprop.scenarios import Scenario
     from tui_backprop.trace import Trace
 
@@ -90,6 +91,26 @@ class Engine:
         from tui_backprop.gradcheck import iter_check
 
         return iter_check(trace, settings, should_stop)
+
+    def open_lesson(self, path: str) -> tuple[Lesson, Scenario, Trace]:
+        """Read a lesson file and trace its scenario with its values; raises ``LessonError`` (file:line)."""
+        from tui_backprop import lesson
+
+        return lesson.load(Path(path))
+
+    def rerun(self, trace: Trace, values: dict) -> Trace:
+        """The same graph run again with some leaves' values replaced (edits, nudges, undo)."""
+        from tui_backprop.trace import run
+
+        return run(trace.graph, trace.output, values)
+
+    def rebuild(self, scenario: Scenario, bug: str | None, dtype: str, values: dict) -> Trace:
+        """The scenario built afresh in ``dtype``, run with the edited values (the explorer's twin)."""
+        from tui_backprop import scenarios
+        from tui_backprop.trace import run
+
+        graph, output = scenarios.build(scenario, bug, dtype)
+        return run(graph, output, {k: v for k, v in values.items() if k in graph})
 
     def warm_up(self) -> None:
         """Import what rendering a trace needs, so the UI thread does not pay for it later."""

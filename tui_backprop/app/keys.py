@@ -134,6 +134,83 @@ DEBUGGER = [
 ]
 """The stepping screen's keys."""
 
+EXPLORE = [
+    Binding(
+        "i",
+        "app.edit_value",
+        "Edit value",
+        show=False,
+        id="explore.edit",
+        tooltip="Edit a leaf's value (an input or param; one element, or a list for a small tensor)",
+    ),
+    Binding(
+        "h",
+        "app.nudge",
+        "Nudge",
+        show=False,
+        id="explore.nudge",
+        tooltip="Nudge a leaf element by +h and compare ΔL/h with the gradient",
+    ),
+    Binding(
+        "u",
+        "app.undo_edit",
+        "Undo edit",
+        show=False,
+        id="explore.undo",
+        tooltip="Undo the last edit or nudge",
+    ),
+    Binding(
+        "z",
+        "app.step_size_explorer",
+        "Step-size explorer",
+        show=False,
+        id="explore.eps",
+        tooltip="Relative error against eps, float64 and float32, for the node's gradient",
+    ),
+    Binding(
+        "a",
+        "app.toggle_quiz",
+        "Quiz mode",
+        show=False,
+        id="explore.quiz",
+        tooltip="Quiz mode: the next value or gradient is hidden; type it (a number or arithmetic)",
+    ),
+    Binding(
+        "m",
+        "app.toggle_bookmark",
+        "Bookmark",
+        show=False,
+        id="lesson.bookmark",
+        tooltip="Bookmark this step with a one-line note (again: remove it)",
+    ),
+    Binding(
+        "apostrophe",
+        "app.next_bookmark(1)",
+        "Next bookmark",
+        show=False,
+        id="lesson.next",
+        tooltip="Jump to the next bookmark and show its note",
+    ),
+    Binding(
+        "quotation_mark",
+        "app.next_bookmark(-1)",
+        "Previous bookmark",
+        show=False,
+        id="lesson.prev",
+        tooltip="Jump to the previous bookmark and show its note",
+    ),
+    Binding(
+        "ctrl+s",
+        "app.save_lesson",
+        "Save as lesson",
+        show=False,
+        id="lesson.save",
+        tooltip="Save scenario, bug, dtype, edited values, bookmarks and step as a lesson .toml",
+    ),
+]
+"""Playing with the graph and teaching with it (README "Explore it live")."""
+DEBUGGER += EXPLORE
+
 GLOBAL = [
     Binding("o", "app.open_picker", "Open", show=False, id="app.open", tooltip="Open the scenario picker"),
     Binding(
@@ -158,6 +235,8 @@ SECTIONS = [
     ("Playing", ["play.toggle", "play.faster", "play.slower"]),
     ("Looking", ["view.tensor"]),
     ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
+    ("Exploring", ["explore.edit", "explore.nudge", "explore.undo", "explore.eps", "explore.quiz"]),
+    ("Lessons", ["lesson.bookmark", "lesson.next", "lesson.prev", "lesson.save"]),
     ("App", ["app.help", "app.quit"]),
 ]
 
@@ -173,6 +252,8 @@ KEY_NAMES = {
     "home": "Home",
     "end": "End",
     "question_mark": "?",
+    "apostrophe": "'",
+    "quotation_mark": '"',
     "shift+f5": "shift+F5",
     "shift+f11": "shift+F11",
 }

@@ -31,6 +31,7 @@ from tui_backprop.app.widgets import TextView
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
     from tui_backprop.gradcheck import NodeCheck
+    from tui_backprop.lesson import Lesson
     from tui_backprop.reload import FileWatcher
     from tui_backprop.scenarios import Scenario
     from tui_backprop.trace import Trace
@@ -51,11 +52,18 @@ class Request:
 # ---------------------------------------------------------------- messages from the workers
 class TraceLoaded(Message):
     def __init__(
-        self, ticket: int, request: Request, scenario: Scenario, trace: Trace, keep_position: bool
+        self,
+        ticket: int,
+        request: Request,
+        scenario: Scenario,
+        trace: Trace,
+        keep_position: bool,
+        lesson: Lesson | None = None,
     ) -> None:
         super().__init__()
         self.ticket, self.request, self.scenario, self.trace = ticket, request, scenario, trace
         self.keep_position = keep_position
+        self.lesson = lesson
 
 
 class LoadFailed(Message):
@@ -113,8 +121,11 @@ class LoadingMixin:
     async def _load(self, request: Request, ticket: int, keep_position: bool) -> None:
         """Build in a daemon thread; a newer load cancels this worker and abandons a stuck build."""
 
-        def build() -> tuple[Scenario, Trace]:
-            opened = self.engine.open(request.spec, request.bug, request.dtype)
+        def build() -> tuple[Lesson | None, Scenario, Trace]:
+            if request.spec.endswith(".toml"):  # a lesson file (README "Lesson files")
+                opened = self.engine.open_lesson(request.spec)
+            else:
+                opened = (None, *self.engine.open(request.spec, request.bug, request.dtype))
             self.engine.warm_up()
             return opened
 
@@ -124,22 +135,28 @@ class LoadingMixin:
 
             self.post_message(LoadFailed(ticket, request, failure_of(outcome.error)))
         elif outcome.value is not None:
-            scenario, trace = outcome.value
-            self.post_message(TraceLoaded(ticket, request, scenario, trace, keep_position))
+            lesson, scenario, trace = outcome.value
+            self.post_message(TraceLoaded(ticket, request, scenario, trace, keep_position, lesson))
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
         if message.ticket != self.load_ticket or self.loading is None or self.exiting:
             return
         self.loading = None
         request = message.request
+        lesson = message.lesson
+        if lesson is not None:  # from here on it is its scenario, with the lesson's values
+            self.apply_lesson(lesson)
+            request = Request(message.scenario.spec, lesson.bug, lesson.dtype)
         self.load_trace(
             message.scenario,
             message.trace,
             request.bug,
             request.dtype,
-            keep_position=message.keep_position,
+            keep_position=message.keep_position and lesson is None,
             request=request,
         )
+        if lesson is not None and lesson.start is not None:
+            self.go(lesson.start)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         if message.ticket != self.load_ticket or self.loading is None or self.exiting:
@@ -164,6 +181,7 @@ class LoadingMixin:
         """
         from tui_backprop.app.session import Session
 
+        trace = self.with_edits(trace)
         settings = self.engine.settings(dtype, self.overrides)
         new = Session(scenario, bug, dtype, trace, settings)
         old = self.session
@@ -231,7 +249,7 @@ class LoadingMixin:
             return
         spec = request.spec if request else "scenario"
         self._failed = request
-        if self.session is None and request is not None and spec.endswith(".py"):
+        if self.session is None and request is not None and spec.endswith((".py", ".toml")):
             self._watch_files([Path(spec)])  # a file that never ran: load it once it is fixed
         has_trace = self.session is not None
         if isinstance(self.screen, ErrorScreen):

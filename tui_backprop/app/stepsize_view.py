@@ -102,7 +102,7 @@ def _legend(sweep: Sweep, eps: float, width: int) -> list[Text]:
             Text.assemble(
                 ("~ kink", "bold #e0a526"),
                 (
-                    f": for eps ≥ {_eps(kinked[0])} the ±eps probe crosses a corner (relu, |x| or max);",
+                    f": eps ≥ {_eps(kinked[0])} crosses a corner (relu, |x|, max);",
                     "#e0a526",
                 ),
             )
