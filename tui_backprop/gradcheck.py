@@ -367,6 +367,13 @@ def _global_grad(
     grad = None
     if not _direct_is_cheap(trace, node, settings, reach):
         grad = _pulled_back(trace, node, settings, estimates, relevant)
+    if grad is None and settings.sample is not None and _direct_is_cheap(trace, node, settings, reach, True):
+        # Sampling, but every element is cheap here: probe them all, so that the nodes upstream
+        # can still pull this estimate back, and compare only the sampled ones.
+        whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))
+        estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
+        indices = _probe_indices(node, whole.numeric.size, settings)
+        grad = _compare_estimate(trace.grads[name], estimates[name], indices, settings)
     if grad is None:
         grad = _global_comparison(trace, node, settings)
         estimates[name] = Estimate(grad.numeric, grad.noise, grad.kinks)
@@ -391,12 +398,17 @@ def _sends_nonfinite(trace: Trace, node: Node) -> bool:
 
 
 def _direct_is_cheap(
-    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int]] | None
+    trace: Trace,
+    node: Node,
+    settings: CheckSettings,
+    reach: dict[str, tuple[int, int]] | None,
+    every_element: bool = False,
 ) -> bool:
     if reach is None:
         return False
     ops, elements = reach[node.name]
-    probes = min(trace.values[node.name].size, settings.sample or trace.values[node.name].size)
+    size = trace.values[node.name].size
+    probes = size if every_element else min(size, settings.sample or size)
     return ops <= FAST_OPS and probes * elements <= FAST_WORK
 
 
