@@ -365,9 +365,10 @@ def _global_grad(
     """dL/dnode against its numeric estimate, suspects looked at again."""
     name = node.name
     grad = None
-    if not _direct_is_cheap(trace, node, settings, reach):
+    every_element_cheap = _direct_is_cheap(trace, node, settings, reach, every_element=True)
+    if not every_element_cheap:
         grad = _pulled_back(trace, node, settings, estimates, relevant)
-    if grad is None and settings.sample is not None and _direct_is_cheap(trace, node, settings, reach, True):
+    if grad is None and settings.sample is not None and every_element_cheap:
         # Sampling, but every element is cheap here: probe them all, so that the nodes upstream
         # can still pull this estimate back, and compare only the sampled ones.
         whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))

@@ -711,6 +711,8 @@ def _code_status(code: int) -> str:
 def _counts(c: Comparison) -> Text:
     text = Text()
     text.append(f"{c.analytic.size} elements", style=tf.DIM)
+    if c.method == "projection":  # README: how the check works
+        text.append(f", verified by projection ({c.directions} directions)", style=tf.DIM)
     if c.n_mismatch:
         text.append("  ")
         text.append(f" {c.n_mismatch} mismatch ! ", style=tf.CODE_STYLE[tf.MISMATCH])
