@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from tui_backprop.app import keys
-from tui_backprop.app.commands import BackpropCommands
+from tui_backprop.app.commands import BackpropCommands, Palette
 from tui_backprop.app.engine import DTYPES, Engine, Overrides
 from tui_backprop.app.explore import ExploreMixin
 from tui_backprop.app.explore_screens import QuizBar
@@ -144,6 +144,11 @@ class BackpropApp(ExploreMixin, LoadingMixin, SteppingMixin, App[int]):
     def on_unmount(self) -> None:
         if getattr(self, "_sigterm_caught", False):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, guarded against two crashes of its own (``commands.Palette``)."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     @property
     def debugger(self) -> DebuggerScreen:

@@ -1,7 +1,9 @@
 """The command palette: every key's action by name, plus scenarios, bugs, dtype and check settings.
 
 posting's habit: nothing is reachable only by a key. Typed settings work too: ``eps 1e-4``,
-``rtol 1e-3`` or ``atol 1e-7`` offer to set that value.
+``rtol 1e-3`` or ``atol 1e-7`` offer to set that value. Every name and help line is handed over
+as ``Content`` (literal text), never as markup: key hints like ``[v]`` and a scenario author's
+``[/]`` show as typed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 from tui_backprop.app import keys
 from tui_backprop.app.host import Host
@@ -65,7 +68,7 @@ class BackpropCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands:
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         match = SETTING.match(query)
@@ -76,9 +79,44 @@ class BackpropCommands(Provider):
             except ValueError:
                 value = -1.0
             if value > 0:
-                yield Hit(1.0, f"Set {field} = {value:g}", partial(self.backprop.set_setting, field, value))
+                yield Hit(
+                    1.0, Content(f"Set {field} = {value:g}"), partial(self.backprop.set_setting, field, value)
+                )
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands:
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)
+                shown = Content(name) if "[" in name else matcher.highlight(name)  # highlight parses markup
+                yield Hit(score, shown, callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
+
+
+class Palette(CommandPalette):
+    """Textual's command palette with two crashes of its own guarded (Textual 8.2; README, Development).
+
+    Keys arrive in bursts. PageUp/PageDown sent before the command list was first laid out
+    index the list's line map while it is still empty (``OptionList._move_page``: KeyError 0).
+    And a search started by a keystroke that was still queued when Escape closed the palette
+    refreshes a list that has been removed (``_refresh_command_list`` → ``_watch__list_visible``:
+    NoMatches). The first waits until the list has a size; the second is dropped once the
+    palette is no longer on the screen stack.
+    """
+
+    def _gone(self) -> bool:
+        return not self.is_attached or self not in self.app.screen_stack
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down") and not self.query_one(CommandList).scrollable_content_region:
+            return  # not laid out yet: there is no page to move by
+        super()._action_command_list(action)
+
+    def _refresh_command_list(self, command_list: CommandList, commands: list, clear_current: bool) -> None:
+        if not self._gone():
+            super()._refresh_command_list(command_list, commands, clear_current)
+
+    def _watch__list_visible(self) -> None:
+        if not self._gone():
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        if not self._gone():
+            await super()._watch__show_busy()

@@ -23,13 +23,14 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_backprop.app import keys
+from tui_backprop.app.dialog import AnswersOnce
 from tui_backprop.app.engine import Failure, Overrides
 
 if TYPE_CHECKING:
     from tui_backprop.scenarios import Scenario
 
 
-class PickerScreen(Screen[str]):
+class PickerScreen(AnswersOnce, Screen[str]):
     """Every scenario with its title and one-line description; Enter opens one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -146,7 +147,7 @@ def _one_line(description: str, limit: int = 110) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-class ErrorScreen(ModalScreen[str]):
+class ErrorScreen(AnswersOnce, ModalScreen[str]):
     """A scenario that failed to load or build: the message, the author's file and line, the code there."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -225,7 +226,7 @@ def _source_excerpt(filename: str | None, lineno: int | None, context: int = 2) 
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AnswersOnce, ModalScreen[None]):
     """Every key, generated from the bindings themselves so the help cannot drift from them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -284,7 +285,7 @@ def help_text() -> Group:
     return Group(*parts)
 
 
-class BugScreen(ModalScreen[str | None]):
+class BugScreen(AnswersOnce, ModalScreen[str | None]):
     """Choose one of the scenario's named bugs, or none."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -323,7 +324,7 @@ class BugScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SettingsScreen(ModalScreen[Overrides | None]):
+class SettingsScreen(AnswersOnce, ModalScreen[Overrides | None]):
     """eps, rtol and atol for the check; empty means the dtype's default."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widgets import Footer, Static
 
 from tui_backprop.app import tensorfmt as tf
+from tui_backprop.app.dialog import AnswersOnce
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
@@ -216,7 +217,7 @@ class DifferingView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(line).crop(0, width).extend_cell_length(width, base)
 
 
-class TensorScreen(ModalScreen[None]):
+class TensorScreen(AnswersOnce, ModalScreen[None]):
     """Every element of the node's value and gradient; Tab through them, Esc back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -251,14 +251,16 @@ def hang(lines: list[Text], width: int) -> list[Text]:
             out.append(line)
             continue
         plain = line.plain
-        indent = len(plain) - len(plain.lstrip(" "))
-        body = line[indent:]
+        depth = len(plain) - len(plain.lstrip(" "))
+        body = line[depth:]
+        indent = min(depth, width // 2)  # a line nested deeper than a narrow view still gets room
         hanging = min(indent + 2, width // 2)
-        first, *rest = body.wrap(_CONSOLE, width - indent)
+        first, *rest = body.wrap(_CONSOLE, max(1, width - indent))
         out.append(Text(" " * indent) + first)
         if rest:
             remainder = Text(" ").join(rest)
-            out.extend(Text(" " * hanging) + piece for piece in remainder.wrap(_CONSOLE, width - hanging))
+            pieces = remainder.wrap(_CONSOLE, max(1, width - hanging))
+            out.extend(Text(" " * hanging) + piece for piece in pieces)
     return out
 
 
