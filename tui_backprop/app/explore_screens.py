@@ -19,13 +19,15 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
+from tui_backprop.app.dialog import AnswersOnce
+
 Attempt = Callable[[str], "str | None"]
 """Try what was typed: None when it worked, else the message to show (nothing changed)."""
 ERROR = "bold #ff5252"
 DIM = "#8a8a8a"
 
 
-class _Prompt(ModalScreen[bool]):
+class _Prompt(AnswersOnce, ModalScreen[bool]):
     """A title, some help, one input line and its error; Enter tries it, Esc leaves."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -50,6 +52,8 @@ class _Prompt(ModalScreen[bool]):
 
     @on(Input.Submitted, "#prompt-input")
     def _submit(self, event: Input.Submitted) -> None:
+        if self._answered:  # a second Enter before the screen is gone: the first one did it
+            return
         error = self.attempt(event.value)
         if error is None:
             self.dismiss(True)
@@ -92,7 +96,7 @@ class SaveLessonScreen(_Prompt):
         super().__init__("Save as lesson", summary, path, attempt)
 
 
-class NudgeScreen(ModalScreen[None]):
+class NudgeScreen(AnswersOnce, ModalScreen[None]):
     """The lesson of one nudge and every value it changed; type another nudge to go on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -137,7 +141,7 @@ class NudgeScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class StepSizeScreen(ModalScreen[None]):
+class StepSizeScreen(AnswersOnce, ModalScreen[None]):
     """The error-vs-eps plot, laid out again for every size."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
