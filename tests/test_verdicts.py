@@ -131,3 +131,50 @@ def test_user_code_that_fails_under_a_probe_is_reported_on_its_node(capsys, bug,
 def test_a_log_next_to_its_domain_edge_passes_when_correct():
     result = checked_file("user_code_fails_under_probe.py")
     assert not result.failed and result.n_unjudged == 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "bug", "node", "parent", "words"),
+    [
+        (
+            "course_mistakes.py",
+            "db-mean",
+            "dense1",
+            "dense1.b",
+            "1/5 × numeric (5: a size of the tensors here)",
+        ),
+        ("course_mistakes.py", "loss-sign", "loss", "dense2", "are prediction and target swapped?"),
+        ("course_mistakes.py", "dx-dropped", "tanh", "dense1", "a path not propagated"),
+        ("l1-mse", "mse-missing-2", "sq", "diff", "a factor 2 missing"),
+        ("sigmoid-chain", "reciprocal-sign", "f", "e", "sign flipped"),
+        ("two-layer-net", "matmul-grad-transposed", "z1", "W1", "analytic is numeric transposed"),
+        ("softmax", "elementwise-derivative", "s", "x", "only the diagonal of the Jacobian is right"),
+    ],
+)
+def test_the_diagnosis_says_what_is_wrong_in_words(capsys, spec, bug, node, parent, words):
+    path = str(FILES / spec) if spec.endswith(".py") else spec
+    code, doc = run_json(capsys, path, "--bug", bug)
+    assert code == 1 and doc["blame"] == [node]
+    local = next(n for n in doc["nodes"] if n["name"] == node)["local_check"]
+    assert words in local["inputs"][parent]["diagnosis"]
+    assert local["diagnosis"].startswith(f"{parent}: ")
+    main(["check", path, "--bug", bug])
+    assert words in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_sign_flip_outside_a_loss_does_not_ask_about_targets(capsys):
+    _, doc = run_json(capsys, "sigmoid-chain", "--bug", "reciprocal-sign")
+    local = next(n for n in doc["nodes"] if n["name"] == "f")["local_check"]
+    assert "target" not in local["diagnosis"]
+
+
+def test_plain_check_lists_the_differing_elements_of_a_blamed_node(capsys):
+    assert main(["check", str(FILES / "course_mistakes.py"), "--bug", "loss-sign"]) == 1
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("[")]
+    assert len(rows) == 5  # index, analytic, numeric, ratio: the first five of ten
+    for _row, _col, analytic, numeric, ratio in rows:
+        assert float(analytic) == pytest.approx(-float(numeric), rel=1e-6) and float(ratio) == -1
+    assert "… 5 more" in out
+    loss_row = next(line for line in out.splitlines() if line.lstrip().startswith("loss "))
+    assert "2.0e+00 local" in loss_row  # the error that blamed it, not the global one

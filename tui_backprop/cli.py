@@ -514,6 +514,8 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
         if nc.blamed:
             status.append(" ◀ blamed", style="bold red")
         err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None else "-"
+        if nc.blamed and nc.local:  # the local error is what blamed it
+            err = f"{max(c.max_rel_err for c in nc.local.values()):.1e} local"
         table.add_row(
             Text(node.name, style="bold red" if nc.blamed else ""),
             Text(node.op.name if node.op else node.kind),
@@ -527,10 +529,14 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
         nc = result.nodes[name]
         node = trace.graph[name]
         why = nc.note or "its backward rule disagrees with finite differences"
-        wrong = [(node.inputs[i].name, c) for i, c in nc.local.items() if c.status == "mismatch"]
-        for parent, c in wrong:
+        wrong = [(i, node.inputs[i].name, c) for i, c in nc.local.items() if c.status == "mismatch"]
+        for _, parent, c in wrong:
             why += f"; sends {parent} a gradient off by up to {c.max_rel_err:.1e} (relative)"
         console.print(Text.assemble((f"✗ blamed: {name}", "bold red"), f"  {node.formula()}: {why}"))
+        for position, parent, c in wrong:
+            if position in nc.diagnosis:
+                console.print(Text.assemble("  → ", (f"{parent}: {nc.diagnosis[position]}", "bold")))
+            console.print(differing_table(f"d{name}→{parent}", c))
     for name, nc in result.nodes.items():
         if nc.status == "nonfinite" and not nc.blamed:
             console.print(Text.assemble((f"! non-finite at {name}", "bold magenta"), f": {nc.note}"))
@@ -570,6 +576,30 @@ def projected_lines(trace: Any, result: Any) -> list[str]:
                     f"{node.name} (what it sends to {node.inputs[i].name}, {c.directions} directions)"
                 )
     return found
+
+
+LISTED = 5
+"""Differing elements listed per blamed input in `check`'s text; the rest are counted."""
+
+
+def differing_table(label: str, c: Any) -> Any:
+    """The first mismatching elements of what a blamed node sends: index, analytic, numeric, ratio."""
+    import numpy as np
+    from rich import box
+    from rich.table import Table
+
+    mismatches = c.differing()[: c.n_mismatch]
+    table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, header_style="dim")
+    table.add_column(f"  {label}", no_wrap=True)
+    for heading in ("analytic", "numeric", "ratio"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for index in mismatches[:LISTED]:
+        a, n = float(c.analytic[index]), float(c.numeric[index])
+        ratio = f"{a / n:.4g}" if n != 0 and np.isfinite(n) else "-"
+        table.add_row(f"  {list(index)}", f"{a:.6g}", f"{n:.6g}", ratio)
+    if len(mismatches) > LISTED:
+        table.add_row(f"  … {len(mismatches) - LISTED} more", "", "", "")
+    return table
 
 
 def unchecked_lines(trace: Any, result: Any) -> list[str]:

@@ -75,6 +75,10 @@ def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, 
         local["inputs"] = {
             node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
         }
+        for i, words in nc.diagnosis.items():
+            local["inputs"][node.inputs[i].name]["diagnosis"] = words
+        if nc.diagnosis:
+            local["diagnosis"] = "; ".join(f"{node.inputs[i].name}: {w}" for i, w in nc.diagnosis.items())
     if nc.probe_error:
         local["error"] = nc.probe_error
     if nc.failure is not None:

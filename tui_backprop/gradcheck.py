@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tui_backprop import probing, projection, reprobe, userfaults
+from tui_backprop.diagnosis import diagnose_node
 from tui_backprop.graph import Node
 from tui_backprop.ops import ProbeError
 from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
@@ -128,6 +129,8 @@ class NodeCheck:
     note: str = ""
     failure: BackwardFailure | None = None
     probe_error: str = ""
+    diagnosis: dict[int, str] = field(default_factory=dict)
+    """Blamed nodes: per input position, what the mismatch looks like in words (diagnosis.py)."""
     """The op's own code broke its declaration while probed (elementwise=True, kink=): blamed."""
 
     @property
@@ -350,6 +353,8 @@ def check_node(
     elif node.op is not None:
         _local_check(trace, node, settings, result)
         result.status = worst(result.grad_status, result.local_status)
+        if result.blamed:
+            result.diagnosis = diagnose_node(trace, node, result.local, result.jacobian_checks, settings.rtol)
     return result
 
 
