@@ -189,7 +189,7 @@ def iter_check(
     """
     origins = nonfinite_origins(trace)
     relevant = trace.graph.ancestors(trace.output)
-    unstable = userfaults.unstable_forwards(trace)
+    unstable: dict[str, str] = {}  # filled node by node: each is asked before any node upstream
     done: dict[str, NodeCheck] = {}
     reach = downstream_reach(trace, relevant)
     estimates: dict[str, Estimate] = {}
@@ -199,6 +199,9 @@ def iter_check(
             return
         _STOP.asked = should_stop
         try:
+            why = userfaults.unstable_forward(trace, node) if node.op and node.name in relevant else None
+            if why:
+                unstable[node.name] = why
             result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
         except _StopRequestedError:
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tui_backprop.errors import describe_exception
+from tui_backprop.graph import Node
 from tui_backprop.ops import ProbeError
 from tui_backprop.trace import Trace
 from tui_backprop.verdict import Comparison, Tolerances, compare
@@ -22,38 +23,43 @@ NOT_DETERMINISTIC = "forward is not deterministic: fix its seed or mask"
 
 def unstable_forwards(trace: Trace) -> dict[str, str]:
     """Op nodes whose forward, run again on the very same inputs, gives another output."""
-    found: dict[str, str] = {}
     relevant = trace.graph.ancestors(trace.output)
+    found: dict[str, str] = {}
     for node in trace.graph.nodes:
-        if node.op is None or node.name not in relevant:
-            continue
-        before = trace.values[node.name]
-        try:
-            with np.errstate(all="ignore"):
-                again = np.asarray(node.op.forward(*(trace.values[p.name].copy() for p in node.inputs)))
-                again = again.astype(before.dtype)
-        except Exception as exc:  # a stateful forward that fails the second time
-            found[node.name] = (
-                f"{NOT_DETERMINISTIC} (run again on the same inputs it raised {describe_exception(exc)})"
-            )
-            continue
-        if again.shape != before.shape:
-            found[node.name] = (
-                f"{NOT_DETERMINISTIC} (run again on the same inputs it returned shape {list(again.shape)}, "
-                f"first {list(before.shape)})"
-            )
-            continue
-        with np.errstate(all="ignore"):
-            differ = np.abs(again.astype(np.float64) - before.astype(np.float64))
-        same = (again == before) | (np.isnan(again) & np.isnan(before))  # infinities included
-        differ = np.where(same, 0.0, np.where(np.isnan(differ), np.inf, differ))
-        limit = 4 * np.finfo(before.dtype).eps * max(float(np.nanmax(np.abs(before), initial=0.0)), 1e-300)
-        if not np.all(differ <= limit):
-            found[node.name] = (
-                f"{NOT_DETERMINISTIC} (run twice on the same inputs, its outputs differ by up to "
-                f"{float(np.max(differ)):.2g})"
-            )
+        if node.op is not None and node.name in relevant:
+            why = unstable_forward(trace, node)
+            if why:
+                found[node.name] = why
     return found
+
+
+def unstable_forward(trace: Trace, node: Node) -> str | None:
+    """Why the op node's forward is not deterministic (None when it is): run once more on the
+    very same inputs, it gives another output, or raises."""
+    assert node.op is not None
+    before = trace.values[node.name]
+    try:
+        with np.errstate(all="ignore"):
+            again = np.asarray(node.op.forward(*(trace.values[p.name].copy() for p in node.inputs)))
+            again = again.astype(before.dtype)
+    except Exception as exc:  # a stateful forward that fails the second time
+        return f"{NOT_DETERMINISTIC} (run again on the same inputs it raised {describe_exception(exc)})"
+    if again.shape != before.shape:
+        return (
+            f"{NOT_DETERMINISTIC} (run again on the same inputs it returned shape {list(again.shape)}, "
+            f"first {list(before.shape)})"
+        )
+    with np.errstate(all="ignore"):
+        differ = np.abs(again.astype(np.float64) - before.astype(np.float64))
+    same = (again == before) | (np.isnan(again) & np.isnan(before))  # infinities included
+    differ = np.where(same, 0.0, np.where(np.isnan(differ), np.inf, differ))
+    limit = 4 * np.finfo(before.dtype).eps * max(float(np.nanmax(np.abs(before), initial=0.0)), 1e-300)
+    if np.all(differ <= limit):
+        return None
+    return (
+        f"{NOT_DETERMINISTIC} (run twice on the same inputs, its outputs differ by up to "
+        f"{float(np.max(differ)):.2g})"
+    )
 
 
 def unjudged(analytic: Array, reason: str, settings: Tolerances) -> Comparison:
