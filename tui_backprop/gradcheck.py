@@ -391,7 +391,8 @@ def _global_grad(
         downstream = trace.graph.downstream(node, trace.output)
         inherited = any(done[m.name].blamed for m in downstream if m.name in done)
         evaluate = reprobe.global_evaluator(trace, node)
-        grad = second_look(grad, evaluate, settings, trace.graph.dtype, mismatches=not inherited)
+        base = trace.values[name]
+        grad = second_look(grad, evaluate, settings, trace.graph.dtype, not inherited, base)
     return grad
 
 
@@ -677,7 +678,7 @@ def _local_input(
         comparison = _compare_estimate(contribution, fast, indices, settings)
         if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
             evaluate = reprobe.local_evaluator(trace, node, position)
-            comparison = second_look(comparison, evaluate, settings, x.dtype)
+            comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
         result.local[position] = comparison
         return
     if not cheap and not settings.exhaustive and settings.sample is None and direct_work > PROJECT_WORK:
@@ -696,7 +697,7 @@ def _local_input(
             columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
     comparison = probes.compare(trace.contributions[node.name][position], settings)
     evaluate = reprobe.local_evaluator(trace, node, position)
-    comparison = second_look(comparison, evaluate, settings, x.dtype)
+    comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
     result.local[position] = comparison
     if small:
         numeric, jac_level, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))

@@ -126,6 +126,7 @@ def refine(
     settings: Tolerances,
     sampled: Array | None = None,
     mismatches: bool = True,
+    base: Array | None = None,
 ) -> Comparison:
     """The comparison with its suspect elements looked at again (see the module docstring):
     its NaN probes, and its mismatches unless ``mismatches`` is False."""
@@ -140,17 +141,20 @@ def refine(
     kinks = c.kinks.reshape(-1).copy()
     why = {r: np.zeros(a.size, dtype=bool) for r in (NO_STEP_IN_DOMAIN, TOO_COARSE, PROBE_RAISED)}
     unit = NOISE_FACTOR * float(np.finfo(dtype).eps)
+    # The first step: eps, unless eps is lost in rounding next to a large |x| (x + eps == x).
+    magnitude = np.abs(base.reshape(-1).astype(np.float64)) if base is not None else np.zeros(a.size)
+    start = np.maximum(eps, magnitude * np.sqrt(np.finfo(dtype).eps))
     levels = 7 if np.dtype(dtype) == np.float64 else 4
     pending = suspects
     seen_finite = np.zeros(a.size, dtype=bool)
     for level in range(levels):
         if pending.size == 0:
             break
-        s = eps / SHRINK**level
-        offsets = np.array([s, -s, s / 2, -s / 2, 2 * s, -2 * s])
-        flat = np.repeat(pending, offsets.size)
+        s = start[pending] / SHRINK**level
+        offsets = s[:, None] * np.array([1.0, -1.0, 0.5, -0.5, 2.0, -2.0])
+        flat = np.repeat(pending, offsets.shape[1])
         try:
-            d, m, t = evaluate(flat, np.tile(offsets, pending.size))
+            d, m, t = evaluate(flat, offsets.reshape(-1))
         except Exception as exc:  # user code raising on a probed value: reported, not raised
             reason = f"{PROBE_RAISED}: {type(exc).__name__}: {exc}"
             why[reason] = np.zeros(a.size, dtype=bool)
@@ -158,7 +162,7 @@ def refine(
             numeric[pending] = np.nan
             pending = np.zeros(0, dtype=int)
             break
-        d, m, t = (v.reshape(pending.size, offsets.size) for v in (d, m, t))
+        d, m, t = (v.reshape(offsets.shape) for v in (d, m, t))
         kink, rough, estimate, uncertainty, settled, first = _stencils(d, m, t, unit, settings)
         seen_finite[pending] |= np.isfinite(estimate)
         with np.errstate(all="ignore"):
@@ -205,6 +209,10 @@ def second_look(
     settings: CheckSettingsLike,
     dtype: np.dtype,
     mismatches: bool = True,
+    base: Array | None = None,
 ) -> Comparison:
-    """``refine`` with the check's settings: what gradcheck calls on every comparison."""
-    return refine(c, evaluate, settings.eps, dtype, settings, sampled=c.sampled, mismatches=mismatches)
+    """``refine`` with the check's settings: what gradcheck calls on every comparison;
+    ``base`` the probed tensor's values."""
+    return refine(
+        c, evaluate, settings.eps, dtype, settings, sampled=c.sampled, mismatches=mismatches, base=base
+    )
