@@ -137,3 +137,6 @@ def test_a_lessons_handout_keeps_to_its_bookmarks_with_their_notes(tmp_path, cap
     assert main(["trace", str(path)]) == 1
     payload = json.loads(capsys.readouterr().out)
     assert payload["bug"] == "reciprocal-sign" and payload["lesson"]["values"] == {"x": 2.5}
+    assert main(["check", str(path), "--json"]) == 1
+    (checked,) = json.loads(capsys.readouterr().out)
+    assert checked["bug"] == "reciprocal-sign" and checked["blame"] == ["f"]

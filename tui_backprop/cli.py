@@ -410,6 +410,31 @@ def _run(
     return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec)
 
 
+def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None) -> tuple[Any, Any, Any, Any]:
+    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given settings."""
+    from pathlib import Path
+
+    from tui_backprop.gradcheck import CheckSettings
+    from tui_backprop.lesson import load
+
+    lesson, scenario, trace = load(Path(spec))
+    settings = CheckSettings.for_dtype(
+        lesson.dtype,
+        eps=getattr(args, "eps", None),
+        rtol=getattr(args, "rtol", None),
+        atol=getattr(args, "atol", None),
+        sample=getattr(args, "sample", None),
+        exhaustive=getattr(args, "exhaustive", False),
+        lean=stdio is not None,
+    )
+    return (
+        scenario,
+        trace,
+        _checked(trace, settings, stdio.err if stdio is not None else None, spec),
+        lesson.bug,
+    )
+
+
 def _checked(trace: Any, settings: Any, progress: Any = None, label: str = "check") -> Any:
     """The check of a trace; the scenario's own SystemExit or KeyboardInterrupt raised while its code
     is probed becomes a ScenarioError naming its line."""
@@ -444,8 +469,12 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             results.append(_error_entry(problem.message.split(":")[0], problem))
     console = None if args.json else _console(stdio)
     for spec in specs:
+        bug = args.bug
         try:
-            scenario, trace, result = _run(spec, args.bug, args.dtype, args, None if args.json else stdio)
+            if spec.endswith(".toml"):  # a lesson: its scenario, bug, dtype and values
+                scenario, trace, result, bug = _run_lesson(spec, args, None if args.json else stdio)
+            else:
+                scenario, trace, result = _run(spec, args.bug, args.dtype, args, None if args.json else stdio)
         except ScenarioError as exc:
             code = EXIT_ERROR
             _error(stdio, str(exc))
@@ -454,9 +483,9 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
         if result.failed and code == EXIT_OK:
             code = EXIT_FAIL
         if args.json:
-            results.append(trace_json(scenario, args.bug, trace, result))
+            results.append(trace_json(scenario, bug, trace, result))
         else:
-            _print_check(console, scenario, args.bug, trace, result)
+            _print_check(console, scenario, bug, trace, result)
     if args.json:
         _dump_json(stdio, results)
     return code

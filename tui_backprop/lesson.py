@@ -183,7 +183,7 @@ def load(path: Path) -> tuple[Lesson, Scenario, Trace]:
     from tui_backprop import scenarios
     from tui_backprop.trace import run
 
-    path = Path(path).expanduser().resolve()
+    path = Path(path).expanduser()  # errors name the file as the user wrote it
     lesson, lines = read(path)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
 
