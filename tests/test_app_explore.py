@@ -170,6 +170,12 @@ async def test_bookmarks_jump_with_their_notes_and_a_lesson_saves_and_reopens(tm
         await type_into(pilot, app, "#prompt-input", "x = 2.5")
         await pilot.press("ctrl+s")
         await type_into(pilot, app, "#prompt-input", "class.toml")
+        await pilot.press("M")
+        await type_into(pilot, app, "#prompt-input", "handout.md")
+    handout = (tmp_path / "handout.md").read_text()
+    assert "## Bookmarked steps" in handout and "> the sign of d(1/e)/de" in handout
+    headings = [line.split(" · ")[0] for line in handout.splitlines() if line.startswith("### ")]
+    assert headings == ["### Step 7", "### Step 12"]
     text = (tmp_path / "class.toml").read_text()
     assert 'bug = "reciprocal-sign"' in text and "x = 2.5" in text and "start = 7" in text
     again = make_app(str(tmp_path / "class.toml"))

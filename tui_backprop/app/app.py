@@ -31,6 +31,7 @@ from tui_backprop.app.commands import BackpropCommands, Palette
 from tui_backprop.app.engine import DTYPES, Engine, Overrides
 from tui_backprop.app.explore import ExploreMixin
 from tui_backprop.app.explore_screens import QuizBar
+from tui_backprop.app.lessons import LessonMixin
 from tui_backprop.app.loading import LoadingMixin, Request
 from tui_backprop.app.stepping import PACES, SteppingMixin
 from tui_backprop.app.widgets import NodeList, StatusBar, TextView
@@ -70,7 +71,7 @@ class DebuggerScreen(Screen):
 
 
 # ---------------------------------------------------------------- the app
-class BackpropApp(ExploreMixin, LoadingMixin, SteppingMixin, App[int]):
+class BackpropApp(ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[int]):
     """Steps through a trace; every number it shows comes from the engine."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")

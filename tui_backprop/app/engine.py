@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tui_backprop.app.session import Session
     from tui_backprop.gradcheck import CheckSettings, NodeCheck
     from tui_backprop.lesson import Lesson
     from tui_backprop.scenarios import Scenario
@@ -111,6 +112,16 @@ class Engine:
 
         graph, output = scenarios.build(scenario, bug, dtype)
         return run(graph, output, {k: v for k, v in values.items() if k in graph})
+
+    def handout(self, session: Session, notes: dict[int, str], values: dict) -> str:
+        """The Markdown handout of what is open: the bookmarked steps with their notes (every step
+        when there are none), the node table and the verdict from the check as far as it got."""
+        from tui_backprop.export import trace_markdown
+        from tui_backprop.gradcheck import Check
+
+        check = Check(session.trace, session.settings, dict(session.checks))
+        steps = sorted(notes) or None
+        return trace_markdown(session.scenario, session.bug, session.trace, check, steps, notes, values)
 
     def warm_up(self) -> None:
         """Import what rendering a trace needs, so the UI thread does not pay for it later."""

@@ -1,5 +1,5 @@
-"""Playing with the graph and teaching with it: edit, nudge and undo leaf values, the step-size
-explorer, quiz mode, bookmarks and lesson files (README "Explore it live" and "Lesson files").
+"""Playing with the graph: edit, nudge and undo leaf values, the step-size explorer, quiz mode
+(README "Explore it live"; bookmarks, lessons and the handout are in ``lessons.py``).
 
 ``ExploreMixin`` is part of ``BackpropApp``. Edits live on the app, by leaf name, not on the
 session: every re-run (an edit, a nudge, an undo, a live reload) builds a new session from the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from tui_backprop.app.loading import Request
     from tui_backprop.app.session import Session
     from tui_backprop.edits import Edits
-    from tui_backprop.lesson import Bookmark, Lesson
+    from tui_backprop.lesson import Bookmark
     from tui_backprop.quiz import Grade, Score
     from tui_backprop.stepsize import Sweep
     from tui_backprop.trace import Trace
@@ -361,99 +360,3 @@ class ExploreMixin:
         self.debugger.query_one(QuizBar).clear()
         self.go(question.step)
         self.refresh_quiz()
-
-    # ------------------------------------------------------------ bookmarks and lessons
-    def action_toggle_bookmark(self) -> None:
-        session = self.session
-        if session is None or not session.n_steps:
-            return
-        step = session.step
-        if any(b.step == step for b in self.bookmarks):
-            self.bookmarks = [b for b in self.bookmarks if b.step != step]
-            self.note = None
-            self.notify(f"bookmark removed from step {step + 1}", timeout=2)
-            self.refresh_view()
-            return
-        from tui_backprop.app.explore_screens import NoteScreen
-
-        current = session.current
-        title = f"step {step + 1} ({current.phase} {current.node})" if current else f"step {step + 1}"
-        self.push_screen(NoteScreen(title, "", partial(self._add_bookmark, step)))
-
-    def _add_bookmark(self, step: int, note: str) -> str | None:
-        from tui_backprop.lesson import Bookmark
-
-        if "\n" in note:
-            return "one line, please"
-        self.bookmarks = sorted([*self.bookmarks, Bookmark(step, note.strip())], key=lambda b: b.step)
-        self.note = note.strip() or None
-        self.refresh_view()
-        return None
-
-    def action_next_bookmark(self, direction: int) -> None:
-        session = self.session
-        if session is None:
-            return
-        if not self.bookmarks:
-            self.notify("no bookmarks: m bookmarks this step", timeout=3)
-            return
-        steps = [b.step for b in self.bookmarks]
-        later = [b for b in self.bookmarks if (b.step - session.step) * direction > 0]
-        if later:
-            mark = later[0] if direction > 0 else later[-1]
-        else:  # wrap around
-            mark = self.bookmarks[0] if direction > 0 else self.bookmarks[-1]
-        self.go(mark.step)
-        self.note = f"{steps.index(mark.step) + 1}/{len(steps)} {mark.note}".strip()
-        self.refresh_view()
-
-    def apply_lesson(self, lesson: Lesson) -> None:
-        """A lesson was opened: its values, bookmarks and quiz mode (its start step follows the load)."""
-        from tui_backprop.edits import Edits
-
-        self.edits = Edits(dict(lesson.values))
-        self.bookmarks = sorted(lesson.bookmarks, key=lambda b: b.step)
-        self.note = None
-        self._edits_applied = True
-        if lesson.quiz != self.quiz_on:
-            self.call_after_refresh(self.set_quiz, lesson.quiz)
-
-    def action_save_lesson(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        from tui_backprop.app.explore_screens import SaveLessonScreen
-
-        summary = Text(
-            f"{session.scenario.slug}, bug {session.bug or 'none'}, {session.dtype}, "
-            f"{len(self.edits.values)} edited value(s), {len(self.bookmarks)} bookmark(s), "
-            f"step {session.step + 1}. "
-            "A path for the .toml (Enter saves):",
-            style="#8a8a8a",
-        )
-        default = f"{session.scenario.slug}.lesson.toml"
-        self.push_screen(SaveLessonScreen(default, summary, self.save_lesson))
-
-    def save_lesson(self, path: str) -> str | None:
-        from tui_backprop.lesson import Lesson, save
-
-        session = self.session
-        if session is None:
-            return "no scenario open"
-        if not path.strip():
-            return "type a path"
-        lesson = Lesson(
-            session.scenario.spec,
-            bug=session.bug,
-            dtype=session.dtype,
-            start=session.step,
-            quiz=self.quiz_on,
-            values=dict(self.edits.values),
-            bookmarks=list(self.bookmarks),
-        )
-        try:
-            written = save(lesson, Path(path.strip()))
-        except OSError as exc:
-            return f"cannot write {path}: {exc.strerror or exc}"
-        self.notify(f"saved {written}", timeout=3)
-        return None

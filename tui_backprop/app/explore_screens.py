@@ -92,8 +92,8 @@ class NoteScreen(_Prompt):
 class SaveLessonScreen(_Prompt):
     """Where to write the lesson file."""
 
-    def __init__(self, path: str, summary: Text, attempt: Attempt) -> None:
-        super().__init__("Save as lesson", summary, path, attempt)
+    def __init__(self, path: str, summary: Text, attempt: Attempt, title: str = "Save as lesson") -> None:
+        super().__init__(title, summary, path, attempt)
 
 
 class NudgeScreen(AnswersOnce, ModalScreen[None]):

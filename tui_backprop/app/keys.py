@@ -200,6 +200,14 @@ EXPLORE = [
         tooltip="Jump to the previous bookmark and show its note",
     ),
     Binding(
+        "M",
+        "app.save_handout",
+        "Save handout",
+        show=False,
+        id="lesson.handout",
+        tooltip="Write a Markdown handout: the bookmarked steps with their notes (every step if none)",
+    ),
+    Binding(
         "ctrl+s",
         "app.save_lesson",
         "Save as lesson",
@@ -236,7 +244,7 @@ SECTIONS = [
     ("Looking", ["view.tensor"]),
     ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
     ("Exploring", ["explore.edit", "explore.nudge", "explore.undo", "explore.eps", "explore.quiz"]),
-    ("Lessons", ["lesson.bookmark", "lesson.next", "lesson.prev", "lesson.save"]),
+    ("Lessons", ["lesson.bookmark", "lesson.next", "lesson.prev", "lesson.save", "lesson.handout"]),
     ("App", ["app.help", "app.quit"]),
 ]
 
