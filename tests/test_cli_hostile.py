@@ -613,7 +613,8 @@ def test_a_plugin_that_fails_is_reported_in_one_line_and_the_rest_still_work(tmp
     assert code == 2  # a scenario that cannot load: not everything was checked
     entries = json.loads(out)
     assert [e["status"] for e in entries if "status" in e] == ["pass"] * 6
-    assert sum("error" in e for e in entries) == 4
+    failed = [e["scenario"] for e in entries if "error" in e]
+    assert failed == ["broken-plugin", "exiting-plugin", "empty-plugin", "softmax"]
 
 
 # ---------------------------------------------------------------- markdown
@@ -770,6 +771,14 @@ def test_an_ascii_only_stdout_gets_replacement_characters_not_a_traceback():
         assert done.returncode == (0 if argv[0] == "check" else 1)
     done = spawn("list", "--json", env=env)
     assert done.returncode == 0 and json.loads(done.stdout)[0]["slug"] == "sigmoid-chain"
+
+
+def test_closed_standard_streams_do_not_confuse_our_own_output():
+    done = spawn("check", "sigmoid-chain", "--bug", "reciprocal-sign", preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (1, "")
+    assert "blamed: f" in done.stdout
+    done = spawn("check", "sigmoid-chain", "--bug", "reciprocal-sign", preexec_fn=lambda: os.close(1))
+    assert (done.returncode, done.stderr) == (1, "")
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly():

@@ -466,7 +466,7 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
         for problem in found.problems:  # a plugin that cannot load is a scenario that cannot run
             code = EXIT_ERROR
             _error(stdio, str(problem))
-            results.append(_error_entry(problem.message.split(":")[0], problem))
+            results.append(_error_entry(problem.scenario or "", problem))
     console = None if args.json else _console(stdio)
     for spec in specs:
         bug = args.bug

@@ -56,6 +56,8 @@ class ScenarioError(Exception):
         self.message = message
         self.origin = origin
         self.node = node
+        self.scenario: str | None = None
+        """The plugin scenario's name, when the error is one that skipped a plugin."""
 
     def __str__(self) -> str:
         where = f"{self.origin}: " if self.origin else ""

@@ -167,6 +167,7 @@ def own_stdio() -> Iterator[Stdio]:
     restore_fds: list[tuple[int, int]] = []
     opened: list[TextIO] = []
     if fd_level:
+        _reopen_closed_standard_fds()  # else os.dup() below could hand out fd 0, 1 or 2 itself
         with suppress(OSError, ValueError):
             sys.stdout.flush()
             sys.stderr.flush()
@@ -246,6 +247,18 @@ def exits_refused() -> Iterator[None]:
     finally:
         for name, original in saved.items():
             setattr(os, name, original)
+
+
+def _reopen_closed_standard_fds() -> None:
+    """Point a closed stdin, stdout or stderr (``<&-``) at /dev/null."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def silence(stream: TextIO) -> None:

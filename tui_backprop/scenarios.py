@@ -139,8 +139,7 @@ def plugins(problems: list[ScenarioError] | None = None) -> list[Scenario]:
         except BaseException as exc:
             if not is_user_fault(exc):
                 raise
-            error = exc if isinstance(exc, ScenarioError) else None
-            if error is not None:
+            if isinstance(exc, ScenarioError):
                 error = ScenarioError(f"plugin scenario {entry.name!r}: {exc.message}", exc.origin)
             else:
                 error = ScenarioError(
@@ -148,14 +147,17 @@ def plugins(problems: list[ScenarioError] | None = None) -> list[Scenario]:
                     f"{describe_exception(exc)}; skipped",
                     origin_of_exception(exc),
                 )
+            error.scenario = entry.name
             if problems is not None:
                 problems.append(error)
             continue
         if scenario.slug in taken:
             if problems is not None:
-                problems.append(
-                    ScenarioError(f"plugin scenario {entry.name!r} has the name of another scenario; skipped")
+                error = ScenarioError(
+                    f"plugin scenario {entry.name!r} has the name of another scenario; skipped"
                 )
+                error.scenario = entry.name
+                problems.append(error)
             continue
         taken.add(scenario.slug)
         found.append(scenario)
