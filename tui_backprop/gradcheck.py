@@ -222,8 +222,14 @@ def _make_lean(result: NodeCheck) -> None:
     scalars carrying the same maxima): nothing in them is to be shown."""
 
     def lean(c: Comparison) -> Comparison:
-        if c.status != "ok" or c.codes.size < 64 or not np.all(c.codes == OK):
+        if (
+            c.status != "ok"
+            or c.codes.size < 64
+            or c.n_unjudged
+            or np.any((c.codes != OK) & (c.codes != UNCHECKED))
+        ):
             return c
+        codes = c.codes if np.any(c.codes == UNCHECKED) else None  # sampled: which ones
         shape = c.codes.shape
 
         def scalar(value: float, dtype: type = np.float64) -> Array:
@@ -236,7 +242,7 @@ def _make_lean(result: NodeCheck) -> None:
             rel_err=scalar(c.max_rel_err),
             kinks=scalar(False, np.bool_),
             noise=scalar(0.0),
-            codes=scalar(OK, np.int8),
+            codes=scalar(OK, np.int8) if codes is None else codes,
             unjudged=None,
         )
 
@@ -503,6 +509,10 @@ def _compare_estimate(
     analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
 ) -> Comparison:
     """Compare a whole-tensor estimate, keeping only the probed (sampled) elements."""
+    if settings.lean and len(indices) < estimate.numeric.size:
+        quiet = _lean_sampled(analytic, estimate, indices, settings)
+        if quiet is not None:
+            return quiet
     numeric = estimate.numeric
     keep = None
     if len(indices) < numeric.size:
@@ -518,6 +528,36 @@ def _compare_estimate(
 
 
 COMPARE_CHUNK = 1 << 16
+
+
+def _lean_sampled(
+    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
+) -> Comparison | None:
+    """The sampled elements compared alone; if all are ok, a comparison whose only per-element
+    array is the codes (which say which elements were sampled), else None."""
+    pick = lambda v: v.reshape(-1)[indices]  # noqa: E731
+    piece = compare(
+        pick(analytic), pick(estimate.numeric), pick(estimate.noise), pick(estimate.kinks), settings
+    )
+    if piece.status != "ok" or not np.all(piece.codes == OK):
+        return None
+    shape = analytic.shape
+    codes = np.full(analytic.size, UNCHECKED, dtype=np.int8)
+    codes[indices] = OK
+
+    def scalar(value: float, dtype: type = np.float64) -> Array:
+        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+
+    return Comparison(
+        np.asarray(analytic, dtype=np.float64),
+        scalar(np.nan),
+        scalar(piece.max_abs_err),
+        scalar(piece.max_rel_err),
+        scalar(False, np.bool_),
+        scalar(0.0),
+        codes.reshape(shape),
+        "ok",
+    )
 
 
 def _lean_comparison(analytic: Array, estimate: Estimate, settings: CheckSettings) -> Comparison | None:
