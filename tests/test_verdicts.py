@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tui_backprop import scenarios
@@ -178,3 +179,38 @@ def test_plain_check_lists_the_differing_elements_of_a_blamed_node(capsys):
     assert "… 5 more" in out
     loss_row = next(line for line in out.splitlines() if line.lstrip().startswith("loss "))
     assert "2.0e+00 local" in loss_row  # the error that blamed it, not the global one
+
+
+@pytest.mark.parametrize(
+    ("bug", "blamed", "parent"),
+    [(None, [], None), ("dW-wrong", ["fc1"], "fc1.W"), ("list-db-wrong", ["fc2"], "fc2.params[1]")],
+)
+def test_dict_and_list_held_parameters_are_checked(capsys, bug, blamed, parent):
+    code, doc = run_json(capsys, str(FILES / "dict_params.py"), *(["--bug", bug] if bug else []))
+    assert doc["blame"] == blamed and code == (1 if blamed else 0)
+    names = [n["name"] for n in doc["nodes"]]
+    assert {"fc1.W", "fc1.b", "fc2.params[0]", "fc2.params[1]"} <= set(names)
+    if parent:
+        node = next(n for n in doc["nodes"] if n["name"] == blamed[0])
+        assert node["local_check"]["inputs"][parent]["status"] == "mismatch"
+
+
+def test_a_layer_holding_an_unregistered_float_array_is_warned_about(capsys):
+    code, doc = run_json(capsys, str(FILES / "dict_params.py"))
+    assert code == 0
+    (warning,) = doc["warnings"]
+    assert warning.startswith("scaled (Scaled) holds float array(s) scale not registered as parameters")
+    assert main(["check", str(FILES / "dict_params.py")]) == 0
+    assert "⚠ warning: scaled (Scaled) holds float array(s) scale" in capsys.readouterr().out
+    _, clean = run_json(capsys, "two-layer-net")
+    assert clean["warnings"] == []
+
+
+def test_a_penalty_on_a_layer_parameter_reaches_it_through_the_graph():
+    result = checked_file("dict_params.py")
+    trace = result.trace
+    consumers = {c.name for c, _ in trace.consumers["fc1.W"]}
+    assert consumers == {"fc1", "square1"}  # the layer and the L2 penalty on g["fc1.W"]
+    w = trace.values["fc1.W"]
+    assert np.allclose(trace.contributions["square1"][0], 0.02 * w)  # d(0.01·ΣW²)/dW
+    assert result.nodes["fc1.W"].grad.status == "ok" and result.nodes["fc1.W"].grad.n_probed == w.size

@@ -572,6 +572,8 @@ def _print_check(console: Any, scenario: Any, bug: str | None, trace: Any, resul
     for name, nc in result.nodes.items():
         if nc.status == "nondeterministic":
             console.print(Text.assemble((f"? {name}", "bold yellow"), f": {nc.note}"))
+    for warning in trace.graph.warnings:
+        console.print(Text.assemble(("⚠ warning", "bold yellow"), f": {warning}"))
     for line in unchecked_lines(trace, result):
         console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
     projected = projected_lines(trace, result)

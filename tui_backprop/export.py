@@ -145,6 +145,7 @@ def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) 
         "nodes": nodes,
         "steps": [{"index": s.index, "phase": s.phase, "node": s.node} for s in trace.steps],
         "blame": check.blame,
+        "warnings": list(trace.graph.warnings),
         "status": "fail" if check.failed else "pass",
     }
 

@@ -121,6 +121,8 @@ class Graph:
         self.dtype = np.dtype(DTYPES[dtype])
         self.nodes: list[Node] = []
         self._by_name: dict[str, Node] = {}
+        self.warnings: list[str] = []
+        """Things the check cannot vouch for, said once per graph (README: ``warnings``)."""
 
     def __getitem__(self, name: str) -> Node:
         return self._by_name[name]

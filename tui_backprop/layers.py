@@ -15,7 +15,9 @@ and ``affine_backward(dout, cache) -> (dx, dw, db)``; :func:`loss` for loss obje
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,66 @@ from tui_backprop.ops import Op
 
 PARAM_NAMES = ("W", "b", "w", "weight", "weights", "bias", "biases", "gamma", "beta", "kernel")
 """Attribute names taken for parameters when the author does not list them."""
+PARAM_CONTAINERS = ("params", "parameters", "weights", "_params", "param")
+"""Dict or list attributes whose float arrays are the parameters (``self.params['W']``, CS231n)."""
+GRAD_CONTAINERS = ("grads", "gradients", "grad", "dparams", "d_params", "param_grads", "_grads")
+"""Where gradients of dict- or list-held parameters land (``self.grads['W']``)."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a parameter lives on a layer object: ``self.W``, ``self.params['W']``, ``self.params[0]``."""
+
+    attr: str
+    key: str | int | None = None
+
+    @property
+    def label(self) -> str:
+        """The part of the parameter node's name after ``layer.``."""
+        if self.key is None:
+            return self.attr
+        return str(self.key) if isinstance(self.key, str) else f"{self.attr}[{self.key}]"
+
+    def __str__(self) -> str:
+        return self.attr if self.key is None else f"{self.attr}[{self.key!r}]"
+
+    def get(self, obj: Any) -> Any:
+        holder = getattr(obj, self.attr, None)
+        if self.key is None or holder is None:
+            return holder
+        try:
+            return holder[self.key]
+        except (KeyError, IndexError, TypeError):
+            return None
+
+    def set(self, obj: Any, value: np.ndarray) -> None:
+        if self.key is None:
+            setattr(obj, self.attr, value)
+        else:
+            getattr(obj, self.attr)[self.key] = value
+
+    def grad_slots(self) -> list[Slot]:
+        """Where this parameter's gradient usually lands, most common first."""
+        if self.key is None:
+            return [Slot(a) for a in grad_candidates(self.attr)]
+        keys: list[str | int] = [self.key]
+        if isinstance(self.key, str):
+            keys += grad_candidates(self.key)
+        return [Slot(c, k) for c in GRAD_CONTAINERS for k in keys]
+
+
+_SLOT = re.compile(r"""^(\w+)\[\s*(?:(\d+)|['"]([^'"]+)['"])\s*\]$""")
+
+
+def parse_slot(text: str | Slot) -> Slot:
+    """``"W"``, ``"params['W']"`` or ``"params[0]"`` as a Slot."""
+    if isinstance(text, Slot):
+        return text
+    match = _SLOT.match(text.strip())
+    if not match:
+        return Slot(text)
+    attr, index, key = match.groups()
+    return Slot(attr, int(index) if index is not None else key)
 
 
 def grad_candidates(param: str) -> list[str]:
@@ -32,36 +94,79 @@ def grad_candidates(param: str) -> list[str]:
     return [f"d{param}", f"grad_{param}", f"{param}_grad", f"d_{param}", f"grad{param}", f"{param}grad"]
 
 
+def _is_float_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
 def detect_params(obj: Any) -> list[str]:
-    """The float-array attributes of a layer whose names say they are parameters."""
+    """The parameters of a layer, as written: float-array attributes whose names say they are
+    parameters, and the float arrays in a ``params`` dict or list."""
+    return [str(slot) if slot.key is not None else slot.attr for slot in detect_slots(obj)]
+
+
+def detect_slots(obj: Any) -> list[Slot]:
     found = []
     for attr, value in vars(obj).items():
         is_param_name = attr in PARAM_NAMES or (attr[:1] in "Wb" and attr[1:].isdigit())
-        if is_param_name and isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            found.append(attr)
+        if is_param_name and _is_float_array(value):
+            found.append(Slot(attr))
+        elif attr in PARAM_CONTAINERS and isinstance(value, dict):
+            found += [Slot(attr, k) for k, v in value.items() if isinstance(k, str) and _is_float_array(v)]
+        elif attr in PARAM_CONTAINERS and isinstance(value, list):
+            found += [Slot(attr, i) for i, v in enumerate(value) if _is_float_array(v)]
     return found
 
 
-def _param_map(obj: Any, params: Mapping[str, str] | Sequence[str] | None) -> dict[str, str | None]:
-    """Parameter attribute -> gradient attribute (None: find it by the naming patterns)."""
+def _all_float_slots(obj: Any) -> list[Slot]:
+    """Every float array a layer holds, at the top level or one dict or list down."""
+    found = []
+    for attr, value in vars(obj).items():
+        if _is_float_array(value):
+            found.append(Slot(attr))
+        elif isinstance(value, dict):
+            found += [Slot(attr, k) for k, v in value.items() if isinstance(k, str) and _is_float_array(v)]
+        elif isinstance(value, list):
+            found += [Slot(attr, i) for i, v in enumerate(value) if _is_float_array(v)]
+    return found
+
+
+def unregistered_arrays(obj: Any, slots: Sequence[Slot]) -> list[Slot]:
+    """Float arrays the layer holds that are neither a registered parameter nor a gradient slot."""
+    taken = {(s.attr, s.key) for s in slots}
+    taken |= {(g.attr, g.key) for s in slots for g in s.grad_slots()}
+    return [
+        s for s in _all_float_slots(obj) if (s.attr, s.key) not in taken and s.attr not in GRAD_CONTAINERS
+    ]
+
+
+def _param_map(obj: Any, params: Mapping[str, str] | Sequence[str] | None) -> dict[Slot, Slot | None]:
+    """Parameter slot -> gradient slot (None: find it by the naming patterns)."""
     if params is None:
-        return dict.fromkeys(detect_params(obj))
+        return dict.fromkeys(detect_slots(obj))
     if isinstance(params, Mapping):
-        return dict(params)
-    return dict.fromkeys(params)
+        return {parse_slot(p): parse_slot(g) for p, g in params.items()}
+    return dict.fromkeys(parse_slot(p) for p in params)
 
 
-def _find_grad(obj: Any, param: str, where: str | None, label: str) -> np.ndarray:
-    names = [where] if where else grad_candidates(param)
-    for attr in names:
-        value = getattr(obj, attr, None)
+def _find_grad(obj: Any, param: Slot, where: Slot | None, label: str) -> np.ndarray:
+    slots = [where] if where else param.grad_slots()
+    for slot in slots:
+        value = slot.get(obj)
         if value is not None:
             return np.asarray(value)
-    looked = ", ".join(names)
+    looked = ", ".join(str(s) for s in slots[:8]) + (", ..." if len(slots) > 8 else "")
     raise AttributeError(
-        f"{label}: after backward there is no gradient for parameter {param!r} (looked for {looked}); "
-        f"say where it lands with params={{{param!r}: 'attribute'}}"
+        f"{label}: after backward there is no gradient for parameter {str(param)!r} (looked for {looked}); "
+        f"say where it lands with params={{{str(param)!r}: 'attribute'}}"
     )
+
+
+def _zero_grads(obj: Any, mapping: Mapping[Slot, Slot | None]) -> None:
+    """Zero every existing gradient slot, so `+=` and `=` styles both read right."""
+    for param, where in mapping.items():
+        for slot in [where] if where else param.grad_slots():
+            if slot.get(obj) is not None:
+                slot.set(obj, np.zeros_like(param.get(obj)))
 
 
 def layer(
@@ -73,25 +178,34 @@ def layer(
     formula: str | None = None,
     kink: Callable[..., np.ndarray] | None = None,
 ) -> Node:
-    """One call ``obj.forward(x)`` as a node; its parameters become leaf nodes ``name.attr``.
+    """One call ``obj.forward(x)`` as a node; its parameters become leaf nodes ``name.W``.
 
-    ``params``: the parameter attributes (default: float arrays named W, b, weight, bias, ...),
-    or a dict from parameter attribute to the attribute its gradient lands in (default: dW,
-    grad_W, W_grad, ...). ``kink``: for layers like ReLU, a function of x whose sign changes at
-    the non-differentiable points, so probes across them read as kinks.
+    ``params``: the parameters (default: float arrays named W, b, weight, bias, ..., and the float
+    arrays of a ``params`` dict or list), as attribute names or ``"params['W']"``; or a dict from
+    parameter to where its gradient lands (default: dW, grad_W, W_grad, ..., or ``grads['W']``).
+    A float array the layer holds that is not a parameter is reported in the check's warnings.
+    ``kink``: for layers like ReLU, a function of x whose sign changes at the non-differentiable
+    points. The parameter nodes are ``g["name.W"]``, e.g. for a penalty term on them.
     """
     label = type(obj).__name__
     mapping = _param_map(obj, params)
-    for attr in mapping:
-        if not isinstance(getattr(obj, attr, None), np.ndarray):
-            raise ValueError(f"{label}.{attr} is not a numpy array, so it cannot be a parameter")
+    for slot in mapping:
+        if not isinstance(slot.get(obj), np.ndarray):
+            raise ValueError(f"{label}.{slot} is not a numpy array, so it cannot be a parameter")
     graph = x.graph
-    leaves = [graph.param(f"{name}.{attr}", getattr(obj, attr)) for attr in mapping]
-    attrs = list(mapping)
+    slots = list(mapping)
+    leftover = unregistered_arrays(obj, slots)
+    if leftover:
+        held = ", ".join(str(s) for s in leftover)
+        graph.warnings.append(
+            f"{name} ({label}) holds float array(s) {held} not registered as parameters: their "
+            f"gradients are not checked (list them with params=[...] if they are trained)"
+        )
+    leaves = [graph.param(f"{name}.{slot.label}", slot.get(obj)) for slot in slots]
 
     def load(values: Sequence[np.ndarray]) -> None:
-        for attr, value in zip(attrs, values, strict=True):
-            setattr(obj, attr, value)
+        for slot, value in zip(slots, values, strict=True):
+            slot.set(obj, value)
 
     def forward(inp: np.ndarray, *values: np.ndarray) -> np.ndarray:
         load(values)
@@ -100,21 +214,18 @@ def layer(
     def backward(upstream: np.ndarray, out: np.ndarray, inp: np.ndarray, *values: np.ndarray):
         load(values)
         obj.forward(inp)  # the checker's probes overwrote the layer's cache: restore it
-        for attr, where in mapping.items():  # zero first, so `+=` and `=` styles both read right
-            for candidate in [where] if where else grad_candidates(attr):
-                if hasattr(obj, candidate):
-                    setattr(obj, candidate, np.zeros_like(getattr(obj, attr)))
+        _zero_grads(obj, mapping)
         dx = obj.backward(upstream)
-        grads = [_find_grad(obj, attr, mapping[attr], label) for attr in attrs]
+        grads = [_find_grad(obj, slot, mapping[slot], label) for slot in slots]
         return (dx, *grads)
 
-    inputs = ", ".join(["{0}"] + [f"{{{i + 1}}}" for i in range(len(attrs))])
+    inputs = ", ".join(["{0}"] + [f"{{{i + 1}}}" for i in range(len(slots))])
     op = Op(
         label,
         forward,
         _with_origin(backward, obj.backward),
         formula or f"{{out}} = {label}({inputs})",
-        1 + len(attrs),
+        1 + len(slots),
         kink=(lambda inp, *values: kink(inp)) if kink else None,
     )
     return op(x, *leaves, name=name)
