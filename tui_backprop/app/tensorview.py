@@ -82,7 +82,29 @@ def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | N
         partial = trace.grad_at(name, session.step)
         if partial is not None:
             layers.append(Layer(f"dL/d{name} so far ({received} of {expected})", partial))
+    sent = _what_a_blamed_node_sends(session, name)
+    if sent:  # a blamed node's fault is in what it sends: list those mismatching elements
+        comparison = sent[0][1]
+        for parent, c in sent:
+            layers += [
+                Layer(f"sent to {parent} analytic", c.analytic, c.codes),
+                Layer(f"sent to {parent} numeric", c.numeric, c.codes),
+                Layer(
+                    f"sent to {parent} rel err", c.rel_err, c.codes, error=True, relative_to=c.analytic.dtype
+                ),
+            ]
     return layers, comparison
+
+
+def _what_a_blamed_node_sends(session: Session, name: str) -> list[tuple[str, Comparison]]:
+    """(input, comparison) for each input a blamed node sends a mismatching gradient, once its
+    backward step has been reached; empty otherwise."""
+    check = session.checks.get(name)
+    step = session.trace.backward_index.get(name)
+    if check is None or not check.blamed or step is None or session.step < step:
+        return []
+    node = session.trace.graph[name]
+    return [(node.inputs[i].name, c) for i, c in check.local.items() if c.n_mismatch]
 
 
 def _grid2d(array: np.ndarray) -> np.ndarray:

@@ -196,6 +196,13 @@ def _status_line(
     elif session.check_complete and not session.check_error:
         text.append("✓" if compact else "✓ no mismatch", style=tf.STATUS_STYLE["ok"])
         text.append(*sep)
+    warnings = session.trace.graph.warnings  # e.g. a layer's arrays not registered as parameters
+    if warnings:
+        count = len(warnings)
+        text.append(
+            f"⚠{count}" if compact else f"⚠ {count} warning{'s' if count > 1 else ''}", style="bold #e0a526"
+        )
+        text.append(*sep)
     if session.check_error:  # a check that stopped proves nothing about the nodes it did not reach
         text.append("check incomplete", style=tf.STATUS_STYLE["mismatch"])
         text.append(*sep)
@@ -645,6 +652,10 @@ class _Inspector:
                 "held fixed, what it sends its inputs differs from the numeric estimate (marked !).",
                 indent=1,
             )
+            for position, words in check.diagnosis.items():  # what the mismatch looks like, in words
+                self.add(("→ ", tf.DIM), (f"{self.node.inputs[position].name}: {words}", "bold"), indent=1)
+            if check.probe_error:
+                self.add(check.note, indent=1)
             from tui_backprop.trace import backward_origin
 
             written = backward_origin(self.node)
@@ -674,6 +685,11 @@ class _Inspector:
             )
         if check.note and check.status not in ("nonfinite",) and not check.blamed:
             self.add((check.note, tf.DIM))
+        parts = [(f"dL/d{self.name}", check.grad)] if check.grad is not None else []
+        parts += [(f"what it sends {self.node.inputs[i].name}", c) for i, c in check.local.items()]
+        for what, c in parts:  # elements probed that could not be judged: never a silent ok
+            for reason, count in c.reasons.items():
+                self.add((f"– {count} element(s) of {what} not judged: {reason}", tf.DIM))
 
 
 def plug(render, out: str, operands: list[str]) -> str:
