@@ -30,3 +30,23 @@ def test_no_part_of_the_app_imports_the_app_module(path):
 
 def test_the_app_module_stays_small():
     assert len((APP_DIR / "app.py").read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def test_every_screen_the_app_pushes_answers_once():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.screen import Screen
+
+    import tui_backprop.app
+    from tui_backprop.app.dialog import AnswersOnce
+
+    unguarded = []
+    for info in pkgutil.iter_modules(tui_backprop.app.__path__):
+        module = importlib.import_module(f"tui_backprop.app.{info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Screen) and cls.__module__ == module.__name__ and name != "DebuggerScreen":
+                if not issubclass(cls, AnswersOnce):
+                    unguarded.append(f"{module.__name__}.{name}")
+    assert not unguarded, f"mix in tui_backprop.app.dialog.AnswersOnce: {unguarded}"

@@ -1,0 +1,105 @@
+"""Any key at any time is safe: seeded random keys, in bursts with no pause between them, across
+every built-in scenario, the picker and a user's scenario file, resizing down to 20x5.
+
+The short run here sends a few hundred keys. The long one is run by hand (README, Development):
+
+    BACKPROP_FUZZ_KEYS=10000 pytest tests/test_fuzz_app.py -s
+
+``BACKPROP_FUZZ_SEED`` picks another seed. A failure names the target, the seed and the last keys.
+Keys that quit (q, ctrl+q, ctrl+c) are left out; a palette command that quits starts the app again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import os
+import pkgutil
+import random
+import time
+from pathlib import Path
+
+import pytest
+from app_support import settle, wait_for_workers
+from textual import events
+from textual.keys import _character_to_key
+from textual.screen import Screen
+
+import tui_backprop.app
+from tui_backprop import scenarios
+from tui_backprop.app.app import make_app
+
+QUIT = {"q", "ctrl+q", "ctrl+c"}
+SIZES = [(20, 5), (24, 8), (30, 10), (40, 12), (60, 16), (80, 24), (100, 30), (120, 40)]
+NAMED = {"space": " ", "question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "equals_sign": "="}
+USER_FILE = str(Path(__file__).parent / "scenario_files" / "softplus_wrong.py")
+TARGETS = [*scenarios.builtin_names(), None, USER_FILE]
+LONG = int(os.environ.get("BACKPROP_FUZZ_KEYS", "0"))
+SEED = int(os.environ.get("BACKPROP_FUZZ_SEED", "0"))
+
+
+def bound_keys() -> set[str]:
+    """Every key bound by the app or by any screen in its package (new screens included)."""
+    keys: set[str] = set()
+    for info in pkgutil.iter_modules(tui_backprop.app.__path__):
+        module = importlib.import_module(f"tui_backprop.app.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Screen) or cls.__name__ == "BackpropApp":
+                for binding in getattr(cls, "BINDINGS", []):
+                    keys.update(k.strip() for k in getattr(binding, "key", "").split(","))
+    return keys
+
+
+def key_pool() -> list[str]:
+    """Bound keys, navigation keys, the palette, and letters, digits and punctuation to type."""
+    navigation = ["up", "down", "left", "right", "pageup", "pagedown", "home", "end", "enter", "escape"]
+    navigation += ["tab", "shift+tab", "backspace", "ctrl+p", "space"]
+    typing = list("abcdefghijklmnoprstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789.-+=/?[]{}")
+    pool = sorted((bound_keys() | set(navigation) | set(typing)) - QUIT - {""})
+    return pool + ["enter", "escape", "n", "p", "ctrl+p"] * 3  # the keys users press most
+
+
+def key_event(key: str) -> events.Key:
+    if len(key) == 1:
+        return events.Key(_character_to_key(key), key)
+    return events.Key(key, NAMED.get(key))
+
+
+async def fuzz(target: str | None, count: int, seed: int) -> int:
+    """Send ``count`` keys to the app opened on ``target``; return how many were sent."""
+    rng = random.Random(f"{seed}:{target}")
+    pool = key_pool()
+    sent, recent = 0, []
+    while sent < count:
+        app = make_app(target)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            while sent < count and app.is_running:
+                roll = rng.random()
+                if roll < 0.06:
+                    size = rng.choice(SIZES)
+                    recent.append(f"<resize {size[0]}x{size[1]}>")
+                    await pilot.resize_terminal(*size)
+                elif roll < 0.12:
+                    await wait_for_workers(app)  # sometimes let a load or a check land first
+                burst = rng.choices(pool, k=rng.randint(1, 12))
+                for key in burst:
+                    app.post_message(key_event(key))
+                sent += len(burst)
+                recent = (recent + burst)[-40:]
+                await pilot.pause()
+                assert app.return_code in (None, 0), f"{target} seed {seed}: last keys {recent}"
+        assert app.return_code in (None, 0), f"{target} seed {seed}: last keys {recent}"
+    return sent
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: Path(t).name if t else "picker")
+def test_random_key_bursts_and_resizes_never_crash_the_app(target):
+    count = max(1, LONG // len(TARGETS)) if LONG else (40 if target == "deep-mlp" else 80)
+    started = time.perf_counter()
+    sent = asyncio.run(fuzz(target, count, SEED))
+    if LONG:
+        elapsed = time.perf_counter() - started
+        print(f"\nfuzz {target or 'picker'}: {sent} keys, 0 crashes, seed {SEED}, {elapsed:.0f} s")
+    assert sent >= count
