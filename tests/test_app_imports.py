@@ -46,7 +46,7 @@ def test_every_screen_the_app_pushes_answers_once():
     for info in pkgutil.iter_modules(tui_backprop.app.__path__):
         module = importlib.import_module(f"tui_backprop.app.{info.name}")
         for name, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Screen) and cls.__module__ == module.__name__ and name != "DebuggerScreen":
-                if not issubclass(cls, AnswersOnce):
-                    unguarded.append(f"{module.__name__}.{name}")
+            mine = issubclass(cls, Screen) and cls.__module__ == module.__name__
+            if mine and name != "DebuggerScreen" and not issubclass(cls, AnswersOnce):
+                unguarded.append(f"{module.__name__}.{name}")
     assert not unguarded, f"mix in tui_backprop.app.dialog.AnswersOnce: {unguarded}"

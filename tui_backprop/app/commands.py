@@ -17,6 +17,7 @@ from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits
 from textual.content import Content
 
 from tui_backprop.app import keys
+from tui_backprop.app.dialog import AnswersOnce
 from tui_backprop.app.host import Host
 
 Command = tuple[str, str, Callable[[], object]]
@@ -90,7 +91,7 @@ class BackpropCommands(Provider):
                 yield Hit(score, shown, callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
 
 
-class Palette(CommandPalette):
+class Palette(AnswersOnce, CommandPalette):
     """Textual's command palette with two crashes of its own guarded (Textual 8.2; README, Development).
 
     Keys arrive in bursts. PageUp/PageDown sent before the command list was first laid out
