@@ -198,7 +198,13 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
     sent = nodes["s"]["local_check"]
     assert (sent["method"], sent["directions"]) == ("projection", 4)
     assert sent["inputs"]["xs"]["mismatches"] == [[17], [2500]]
-    assert nodes["x"]["check"]["method"] == "elementwise"
+    # Nothing pulls x's gradient back through the custom op: it is projected too, and the elements
+    # that the wrong backward spoils downstream are found by halving.
+    assert (nodes["x"]["check"]["method"], nodes["x"]["check"]["mismatches"]) == (
+        "projection",
+        [[17], [2500]],
+    )
+    assert nodes["s"]["check"]["method"] == "elementwise"
     assert nodes["q"]["local_check"]["method"] == "elementwise"
 
     assert main(["check", str(path)]) == 1
@@ -209,3 +215,5 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
     nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
     assert nodes["s"]["local_check"]["method"] == "elementwise"
     assert nodes["s"]["local_check"]["inputs"]["xs"]["mismatches"] == [[17], [2500]]
+    assert nodes["x"]["check"]["method"] == "elementwise"
+    assert nodes["x"]["check"]["mismatches"] == [[17], [2500]]

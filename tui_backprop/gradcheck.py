@@ -389,17 +389,54 @@ def _global_grad(
         estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
         indices = _probe_indices(node, whole.numeric.size, settings)
         grad = _compare_estimate(trace.grads[name], estimates[name], indices, settings)
-    if grad is None:
-        grad = _global_comparison(trace, node, settings)
-        estimates[name] = Estimate(grad.numeric, grad.noise, grad.kinks)
-    if grad.n_mismatch or grad.n_unjudged:  # (asked only then: each costs a walk downstream)
+
+    def look_again(c: Comparison) -> Comparison:
+        if not (c.n_mismatch or c.n_unjudged):  # (asked only then: each costs a walk downstream)
+            return c
         # Below a blamed node a global mismatch is inherited: look again only at NaN probes there.
         downstream = trace.graph.downstream(node, trace.output)
         inherited = any(done[m.name].blamed for m in downstream if m.name in done)
         evaluate = reprobe.global_evaluator(trace, node)
         base = trace.values[name]
-        grad = second_look(grad, evaluate, settings, trace.graph.dtype, not inherited, base)
-    return grad
+        return second_look(c, evaluate, settings, trace.graph.dtype, not inherited, base)
+
+    if grad is None and _projects_global(trace, node, settings, reach):
+        return _projected_global(trace, node, settings, look_again)
+    if grad is None:
+        grad = _global_comparison(trace, node, settings)
+        estimates[name] = Estimate(grad.numeric, grad.noise, grad.kinks)
+    return look_again(grad)
+
+
+def _projects_global(
+    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int]] | None
+) -> bool:
+    """A large tensor that nothing pulls back: verified by projections (unless asked not to)."""
+    if settings.exhaustive or settings.sample is not None or reach is None:
+        return False
+    return trace.values[node.name].size * reach[node.name][1] > PROJECT_WORK
+
+
+def _projected_global(
+    trace: Trace, node: Node, settings: CheckSettings, refine: Callable[[Comparison], Comparison]
+) -> Comparison:
+    plan = trace.graph.downstream(node, trace.output)
+    modes = _plan_modes(node, plan)
+    base = trace.values[node.name]
+    per_item = max([2 * base.size] + [2 * trace.values[m.name].size for m in plan])
+
+    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
+        parts = [
+            _probe_downstream(trace, node, plan, modes, chunk, settings.eps)
+            for chunk in _chunks(flat, per_item)
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    differences = projection.global_differences(trace.values, node, plan, trace.output)
+    key = (settings.seed, node.index, len(node.inputs) + 1)
+    return projection.projected(
+        base, trace.grads[node.name], differences, key, settings, settings.eps, probe_elements, refine
+    )
 
 
 def _sends_nonfinite(trace: Trace, node: Node) -> bool:
@@ -773,7 +810,7 @@ def _projected_local(
         settings.eps,
         settings.seed,
         probe_elements,
-        lambda c: second_look(c, evaluate, settings, xs[position].dtype),
+        lambda c: second_look(c, evaluate, settings, xs[position].dtype, base=xs[position]),
     )
 
 

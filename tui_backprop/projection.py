@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tui_backprop.graph import Node
-from tui_backprop.probing import as_batch, sign_changed
+from tui_backprop.probing import as_batch
 from tui_backprop.verdict import MISMATCH, NONFINITE, OK, UNCHECKED, Comparison, Tolerances, compare
 
 Array = np.ndarray
@@ -35,55 +35,41 @@ BUDGET = 1 << 20
 
 ProbeElements = Callable[[Array], tuple[Array, Array, Array]]
 """flat indices -> (numeric, noise, kink) per element: the ordinary one-by-one probe."""
+Differences = Callable[[Array, Array], tuple[Array, Array]]
+"""(rows of x + h·v, rows of x - h·v), flat and in x's dtype -> per row F(plus) - F(minus), and
+the magnitude of the values whose round-off that difference carries."""
 
 
 @dataclasses.dataclass
 class _Tester:
-    """⟨u, op(x ± eps·v)⟩ for many directions v at once, against the backward's ⟨a, v⟩."""
+    """F(x ± eps·v) for many directions v at once, against the backward's ⟨a, v⟩."""
 
-    node: Node
-    xs: Sequence[Array]
-    position: int
-    u: Array
-    out: Array
+    x: Array
     analytic: Array
     eps: float
     settings: Tolerances
+    differences: Differences
     unit: float
 
-    def failing(self, directions: Array) -> tuple[Array, Array, Array]:
-        """Per direction (rows of ``directions``, flat like x): does it disagree, |error| / scale,
-        and did it move some op across a kink?"""
-        fails, errors, kinks = [], [], []
-        rows = max(1, BUDGET // max(1, 2 * self.xs[self.position].size))
+    def failing(self, directions: Array) -> tuple[Array, Array]:
+        """Per direction (rows, flat like x): does it disagree, and its relative error?"""
+        fails, errors = [], []
+        rows = max(1, BUDGET // max(1, 2 * self.x.size))
         for start in range(0, len(directions), rows):
-            f, e, k = self._test(directions[start : start + rows])
+            f, e = self._test(directions[start : start + rows])
             fails.append(f)
             errors.append(e)
-            kinks.append(k)
-        return np.concatenate(fails), np.concatenate(errors), np.concatenate(kinks)
+        return np.concatenate(fails), np.concatenate(errors)
 
-    def _test(self, v: Array) -> tuple[Array, Array, Array]:
-        op = self.node.op
-        assert op is not None
-        x = self.xs[self.position]
-        count = len(v)
-        h = self.eps
-        flat = x.reshape(-1).astype(np.float64)
-        plus = (flat + h * v).astype(x.dtype)
-        minus = (flat - h * v).astype(x.dtype)
+    def _test(self, v: Array) -> tuple[Array, Array]:
+        flat = self.x.reshape(-1).astype(np.float64)
+        plus = (flat + self.eps * v).astype(self.x.dtype)
+        minus = (flat - self.eps * v).astype(self.x.dtype)
         delta = plus.astype(np.float64) - minus.astype(np.float64)  # the true step, after rounding
-        batch = np.concatenate([plus, minus]).reshape((2 * count,) + x.shape)
-        flags = [i == self.position for i in range(len(self.xs))]
-        batched = [batch if f else value for value, f in zip(self.xs, flags, strict=True)]
         with np.errstate(all="ignore"):
-            runs = as_batch(op.run_batched(batched, flags), self.out, 2 * count)
-            runs = runs.reshape(2 * count, -1).astype(np.float64)
-            up, down = runs[:count], runs[count:]
-            numeric = (up - down) @ self.u
+            numeric, magnitude = self.differences(plus, minus)
             analytic = delta @ self.analytic
-            moved = (np.abs(up) + np.abs(down)) * (up != down)
-            noise = self.unit * (moved @ np.abs(self.u))
+            noise = self.unit * magnitude
             tolerance = (
                 np.abs(delta) @ (self.settings.atol + self.settings.rtol * np.abs(self.analytic)) + noise
             )
@@ -91,36 +77,76 @@ class _Tester:
             fails = ~(error <= tolerance)  # NaN fails too: looked at element by element
             scale = np.maximum(np.abs(numeric), np.abs(analytic))
             relative = np.where(scale > 0, error / scale, 0.0)
-        if op.kink is not None:
-            kink = op.kink_batched(batched, flags)
-            kink = np.broadcast_to(kink, (2 * count,) + np.shape(kink)[1:])
-            straddled = sign_changed(kink[:count], kink[count:]).reshape(count, -1).any(axis=1)
-        else:
-            straddled = np.zeros(count, dtype=bool)
-        return fails, relative, straddled
+        return fails, relative
 
 
-def projected_local(
-    node: Node,
-    xs: Sequence[Array],
-    position: int,
-    u: Array,
-    out: Array,
-    contribution: Array,
+def local_differences(node: Node, xs: Sequence[Array], position: int, u: Array, out: Array) -> Differences:
+    """⟨u, op(x)⟩ for the op alone, x its input ``position`` (the local check)."""
+    op = node.op
+    assert op is not None
+    flags = [i == position for i in range(len(xs))]
+    shape = xs[position].shape
+
+    def differences(plus: Array, minus: Array) -> tuple[Array, Array]:
+        count = len(plus)
+        batch = np.concatenate([plus, minus]).reshape((2 * count,) + shape)
+        batched = [batch if f else value for value, f in zip(xs, flags, strict=True)]
+        with np.errstate(all="ignore"):
+            runs = as_batch(op.run_batched(batched, flags), out, 2 * count).reshape(2 * count, -1)
+            runs = runs.astype(np.float64)
+            up, down = runs[:count], runs[count:]
+            moved = (np.abs(up) + np.abs(down)) * (up != down)
+            return (up - down) @ u, moved @ np.abs(u)
+
+    return differences
+
+
+def global_differences(
+    values: dict[str, Array], node: Node, plan: Sequence[Node], output: Node
+) -> Differences:
+    """The loss, re-run downstream of ``node`` with every op's batched forward (the global check)."""
+    shape = values[node.name].shape
+
+    def differences(plus: Array, minus: Array) -> tuple[Array, Array]:
+        count = len(plus)
+        batches = {node.name: np.concatenate([plus, minus]).reshape((2 * count,) + shape)}
+        readers = {m.name: sum(1 for n in plan for p in n.inputs if p.name == m.name) for m in plan}
+        for m in plan:
+            assert m.op is not None
+            flags = [p.name in batches for p in m.inputs]
+            xs = [batches[p.name] if f else values[p.name] for p, f in zip(m.inputs, flags, strict=True)]
+            with np.errstate(all="ignore"):
+                batches[m.name] = as_batch(m.op.run_batched(xs, flags), values[m.name], 2 * count)
+            for p in m.inputs:  # release what no op still to run reads
+                if p.name in readers:
+                    readers[p.name] -= 1
+                    if readers[p.name] == 0 and p.name != output.name:
+                        batches.pop(p.name, None)
+        loss = batches[output.name].reshape(2 * count).astype(np.float64)
+        up, down = loss[:count], loss[count:]
+        return up - down, np.abs(up) + np.abs(down)
+
+    return differences
+
+
+def projected(
+    x: Array,
+    analytic: Array,
+    differences: Differences,
+    key: Sequence[int],
     settings: Tolerances,
     eps: float,
-    seed: int,
     probe_elements: ProbeElements,
     refine: Callable[[Comparison], Comparison] = lambda c: c,
 ) -> Comparison:
-    """The local check of input ``position`` by ``DIRECTIONS`` random projections; elements of
-    index sets that disagree are found by halving and probed one by one."""
-    x = xs[position]
-    rng = np.random.default_rng([seed, node.index, position])
-    analytic = np.asarray(contribution, dtype=np.float64).reshape(-1)
-    tester = _Tester(node, xs, position, u, out, analytic, eps, settings, 8.0 * float(np.finfo(x.dtype).eps))
+    """``analytic`` (a gradient shaped like x) verified along ``DIRECTIONS`` random directions of
+    the scalar ``differences`` measures; elements of index sets that disagree are found by halving
+    and probed one by one (``refine``: a second look at those)."""
+    rng = np.random.default_rng(list(key))
+    a = np.asarray(analytic, dtype=np.float64).reshape(-1)
+    tester = _Tester(x, a, eps, settings, differences, 8.0 * float(np.finfo(x.dtype).eps))
     weights = rng.choice([-1.0, 1.0], size=x.size) * rng.uniform(0.5, 1.0, size=(DIRECTIONS, x.size))
-    fails, relative, _ = tester.failing(weights)
+    fails, relative = tester.failing(weights)
     worst_projection = float(np.nanmax(relative)) if relative.size else 0.0
     suspects = [np.arange(x.size)] if fails.any() else []
     direction = weights[int(np.argmax(fails))] if fails.any() else weights[0]
@@ -138,10 +164,29 @@ def projected_local(
         rows = np.zeros((len(halves), x.size))
         for row, group in zip(rows, halves, strict=True):
             row[group] = direction[group]
-        failing, _, _ = tester.failing(rows)
+        failing, _ = tester.failing(rows)
         suspects = [group for group, bad in zip(halves, failing, strict=True) if bad]
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
-    return _judged(contribution, x.shape, probed, probe_elements, settings, worst_projection, refine)
+    return _judged(analytic, x.shape, probed, probe_elements, settings, worst_projection, refine)
+
+
+def projected_local(
+    node: Node,
+    xs: Sequence[Array],
+    position: int,
+    u: Array,
+    out: Array,
+    contribution: Array,
+    settings: Tolerances,
+    eps: float,
+    seed: int,
+    probe_elements: ProbeElements,
+    refine: Callable[[Comparison], Comparison] = lambda c: c,
+) -> Comparison:
+    """The local check of input ``position`` by projections (see ``projected``)."""
+    differences = local_differences(node, xs, position, u, out)
+    key = (seed, node.index, position)
+    return projected(xs[position], contribution, differences, key, settings, eps, probe_elements, refine)
 
 
 def _judged(
