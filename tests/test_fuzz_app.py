@@ -95,7 +95,8 @@ async def fuzz(target: str | None, count: int, seed: int) -> int:
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: Path(t).name if t else "picker")
-def test_random_key_bursts_and_resizes_never_crash_the_app(target):
+def test_random_key_bursts_and_resizes_never_crash_the_app(target, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # ctrl+s or M, then Enter, saves a lesson or a handout: not into the repo
     count = max(1, LONG // len(TARGETS)) if LONG else (40 if target == "deep-mlp" else 80)
     started = time.perf_counter()
     sent = asyncio.run(fuzz(target, count, SEED))
