@@ -11,7 +11,7 @@ Graphs (the table of issue 11):
   mlp-1224   relu MLP 1224 → 612 → 306 → … → 4, log-softmax cross-entropy, batch 32 (1.0M params)
   mlp-548    the same family from 548 wide (200k params), batch 32
   rounds     10 rounds of mul, sigmoid, add on a length-4096 vector (86k leaf elements)
-  chain-250  250 linear(8→8) + tanh layers (1,002 nodes)
+  chain-250  250 linear(8→8) + tanh layers (1,003 nodes)
   deep-mlp   the built-in scenario (44k params, one sample)
 
 Growth: the check time over a few sizes of one knob at a time (best of two runs), with the
@@ -158,6 +158,13 @@ GROWTH = {
         Spec(f"rounds-{n}", "rounds", (n,)) for n in (8192, 16384, 32768, 65536)
     ],
 }
+BOUNDS = {
+    "params": "each layer costs a few matmuls (adjoints pull numeric gradients back): linear in params",
+    "batch": "the same matmuls grow with the batch: linear in batch",
+    "nodes": "a node costs its consumers' local work, not the whole downstream: linear in nodes",
+    "leaf": "elementwise ops run twice per input (column grouping): a constant times the forward",
+}
+"""What bounds each exponent, printed beside it (README, "How the check works")."""
 REPEATS = 2
 """Growth points take the best of this many runs: the machine is shared."""
 
@@ -324,7 +331,7 @@ def growth(extra: list[str], folder: Path) -> None:
             sizes.append(x)
             times.append(m.check)
             rows.append(f"{x:,}: {m.check:.2f}s ({m.check / m.run:.0f}x run, {m.rss_mib:.0f}MiB)")
-        print(f"{knob}: exponent {exponent(sizes, times):.2f}")
+        print(f"{knob}: exponent {exponent(sizes, times):.2f}  ({BOUNDS[knob.split()[0]]})")
         print("    " + "; ".join(rows), flush=True)
 
 
