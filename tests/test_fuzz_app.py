@@ -34,7 +34,7 @@ QUIT = {"q", "ctrl+q", "ctrl+c"}
 SIZES = [(20, 5), (24, 8), (30, 10), (40, 12), (60, 16), (80, 24), (100, 30), (120, 40)]
 NAMED = {"space": " ", "question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "equals_sign": "="}
 USER_FILE = str(Path(__file__).parent / "scenario_files" / "softplus_wrong.py")
-TARGETS = [*scenarios.builtin_names(), None, USER_FILE]
+TARGETS = [*(s.slug for s in scenarios.builtins()), None, USER_FILE]
 LONG = int(os.environ.get("BACKPROP_FUZZ_KEYS", "0"))
 SEED = int(os.environ.get("BACKPROP_FUZZ_SEED", "0"))
 
@@ -75,6 +75,7 @@ async def fuzz(target: str | None, count: int, seed: int) -> int:
         app = make_app(target)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
+            assert target is None or app.session is not None, f"{target} did not open"
             while sent < count and app.is_running:
                 roll = rng.random()
                 if roll < 0.06:
