@@ -214,3 +214,21 @@ def test_a_penalty_on_a_layer_parameter_reaches_it_through_the_graph():
     w = trace.values["fc1.W"]
     assert np.allclose(trace.contributions["square1"][0], 0.02 * w)  # d(0.01·ΣW²)/dW
     assert result.nodes["fc1.W"].grad.status == "ok" and result.nodes["fc1.W"].grad.n_probed == w.size
+
+
+@pytest.mark.parametrize(
+    ("bug", "blamed", "words"),
+    [
+        (None, [], None),
+        ("softmax-grad-diagonal", ["s"], "only the diagonal of the Jacobian"),
+        ("target-first-sign", ["mse_r"], "are prediction and target swapped?"),
+        ("linear-dW-transposed", ["linear"], None),
+    ],
+)
+def test_course_code_styles_are_adapted_as_written(capsys, bug, blamed, words):
+    code, doc = run_json(capsys, str(FILES / "course_styles.py"), *(["--bug", bug] if bug else []))
+    assert doc["blame"] == blamed and code == (1 if blamed else 0)
+    nodes = {n["name"]: n for n in doc["nodes"]}
+    assert nodes["r"]["local_check"]["inputs"]["hs"]["kinks"] == 1  # cache_op's kink= at hs = 0
+    if words:
+        assert words in nodes[blamed[0]]["local_check"]["diagnosis"]

@@ -15,6 +15,7 @@ and ``affine_backward(dout, cache) -> (dx, dw, db)``; :func:`loss` for loss obje
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -215,7 +216,8 @@ def layer(
         load(values)
         obj.forward(inp)  # the checker's probes overwrote the layer's cache: restore it
         _zero_grads(obj, mapping)
-        dx = obj.backward(upstream)
+        # backward(dy), or backward(x, grad_output): the style that takes the input again
+        dx = obj.backward(inp, upstream) if _positional_count(obj.backward) >= 2 else obj.backward(upstream)
         grads = [_find_grad(obj, slot, mapping[slot], label) for slot in slots]
         return (dx, *grads)
 
@@ -231,40 +233,95 @@ def layer(
     return op(x, *leaves, name=name)
 
 
+def _positional_count(fn: Callable[..., Any]) -> int:
+    """How many positional arguments ``fn`` requires (self not counted for a bound method)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in kinds and p.default is inspect.Parameter.empty)
+
+
 def cache_op(
     name: str,
     forward: Callable[..., tuple[Any, Any]],
     backward: Callable[[np.ndarray, Any], Any],
     formula: str = "",
+    *,
+    kink: Callable[..., np.ndarray] | None = None,
 ) -> Op:
     """An op from the (out, cache) style: ``forward(*inputs) -> (out, cache)``,
-    ``backward(dout, cache) -> dx`` or a tuple of one gradient per input."""
+    ``backward(dout, cache) -> dx`` or a tuple of one gradient per input. ``kink``: a function of
+    the inputs whose sign changes at the non-differentiable points (relu_forward: ``lambda x: x``)."""
 
     def vjp(upstream: np.ndarray, out: np.ndarray, *inputs: np.ndarray):
         _, cache = forward(*inputs)
         return backward(upstream, cache)
 
-    return Op(name, lambda *inputs: forward(*inputs)[0], _with_origin(vjp, backward), formula)
+    return Op(name, lambda *inputs: forward(*inputs)[0], _with_origin(vjp, backward), formula, kink=kink)
 
 
-def loss(obj_or_fn: Any, pred: Node, target: Any, name: str = "loss", formula: str | None = None) -> Node:
+def jacobian_op(
+    name: str,
+    forward: Callable[[np.ndarray], np.ndarray],
+    jacobian: Callable[[np.ndarray], np.ndarray],
+    formula: str = "",
+    *,
+    of: str = "output",
+) -> Op:
+    """A one-input op whose derivative is written as a full Jacobian matrix, the way lectures
+    write ``softmax_grad(s)``: ``jacobian(s)`` (``of="output"``) or ``jacobian(x)`` (``of="input"``)
+    returns d out / d x with one row per output element and one column per input element. The
+    adapter turns it into the vector-Jacobian product the check needs: ``upstream @ J``."""
+    if of not in ("output", "input"):
+        raise ValueError(f"jacobian_op: of must be 'output' or 'input', not {of!r}")
+
+    def vjp(upstream: np.ndarray, out: np.ndarray, x: np.ndarray) -> np.ndarray:
+        matrix = np.asarray(jacobian(out if of == "output" else x))
+        if matrix.shape != (out.size, x.size):
+            raise ValueError(
+                f"{name}: the Jacobian has shape {list(matrix.shape)}, expected "
+                f"[{out.size}, {x.size}] (outputs × inputs)"
+            )
+        return (upstream.reshape(-1) @ matrix).reshape(x.shape)
+
+    return Op(name, forward, _with_origin(vjp, jacobian), formula, 1)
+
+
+def loss(
+    obj_or_fn: Any,
+    pred: Node,
+    target: Any,
+    name: str = "loss",
+    formula: str | None = None,
+    *,
+    target_first: bool = False,
+) -> Node:
     """A loss on ``pred`` against a fixed ``target``: an object with ``forward(pred, target)`` and
-    ``backward()`` (returning dL/dpred), or a function ``(pred, target) -> (loss, dpred)``."""
+    ``backward()`` or ``backward(pred, target)`` (returning dL/dpred), or a function
+    ``(pred, target) -> (loss, dpred)``; ``target_first=True`` for ``mse_loss(y, y_hat)``."""
     target = np.asarray(target)
     label = getattr(obj_or_fn, "__name__", type(obj_or_fn).__name__)
+
+    def args(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (target, p) if target_first else (p, target)
+
     if callable(getattr(obj_or_fn, "forward", None)):
-        forward = lambda p: obj_or_fn.forward(p, target)  # noqa: E731
+        forward = lambda p: obj_or_fn.forward(*args(p))  # noqa: E731
+        takes_args = _positional_count(obj_or_fn.backward) >= 2
 
         def vjp(upstream: np.ndarray, out: np.ndarray, p: np.ndarray) -> np.ndarray:
-            obj_or_fn.forward(p, target)
-            return np.asarray(obj_or_fn.backward()) * upstream
+            obj_or_fn.forward(*args(p))
+            grad = obj_or_fn.backward(*args(p)) if takes_args else obj_or_fn.backward()
+            return np.asarray(grad) * upstream
 
         source = obj_or_fn.backward
     else:
-        forward = lambda p: obj_or_fn(p, target)[0]  # noqa: E731
+        forward = lambda p: obj_or_fn(*args(p))[0]  # noqa: E731
 
         def vjp(upstream: np.ndarray, out: np.ndarray, p: np.ndarray) -> np.ndarray:
-            return np.asarray(obj_or_fn(p, target)[1]) * upstream
+            return np.asarray(obj_or_fn(*args(p))[1]) * upstream
 
         source = obj_or_fn
     op = Op(label, forward, _with_origin(vjp, source), formula or f"{{out}} = {label}({{0}}, target)", 1)
