@@ -503,7 +503,10 @@ class _Inspector:
         self.add((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL), indent=indent)
         self.add(_counts(c), indent=indent + 2)
         room = self.width - indent - 2
-        self.extend(tf.stats_table([("analytic", a), ("numeric", c.numeric)], room), indent + 2)
+        numeric = ("numeric", c.numeric)
+        if c.method == "projection":  # only the elements probed one by one have a numeric value
+            numeric = ("numeric (probed)", c.numeric[~np.isnan(c.numeric)])
+        self.extend(tf.stats_table([("analytic", a), numeric], room), indent + 2)
         self.differing(c, indent + 2)
 
     def differing(self, c: Comparison, indent: int) -> None:
