@@ -199,6 +199,12 @@ def test_os_exit_and_exec_from_a_scenario_are_refused_not_obeyed(tmp_path):
     assert "execs.py:2: importing the scenario failed: ExitCalled: os.execv('/bin/true'" in second
 
 
+def test_a_recursion_limit_lowered_at_import_does_not_break_the_check(tmp_path, capsys):
+    path = write(tmp_path, "shallow.py", "import sys\nsys.setrecursionlimit(60)\n" + OK_BUILD)
+    code, out, _ = run_cli(capsys, "check", path, "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "pass"
+
+
 def test_a_scenario_that_replaces_stderr_still_gets_its_one_line(tmp_path, capsys):
     path = write(
         tmp_path, "mute.py", "import io, sys\nsys.stderr = io.StringIO()\nraise ValueError('loud')\n"
@@ -286,6 +292,31 @@ def test_a_scenario_that_prints_reads_stdin_and_replaces_stdout_cannot_corrupt_t
     assert (doc[0] if isinstance(doc, list) else doc)["status"] == "pass"
     for said in ["at import", "fd-level junk", "from a shell", "in build True", "in forward", "in backward"]:
         assert said in done.stderr
+
+
+def test_a_scenario_thread_that_keeps_printing_cannot_reach_stdout_after_the_json(tmp_path):
+    path = write(
+        tmp_path,
+        "ticker.py",
+        """
+        import os, sys, threading
+        from tui_backprop import ops
+
+        def tick():
+            while True:
+                print("tick")
+                os.write(1, b"tock\\n")
+
+        threading.Thread(target=tick, daemon=True).start()
+
+        def build(g, bug=None):
+            return ops.sum(ops.square(g.input("x", [1.0, 2.0]), name="sq"), name="L")
+        """,
+    )
+    done = spawn("check", path, "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)[0]["status"] == "pass"
+    assert "tick" in done.stderr and "tock" in done.stderr
 
 
 def test_input_from_a_scenario_reads_an_empty_stdin_and_fails_on_its_line(tmp_path, capsys):

@@ -180,8 +180,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=DTYPES, default="float64", help="float64 (default) or float32")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit code; never raises, never prints a traceback."""
+def main(argv: Sequence[str] | None = None, *, leave: bool = False) -> int:
+    """Run one command and return its exit code; never raises, never prints a traceback.
+
+    ``leave``: a headless command ends the process itself, at once after its output, before the
+    scenario's streams are given back (so a thread of the scenario cannot print after our JSON).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parsers()
     command = argv[0] if argv and argv[0] in COMMANDS else "app"
@@ -196,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_app(args, parsers["app"].prog)
     if command == "serve":
         return cmd_serve(args)
-    return _headless({"list": cmd_list, "check": cmd_check, "trace": cmd_trace}[command], args)
+    return _headless({"list": cmd_list, "check": cmd_check, "trace": cmd_trace}[command], args, leave)
 
 
 def entry() -> None:
@@ -205,7 +209,7 @@ def entry() -> None:
     ``os._exit`` after flushing, so that nothing the scenario left behind can change the verdict or
     hang the process: an ``atexit`` hook calling ``os._exit(0)``, a thread that never ends.
     """
-    code = main()
+    code = main(leave=True)
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError, AttributeError):
             stream.flush()
@@ -228,19 +232,34 @@ def _error(stdio: Stdio, message: str) -> int:
     return EXIT_ERROR
 
 
-def _headless(command: Callable[[argparse.Namespace, Stdio], int], args: argparse.Namespace) -> int:
-    """Run a headless command with our stdout kept from the scenario's code and Ctrl-C told apart."""
+def _headless(
+    command: Callable[[argparse.Namespace, Stdio], int], args: argparse.Namespace, leave: bool = False
+) -> int:
+    """Run a headless command with our stdout kept from the scenario's code and Ctrl-C told apart;
+    with ``leave``, end the process right there with the command's code."""
     with sigint_marked(), own_stdio() as stdio, exits_refused():
-        try:
-            return command(args, stdio)
-        except BrokenPipeError:  # `| head` closed our stdout: stop quietly, as Unix tools do
-            silence(stdio.out)
-            return EXIT_BROKEN_PIPE
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt) and real_interrupt():
-                report_interrupt(stdio.err)
-                return EXIT_INTERRUPTED
-            return _error(stdio, _unexpected(exc))
+        code = _guarded(command, args, stdio)
+        if leave:
+            for stream in (stdio.out, stdio.err):
+                with suppress(OSError, ValueError):
+                    stream.flush()
+            real_exit(code)
+        return code
+
+
+def _guarded(
+    command: Callable[[argparse.Namespace, Stdio], int], args: argparse.Namespace, stdio: Stdio
+) -> int:
+    try:
+        return command(args, stdio)
+    except BrokenPipeError:  # `| head` closed our stdout: stop quietly, as Unix tools do
+        silence(stdio.out)
+        return EXIT_BROKEN_PIPE
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and real_interrupt():
+            report_interrupt(stdio.err)
+            return EXIT_INTERRUPTED
+        return _error(stdio, _unexpected(exc))
 
 
 def _unexpected(exc: BaseException) -> str:

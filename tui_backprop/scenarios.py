@@ -195,6 +195,7 @@ def load_file(path: Path) -> Scenario:
     sys.path.insert(0, folder)
     _forget_siblings(path.parent)
     sys.modules[module_name] = module
+    recursion_limit = sys.getrecursionlimit()
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
@@ -213,6 +214,8 @@ def load_file(path: Path) -> Scenario:
     finally:
         with suppress(ValueError):  # the author's code may have edited sys.path itself
             sys.path.remove(folder)
+        if sys.getrecursionlimit() < recursion_limit:  # lowered at import: it would break us, not them
+            sys.setrecursionlimit(recursion_limit)
     return describe(module, path.stem.replace("_", "-"), "file")
 
 
