@@ -87,6 +87,17 @@ class LessonMixin:
         self._edits_applied = True
         if lesson.quiz != self.quiz_on:
             self.call_after_refresh(self.set_quiz, lesson.quiz)
+        if lesson.view != "debugger":
+            self.call_after_refresh(self.start_view, lesson.view)
+
+    def start_view(self, view: str) -> None:
+        """The view a lesson starts in: the circuit (``g``) or presenter mode (``P``)."""
+        action = {"circuit": "toggle_circuit", "presenter": "presenter"}.get(view)
+        handler = getattr(self, f"action_{action}", None) if action else None
+        if handler is None:  # a lesson written for a version of the app with that view
+            self.notify(f"this lesson starts in the {view} view, which this app does not have", timeout=5)
+            return
+        handler()
 
     def action_save_lesson(self) -> None:
         session = self.session
