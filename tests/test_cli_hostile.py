@@ -453,7 +453,7 @@ def _special_paths(tmp_path: Path) -> dict[str, tuple[str, str]]:
         "name too long": (str(tmp_path / ("n" * 300 + ".py")), "too long"),
         "path too long": ("/" + "/".join(["d" * 200] * 30) + "/x.py", "too long"),
         "directory": (str(folder), "is a directory"),
-        "socket": (str(sock_path), "is a socket, not a regular .py file"),
+        "socket": (str(sock_path), "is a socket, not a regular file"),
         "device": ("/dev/null", "is a character device"),
         "binary": (str(binary), "binary.py:2: a binary file"),
         "not UTF-8": (str(latin), "latin.py:2: not utf-8 text"),
@@ -473,14 +473,16 @@ def test_special_paths_are_refused_at_once_in_one_line(tmp_path, capsys):
             assert len(line) < 400, case
 
 
-def test_a_fifo_named_like_a_scenario_is_refused_without_blocking(tmp_path):
-    fifo = tmp_path / "x.py"
-    os.mkfifo(fifo)
-    done = spawn("check", str(fifo))
+def test_a_fifo_named_like_a_scenario_or_a_lesson_is_refused_without_blocking(tmp_path):
+    scenario, lesson = tmp_path / "x.py", tmp_path / "x.toml"
+    os.mkfifo(scenario)
+    os.mkfifo(lesson)
+    done = spawn("check", str(scenario), str(lesson))
     assert done.returncode == 2
-    assert (
-        done.stderr.strip() == f"backprop-tui: error: {fifo} is a FIFO (named pipe), not a regular .py file"
-    )
+    assert done.stderr.strip().splitlines() == [
+        f"backprop-tui: error: {scenario} is a FIFO (named pipe), not a regular file",
+        f"backprop-tui: error: {lesson} is a FIFO (named pipe), not a regular file",
+    ]
 
 
 def test_a_slug_wins_over_a_folder_of_the_same_name(tmp_path, capsys, monkeypatch):
@@ -594,6 +596,10 @@ def test_an_unknown_word_is_a_usage_error_but_a_slug_or_a_file_still_opens(tmp_p
     code, out, err = run_cli(capsys, "frobnicate")
     assert code == 2 and out == ""
     assert "unknown command or scenario 'frobnicate'" in one_error_line(err)
+    for argv in (["w" * 5000], ["check", "w" * 5000]):  # an over-long word: still one short line
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and len(one_error_line(err)) < 500
+    assert run_cli(capsys, "check", "-h")[0] == 0  # help is not an error
     path = write(tmp_path, "ok.py", OK_BUILD)
     for word in ("sigmoid-chain", path):  # accepted, then refused only for want of a terminal
         code, _, err = run_cli(capsys, word)

@@ -196,6 +196,8 @@ def main(argv: Sequence[str] | None = None, *, leave: bool = False) -> int:
             parsers[command].error(problem)
     except UsageError as exc:
         return _usage(str(exc), parsers[command].prog)
+    except SystemExit as exc:  # -h printed the help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
     if command == "app":
         return _open_app(args, parsers["app"].prog)
     if command == "serve":
@@ -307,7 +309,7 @@ PLUGIN_GROUP = "tui_backprop.scenarios"
 
 def _scenario_word_problem(word: str) -> str | None:
     """Why the app's argument names nothing it could open (None: a slug, or a usable file)."""
-    from tui_backprop.guard import ScenarioFileError, scenario_source
+    from tui_backprop.guard import ScenarioFileError, scenario_source, shown
 
     if word.endswith(".toml"):  # a lesson: read and checked when it opens (README "Lesson files")
         return None if os.path.isfile(os.path.expanduser(word)) else f"no such lesson file: {word}"
@@ -322,7 +324,7 @@ def _scenario_word_problem(word: str) -> str | None:
             return str(exc)
         return None
     return (
-        f"unknown command or scenario {word!r}: the commands are {', '.join(COMMANDS)}; "
+        f"unknown command or scenario {shown(word)!r}: the commands are {', '.join(COMMANDS)}; "
         f"the scenarios {', '.join(slugs)}; or give a path to a .py file"
     )
 

@@ -311,29 +311,36 @@ def scenario_source(spec: str) -> tuple[Path, str]:
     too long, a directory, a FIFO or other special file, a file without ``.py``, an unreadable,
     oversized, binary or undecodable one.
     """
+    return source_file(spec, ".py", "scenario file")
+
+
+def source_file(spec: str, suffix: str, what: str) -> tuple[Path, str]:
+    """``scenario_source`` for any text file the user names (a lesson ``.toml`` too)."""
     name = shown(spec)
     try:
         path = Path(spec).expanduser()
         _refuse_kind(os.stat(path).st_mode, name)  # before opening: a socket cannot be opened at all
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO swapped in meanwhile must not block
     except FileNotFoundError:
-        raise ScenarioFileError(f"no such scenario file: {name}") from None
+        raise ScenarioFileError(f"no such {what}: {name}") from None
     except OSError as exc:
         reason = _REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
-        raise ScenarioFileError(f"cannot open scenario file {name}: {reason}") from None
+        raise ScenarioFileError(f"cannot open {what} {name}: {reason}") from None
     except (ValueError, RuntimeError) as exc:  # an embedded NUL byte; an unknown ~user
         raise ScenarioFileError(f"not a usable path: {name} ({exc})") from None
+    except ScenarioFileError:
+        raise
     try:
         info = os.fstat(fd)
         _refuse_kind(info.st_mode, name)
-        if path.suffix != ".py":
-            raise ScenarioFileError(f"not a scenario: {name} is not a .py file")
+        if path.suffix != suffix:
+            raise ScenarioFileError(f"not a {what}: {name} is not a {suffix} file")
         if info.st_size > MAX_SOURCE_BYTES:
-            raise ScenarioFileError(f"{name} is {info.st_size} bytes: too large to be a scenario file")
+            raise ScenarioFileError(f"{name} is {info.st_size} bytes: too large to be a {what}")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioFileError(f"cannot read scenario file {name}: {exc.strerror or exc}") from None
+        raise ScenarioFileError(f"cannot read {what} {name}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     return path.resolve(), _decoded(data, name)
@@ -341,10 +348,10 @@ def scenario_source(spec: str) -> tuple[Path, str]:
 
 def _refuse_kind(mode: int, name: str) -> None:
     if stat.S_ISDIR(mode):
-        raise ScenarioFileError(f"{name} is a directory, not a .py scenario file")
+        raise ScenarioFileError(f"{name} is a directory, not a file")
     for test, kind in _KINDS:
         if test(mode):
-            raise ScenarioFileError(f"{name} is {kind}, not a regular .py file")
+            raise ScenarioFileError(f"{name} is {kind}, not a regular file")
 
 
 def _decoded(data: bytes, name: str) -> str:

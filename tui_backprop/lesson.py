@@ -20,6 +20,7 @@ import numpy as np
 
 from tui_backprop.errors import ScenarioError
 from tui_backprop.graph import Origin
+from tui_backprop.guard import ScenarioFileError, source_file
 from tui_backprop.scenarios import Scenario
 from tui_backprop.trace import Trace
 
@@ -67,6 +68,7 @@ class _Lines:
     """Finds the line of a key in the TOML text (tomllib gives values, not positions)."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.lines = text.splitlines()
 
     def of(self, key: str, table: str | None = None, entry: int | None = None) -> int:
@@ -98,12 +100,10 @@ class _Lines:
 def read(path: Path) -> tuple[Lesson, _Lines]:
     """Parse and type-check a lesson file (no scenario is loaded yet). Raises ``LessonError``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LessonError(
-            f"cannot read the lesson file: {exc.strerror or exc}", Origin(str(path), 1)
-        ) from None
+    try:  # vetted first: a FIFO, a directory or a binary must not hang or crash the read
+        _, text = source_file(str(path), ".toml", "lesson file")
+    except ScenarioFileError as exc:
+        raise LessonError(str(exc)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -185,7 +185,7 @@ def load(path: Path) -> tuple[Lesson, Scenario, Trace]:
 
     path = Path(path).expanduser()  # errors name the file as the user wrote it
     lesson, lines = read(path)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomllib.loads(lines.text)
 
     def fail(message: str, key: str, table: str | None = None, entry: int | None = None) -> LessonError:
         return LessonError(message, Origin(str(path), lines.of(key, table, entry)))

@@ -22,7 +22,7 @@ from types import ModuleType
 
 from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
 from tui_backprop.graph import Graph, GraphError, Node, Origin
-from tui_backprop.guard import ScenarioFileError, is_user_fault, scenario_source
+from tui_backprop.guard import ScenarioFileError, is_user_fault, scenario_source, shown
 from tui_backprop.trace import Trace, run
 
 BUILTIN_PACKAGE = "tui_backprop.builtin"
@@ -268,7 +268,7 @@ def load(spec: str) -> Scenario:
     if os.path.lexists(spec):
         return load_file(Path(spec))
     slugs = ", ".join(s.slug for s in found.scenarios)
-    raise ScenarioError(f"unknown scenario {spec!r}; choose one of: {slugs}, or a path to a .py file")
+    raise ScenarioError(f"unknown scenario {shown(spec)!r}; choose one of: {slugs}, or a path to a .py file")
 
 
 def build(scenario: Scenario, bug: str | None = None, dtype: str = "float64") -> tuple[Graph, Node]:
