@@ -89,6 +89,10 @@ def local_evaluator(trace: Trace, node: Node, position: int) -> Evaluate:
     out64 = out.astype(np.float64).reshape(-1)
     u = trace.grads[node.name].astype(np.float64).reshape(-1)
     flags = [i == position for i in range(len(xs))]
+    # An output of a coupled op may move by less than its last bit: "unchanged" is not "exact".
+    # Its round-off is counted root-sum-square (round-off errors do not conspire).
+    coupled = not (node.op.elementwise or node.op.diagonal)
+    unmoved = float(np.sqrt(np.sum((out64 * u) ** 2))) if coupled else 0.0
 
     def rows(flat: Array, offsets: Array) -> tuple[Array, Array, Array]:
         batch, true = _moved(xs[position], flat, offsets)
@@ -97,6 +101,6 @@ def local_evaluator(trace: Trace, node: Node, position: int) -> Evaluate:
         with np.errstate(all="ignore"):
             diff = runs - out64
             moved = np.abs(runs) * (diff != 0)
-            return diff @ u, moved @ np.abs(u), true
+            return diff @ u, moved @ np.abs(u) + unmoved, true
 
     return _in_chunks(rows, xs[position].size + out.size)
