@@ -145,7 +145,13 @@ def test_the_status_line_says_scenario_bug_phase_step_output_mismatches_and_eps(
     text = views.status_line(session, "sigmoid-chain", None).plain
     assert "reciprocal-sign" in text and "forward 1/12" in text
     assert "f = ?" in text  # the output is not computed at the first step
-    assert "9 mismatches" in text and "blame f" in text
-    assert "float64 eps 1e-6" in text
+    assert "mismatch" not in text and "✓ so far" in text  # no spoilers before the backward pass
+    assert "float64 eps 1e-6" in text and "4 digits" in text
+    session.go(session.step_of("f", "backward"))
+    text = views.status_line(session, "sigmoid-chain", None).plain
+    assert "f = 0.8808" in text and "2 mismatches" in text and "blame f" in text  # f and e (now final)
     session.go(session.backward_end)
-    assert "f = 0.8808" in views.status_line(session, "sigmoid-chain", None).plain
+    assert "9 mismatches" in views.status_line(session, "sigmoid-chain", None).plain
+    session.go(0)
+    session.show_all = True  # the setting that shows every result at once
+    assert "9 mismatches" in views.status_line(session, "sigmoid-chain", None).plain

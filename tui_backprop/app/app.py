@@ -34,6 +34,7 @@ from tui_backprop.app.explore_screens import QuizBar
 from tui_backprop.app.lessons import LessonMixin
 from tui_backprop.app.loading import LoadingMixin, Request
 from tui_backprop.app.stepping import PACES, SteppingMixin
+from tui_backprop.app.teaching import TeachingMixin
 from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class DebuggerScreen(Screen):
     AUTO_FOCUS = "#nodes"
 
     def compose(self) -> ComposeResult:
+        from tui_backprop.app.circuit import CircuitView
+
+        yield CircuitView(id="circuit")
         with Horizontal(id="main"):
             yield NodeList(id="nodes")
             yield TextView(Text("starting…", style="italic"), id="inspector")
@@ -69,9 +73,12 @@ class DebuggerScreen(Screen):
     def _select(self, event: NodeList.Selected) -> None:
         self.app.select_node(event.name)  # type: ignore[attr-defined]
 
+    def on_circuit_view_selected(self, event) -> None:
+        self.app.select_node(event.name)  # type: ignore[attr-defined]
+
 
 # ---------------------------------------------------------------- the app
-class BackpropApp(ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[int]):
+class BackpropApp(TeachingMixin, ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[int]):
     """Steps through a trace; every number it shows comes from the engine."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -93,6 +100,9 @@ class BackpropApp(ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[in
         super().__init__()
         self.init_explore()
         self.start_quiz = quiz
+        from tui_backprop.app import tensorfmt
+
+        tensorfmt.set_digits(tensorfmt.DIGITS)  # a fresh app shows the default digits
         self.request = request
         self.engine = engine or Engine()
         self.overrides = overrides or Overrides()
@@ -202,6 +212,8 @@ class BackpropApp(ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[in
             return
         from tui_backprop.app import views  # cached: the load worker imported it
 
+        session.show_all = self.show_all_checks
+
         line = views.status_line(
             session, self._title(), self.progress, self._status_extra(), status.size.width
         )
@@ -212,13 +224,22 @@ class BackpropApp(ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[in
         nodes.move_cursor(session.node_names.index(name))
         inspector.set_content(partial(self._inspector_text, session, name), (id(session), name, session.step))
         self.refresh_quiz()
+        self.refresh_teaching()
 
     def _inspector_text(self, session: Session, name: str, width: int) -> Text:
         """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
         from tui_backprop.app import views
 
         width = width if width > 0 else 60
-        key = (id(session), name, session.step, width, session.n_checked, session.check_complete)
+        key = (
+            id(session),
+            name,
+            session.step,
+            width,
+            session.n_checked,
+            session.check_complete,
+            session.show_all,
+        )
         text = self._inspector_cache.get(key)
         if text is None:
             text = views.inspector(session, name, width)

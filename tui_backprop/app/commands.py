@@ -1,9 +1,9 @@
 """The command palette: every key's action by name, plus scenarios, bugs, dtype and check settings.
 
 posting's habit: nothing is reachable only by a key. Typed settings work too: ``eps 1e-4``,
-``rtol 1e-3`` or ``atol 1e-7`` offer to set that value. Every name and help line is handed over
-as ``Content`` (literal text), never as markup: key hints like ``[v]`` and a scenario author's
-``[/]`` show as typed.
+``rtol 1e-3`` or ``atol 1e-7`` offer to set that value, ``digits 8`` the significant digits shown.
+Every name and help line is handed over as ``Content`` (literal text), never as markup: key hints
+like ``[v]`` and a scenario author's ``[/]`` show as typed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tui_backprop.app.host import Host
 Command = tuple[str, str, Callable[[], object]]
 """(name, help, callback)."""
 
+DIGITS = re.compile(r"^\s*digits\s*[= ]\s*(\d{1,2})\s*$")
 SETTING = re.compile(r"^\s*(eps|rtol|atol)\s*[= ]\s*([0-9.eE+-]+)\s*$")
 
 
@@ -40,7 +41,7 @@ class BackpropCommands(Provider):
         app = self.backprop
         for binding in keys.DEBUGGER + keys.GLOBAL:
             yield (
-                binding.description,
+                keys.PALETTE_NAMES.get(binding.id or "", binding.description),
                 f"{binding.tooltip}  [{keys.keys_of(binding)}]",
                 partial(app.run_action, binding.action),
             )
@@ -72,6 +73,12 @@ class BackpropCommands(Provider):
             yield DiscoveryHit(Content(name), callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
+        digits = DIGITS.match(query)
+        if digits:
+            count = int(digits.group(1))
+            yield Hit(
+                1.0, Content(f"Show {count} significant digits"), partial(self.backprop.set_digits, count)
+            )
         match = SETTING.match(query)
         if match:
             field, raw = match.groups()

@@ -101,6 +101,47 @@ DEBUGGER = [
         tooltip="Full, scrollable view of the node's tensors and every mismatching element",
     ),
     Binding(
+        "g",
+        "app.toggle_circuit",
+        "Circuit",
+        id="teach.circuit",
+        tooltip="Circuit view: the graph as gates and wires, values above, gradients below (again: the list)",
+    ),
+    Binding(
+        "P",
+        "app.presenter",
+        "Presenter mode",
+        show=False,
+        id="teach.presenter",
+        tooltip="Presenter mode: the current step as one large high-contrast card (Esc returns)",
+    ),
+    Binding(
+        "greater_than_sign",
+        "app.digits(1)",
+        "More digits",
+        show=False,
+        key_display=">",
+        id="teach.more_digits",
+        tooltip="Show one more significant digit everywhere (up to 17)",
+    ),
+    Binding(
+        "less_than_sign",
+        "app.digits(-1)",
+        "Fewer digits",
+        show=False,
+        key_display="<",
+        id="teach.fewer_digits",
+        tooltip="Show one significant digit fewer everywhere (down to 3)",
+    ),
+    Binding(
+        "A",
+        "app.toggle_spoilers",
+        "Show all check results",
+        show=False,
+        id="teach.spoilers",
+        tooltip="Show every check result at once (debugging); by default each waits for its step",
+    ),
+    Binding(
         "x",
         "app.choose_bug",
         "Bug",
@@ -242,11 +283,19 @@ SECTIONS = [
     ("Jumping", ["jump.forward_start", "jump.forward_end", "jump.backward_start", "jump.backward_end"]),
     ("Playing", ["play.toggle", "play.faster", "play.slower"]),
     ("Looking", ["view.tensor"]),
+    (
+        "Teaching",
+        ["teach.circuit", "teach.presenter", "teach.more_digits", "teach.fewer_digits", "teach.spoilers"],
+    ),
     ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
     ("Exploring", ["explore.edit", "explore.nudge", "explore.undo", "explore.eps", "explore.quiz"]),
     ("Lessons", ["lesson.bookmark", "lesson.next", "lesson.prev", "lesson.save", "lesson.handout"]),
     ("App", ["app.help", "app.quit"]),
 ]
+
+
+PALETTE_NAMES = {"teach.circuit": "Circuit view", "teach.presenter": "Presenter mode"}
+"""Names in the command palette where the footer's short description would say less."""
 
 
 def by_id() -> dict[str, Binding]:
@@ -264,6 +313,8 @@ KEY_NAMES = {
     "quotation_mark": '"',
     "shift+f5": "shift+F5",
     "shift+f11": "shift+F11",
+    "greater_than_sign": ">",
+    "less_than_sign": "<",
 }
 
 

@@ -53,6 +53,8 @@ class Session:
     check_error: str | None = None
     """Why the check stopped before the end (it then proves nothing about the unchecked nodes)."""
     breakpoints: set[str] = field(default_factory=set)
+    show_all: bool = False
+    """Show every check result at once (debugging); by default a result waits for its step (README)."""
 
     # ------------------------------------------------------------ where we are
     @property
@@ -157,10 +159,33 @@ class Session:
         return [n for n in self.node_names if n in self.checks and self.checks[n].blamed]
 
     def status_of(self, name: str) -> str:
+        """The node's check status as it may be shown now: ``hidden`` until its step is reached.
+
+        The gradient's verdict shows once the gradient is final; an op's own backward rule (blame)
+        once its backward step is reached.
+        """
         check = self.checks.get(name)
         if check is None:
             return "unchecked" if self.check_complete else "pending"
+        if not self.check_shown(name):
+            return "hidden"
+        own = self.step_of(name, "backward")
+        if not self.show_all and own is not None and self.step < own:
+            return check.grad_status
         return "blame" if check.blamed else check.status
+
+    def reveal_step(self, name: str) -> int:
+        """The step from which the node's check result may be shown: when its gradient is final."""
+        trace = self.trace
+        index = trace.backward_index
+        if name == trace.output.name and name in index:
+            return index[name]
+        steps = [index[c.name] for c, _ in trace.consumers[name] if c.name in index]
+        return max(steps) if steps else max(0, self.n_steps - 1)
+
+    def check_shown(self, name: str) -> bool:
+        """May the node's check result be shown at this step (no spoilers, README)?"""
+        return self.show_all or self.step >= self.reveal_step(name)
 
     # ------------------------------------------------------------ what a step reveals
     def expected(self, name: str) -> int:

@@ -57,6 +57,7 @@ STATUS_STYLE = {
     "unchecked": "#8a8a8a",
     "nondeterministic": "bold #ff9800",
     "pending": "#8a8a8a italic",
+    "hidden": "#6b6b6b",
 }
 STATUS_SYMBOL = {
     "ok": "✓",
@@ -67,6 +68,7 @@ STATUS_SYMBOL = {
     "unchecked": "–",
     "nondeterministic": "?",
     "pending": "…",
+    "hidden": "·",
 }
 STATUS_WORD = {
     "ok": "ok",
@@ -77,6 +79,7 @@ STATUS_WORD = {
     "unchecked": "n/a",
     "nondeterministic": "random",
     "pending": "pending",
+    "hidden": "",
 }
 
 LABEL = "bold #9cc3e6"

@@ -122,12 +122,12 @@ def node_row(session: Session, state: RowState, columns: Sequence[Column]) -> Te
     return text
 
 
-_CELL_CACHE: dict[tuple[int, str, str], str] = {}
+_CELL_CACHE: dict[tuple[int, int, str, str], str] = {}
 
 
 def _cached_cell(session: Session, key: tuple[str, str], array: np.ndarray) -> str:
     """Norms of big tensors are worth computing once per trace, not once per repaint."""
-    full = (id(session.trace), *key)
+    full = (id(session.trace), tf.digits(), *key)
     text = _CELL_CACHE.get(full)
     if text is None:
         if len(_CELL_CACHE) > 4096:
@@ -174,7 +174,10 @@ def _status_line(
     text.append(f"{output}=" if compact else f"{output} = ", style=tf.DIM)
     text.append(tf.short(value.reshape(-1)[0]) if value is not None else "?")
     text.append(*sep)
-    failing = session.failing
+    failing = [
+        name for name in session.failing if session.status_of(name) in ("mismatch", "nonfinite", "blame")
+    ]
+    hidden = not session.show_all and any(session.status_of(n) == "hidden" for n in session.checks)
     if failing:
         checks = session.checks
         nonfinite = sum(1 for name in failing if checks[name].status == "nonfinite")
@@ -188,10 +191,13 @@ def _status_line(
                 text.append(" ")
             count = f"!{nonfinite}" if compact else f"! {nonfinite} non-finite"
             text.append(count, style=tf.STATUS_STYLE["nonfinite"])
-        blamed = session.blamed
+        blamed = [name for name in session.blamed if session.status_of(name) == "blame"]
         if blamed:
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
             text.append(", ".join(blamed), style=tf.STATUS_STYLE["blame"])
+        text.append(*sep)
+    elif session.check_complete and not session.check_error and hidden:
+        text.append("✓…" if compact else "✓ so far", style=tf.STATUS_STYLE["ok"])
         text.append(*sep)
     elif session.check_complete and not session.check_error:
         text.append("✓" if compact else "✓ no mismatch", style=tf.STATUS_STYLE["ok"])
@@ -223,6 +229,11 @@ def _status_line(
     if extra:
         text.append(*sep)
         text.append(extra, style="bold #80cbc4")
+    if not compact or tf.digits() != tf.DIGITS:  # last: the first thing a narrow line gives up
+        text.append(*sep)
+        text.append(f"{tf.digits()}dig" if compact else f"{tf.digits()} digits", style=tf.DIM)
+    if session.show_all:
+        text.append(" all checks" if compact else " · all checks shown", style="bold #ffcc80")
     return text
 
 
@@ -639,8 +650,11 @@ class _Inspector:
 
     def verdict(self) -> None:
         check = self.check
-        if check is None:
+        status = self.s.status_of(self.name)
+        if check is None or status == "hidden":
             return
+        if check.blamed and status != "blame":
+            return  # the backward rule's own verdict waits for its step (no spoilers)
         if check.blamed and check.failure is not None:
             self.out.append(Text(""))
             self.add((" ✗ BLAMED ", tf.STATUS_STYLE["blame"]))
