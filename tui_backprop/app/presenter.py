@@ -21,6 +21,7 @@ from textual.widgets import Digits, Static
 from tui_backprop.app import derivation_view as dv
 from tui_backprop.app import keys
 from tui_backprop.app import tensorfmt as tf
+from tui_backprop.app.dialog import AnswersOnce
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
@@ -46,7 +47,7 @@ def caption(label: str, array: np.ndarray | None) -> str:
     return f"{label}   norm of {tf.shape_str(np.shape(array))}"
 
 
-class PresenterScreen(Screen[None]):
+class PresenterScreen(AnswersOnce, Screen[None]):
     """One step, large. Escape or P goes back; n, p, c and the jumps step as everywhere."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

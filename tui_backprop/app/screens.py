@@ -132,13 +132,6 @@ class PickerScreen(AnswersOnce, Screen[str]):
         if path:
             self.dismiss(path)
 
-    def dismiss(self, result: str | None = None):  # type: ignore[override]
-        """Leave once: a second Escape or Enter in the same burst of keys finds it already leaving."""
-        if getattr(self, "_leaving", False):
-            return None
-        self._leaving = True
-        return super().dismiss(result)
-
     def action_back(self) -> None:
         if self.can_go_back:
             self.dismiss("")
