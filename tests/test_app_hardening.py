@@ -149,3 +149,20 @@ async def test_textual_s_palette_survives_bursts_that_crash_it_upstream(keys):
         for _ in range(3):
             await pilot.pause()
         assert app.is_running
+
+
+@sync
+async def test_bookmarks_past_the_end_of_a_new_trace_are_dropped_before_a_handout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app("deep-mlp")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("end", "m")
+        await settle(app, pilot)
+        await burst(app, pilot, "enter")  # the bookmark's note: none
+        assert [b.step for b in app.bookmarks] == [app.session.n_steps - 1]
+        app.open_scenario("sigmoid-chain")  # far fewer steps
+        await settle(app, pilot)
+        assert all(b.step < app.session.n_steps for b in app.bookmarks)
+        assert app.save_handout("handout.md") is None
+        assert (tmp_path / "handout.md").exists()

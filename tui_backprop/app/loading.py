@@ -188,6 +188,9 @@ class LoadingMixin:
         if keep_position and old is not None:
             old.place_in(new)
         self.session = new
+        # Step numbers of another trace (a switched scenario, a rebuilt graph) may not exist here.
+        marks = getattr(self, "bookmarks", [])
+        self.bookmarks = [b for b in marks if b.step < new.n_steps]
         self.loaded = request or Request(scenario.spec, bug, dtype)
         self.default_dtype = dtype
         self.inspected = None
