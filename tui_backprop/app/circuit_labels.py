@@ -97,8 +97,26 @@ def specs(session: Session) -> list[NodeSpec]:
     return result
 
 
+_NUMBERS: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
+"""Norms of the trace's tensors, worth computing once per digits setting rather than once per step."""
+
+
 def number(array: np.ndarray) -> str:
     """A wire's number: the scalar, or a tensor's norm."""
+    if isinstance(array, np.ndarray) and array.size > 1:
+        key = (id(array), tf.digits())
+        hit = _NUMBERS.get(key)
+        if hit is not None and hit[0] is array:
+            return hit[1]
+        if len(_NUMBERS) > 4096:
+            _NUMBERS.clear()
+        text = _number(array)
+        _NUMBERS[key] = (array, text)  # the array is kept, so its id cannot be reused meanwhile
+        return text
+    return _number(array)
+
+
+def _number(array: np.ndarray) -> str:
     a = np.asarray(array)
     if a.size == 1:
         return tf.short(a.reshape(-1)[0])
