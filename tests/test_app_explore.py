@@ -216,3 +216,42 @@ async def test_edits_survive_a_live_reload_where_the_leaf_still_exists(tmp_path)
         values = app.session.trace.values
         assert values["w"][0, 1] == 0.5 and values["x"][0, 2] == 3.0
         assert "values differ from the file: w" in status(app)
+
+
+@sync
+async def test_in_the_circuit_view_the_quiz_hides_the_asked_number_as_a_question_mark(tmp_path):
+    from tui_backprop.app import circuit_labels as cl
+    from tui_backprop.app.circuit import CircuitView
+
+    path = tmp_path / "lesson.toml"
+    path.write_text('scenario = "sigmoid-chain"\nview = "circuit"\nquiz = true\nstart = 9\n')
+    app = make_app(str(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause()
+        assert app.circuit_on and app.quiz_on and app.session.step == 8
+        circuit = app.debugger.query_one(CircuitView)
+        assert "?" in str(circuit.rows)
+        app.set_quiz(False)
+        await pilot.pause()
+        assert "?" not in str(circuit.rows)
+        app.set_quiz(True)
+        # step 10 asks what c = -1 · b sends back to b: its wire carries the ?
+        state = app.quiz_on_circuit(cl.state(app.session, [n.name for n in app.session.trace.graph.nodes]))
+        assert state.labels["b"].callout == ("?", cl.CALLOUT)
+
+
+@sync
+async def test_a_lesson_in_presenter_mode_shows_the_bookmark_note_on_the_card(tmp_path):
+    from tui_backprop.app.presenter import PresenterScreen
+
+    path = tmp_path / "lesson.toml"
+    path.write_text('scenario = "sigmoid-chain"\nview = "presenter"\n[[bookmarks]]\nstep = 7\nnote = "1/e"\n')
+    app = make_app(str(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause()
+        assert isinstance(app.screen, PresenterScreen)
+        await pilot.press("apostrophe")
+        await pilot.pause()
+        assert app.session.step == 6 and "🔖 1/1 1/e" in shown(app, "#p-note")

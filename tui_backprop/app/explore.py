@@ -334,6 +334,32 @@ class ExploreMixin:
             quiz_text(question, self.last_grade, self.score, self.quiz_message)
         )
 
+    def quiz_on_circuit(self, state: Any) -> Any:
+        """The circuit hook: in quiz mode the number asked for shows as ``?`` on its wire (the value
+        leaving a forward step's node; what a backward step sends back along its first input's wire)."""
+        from tui_backprop.quiz import question_for
+
+        session = self.session
+        if not self.quiz_on or session is None:
+            return state
+        question = question_for(session.trace, session.step + 1)
+        if question is None:
+            return state
+        from tui_backprop.app.circuit_labels import CALLOUT, WireLabels
+
+        node = session.trace.graph[question.node]
+        if question.phase == "forward":
+            labels = state.labels.get(node.name)
+            if labels is not None:
+                hidden = ("?", CALLOUT)
+                state.labels[node.name] = WireLabels(hidden, labels.below, labels.callout, labels.total)
+        elif node.inputs:
+            parent = node.inputs[0].name
+            labels = state.labels.get(parent)
+            if labels is not None:
+                state.labels[parent] = WireLabels(labels.above, labels.below, ("?", CALLOUT), labels.total)
+        return state
+
     def on_quiz_bar_answered(self, message: Any) -> None:
         """Grade an answer; text that is not a number gets a message, never a mark; nothing is run."""
         from tui_backprop.app.explore_screens import QuizBar

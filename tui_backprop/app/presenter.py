@@ -58,6 +58,7 @@ class PresenterScreen(AnswersOnce, Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="card"):
             yield Static(id="p-title")
+            yield Static(id="p-note")
             yield Static(id="p-formula")
             with Horizontal(id="p-main"):
                 with Vertical(classes="p-number"):
@@ -76,6 +77,11 @@ class PresenterScreen(AnswersOnce, Screen[None]):
         yield Static(
             Text("n next · p previous · c continue · < > digits · Esc back", style="#b0b0b0"), id="p-keys"
         )
+
+    def show_note(self, note: str | None) -> None:
+        """A bookmark's note under the title (README "Explore it live": ' and " jump between them)."""
+        if self.is_mounted:
+            self.query_one("#p-note", Static).update(Text(f"🔖 {note}", style="bold #80cbc4") if note else "")
 
     def show(self, session: Session) -> None:
         """Write the card for the session's current step."""

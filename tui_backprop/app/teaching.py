@@ -23,6 +23,8 @@ class TeachingMixin:
 
     session: Session | None
     inspected: str | None
+    note: str | None
+    """A bookmark's note (lessons.py), shown on the presenter card."""
     circuit_on: bool = False
     show_all_checks: bool = False
     _circuit_key: tuple | None = None
@@ -43,6 +45,8 @@ class TeachingMixin:
         def push_screen(self, screen: Any, **kwargs: Any) -> Any: ...
 
         def _show_rows(self) -> None: ...
+
+        def quiz_on_circuit(self, state: Any) -> Any: ...
 
     def on_unmount(self) -> None:
         """The digits setting lasts while the app runs; the next app (or test) starts from the default."""
@@ -92,11 +96,12 @@ class TeachingMixin:
             layout = self.circuit_layout(session)
             if circuit.layout_ is not layout:
                 circuit.show(layout)
-            circuit.update(cl.state(session, list(layout.gates), self.inspected))
+            circuit.update(self.quiz_on_circuit(cl.state(session, list(layout.gates), self.inspected)))
         from tui_backprop.app.presenter import PresenterScreen
 
         if isinstance(self.screen, PresenterScreen):
             self.screen.show(session)
+            self.screen.show_note(self.note)
 
     # ------------------------------------------------------------ presenter mode
     def action_presenter(self) -> None:
