@@ -81,7 +81,9 @@ class PresenterScreen(AnswersOnce, Screen[None]):
     def show_note(self, note: str | None) -> None:
         """A bookmark's note under the title (README "Explore it live": ' and " jump between them)."""
         if self.is_mounted:
-            self.query_one("#p-note", Static).update(Text(f"🔖 {note}", style="bold #80cbc4") if note else "")
+            label = self.query_one("#p-note", Static)
+            label.update(Text(f"🔖 {note}", style="bold #80cbc4") if note else "")
+            label.display = bool(note)
 
     def show(self, session: Session) -> None:
         """Write the card for the session's current step."""
