@@ -264,3 +264,9 @@ def test_float32_log_softmax_output_moving_below_its_last_bit_is_no_false_alarm(
     # log-probability by less than float32's last bit; that is round-off, not a wrong backward.
     result = sweep_draw("deep-mlp", 9, bug, "float32")
     assert result.blame == blamed
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_bug_in_a_tensor_of_small_gradients_is_caught_in_float32(dtype):
+    assert not checked_file("float32_small_grads.py", dtype=dtype).failed
+    assert checked_file("float32_small_grads.py", "tanh-1.5x", dtype).blame == ["t"]

@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from tui_backprop.reprobe import Evaluate
-from tui_backprop.verdict import MISMATCH, NOISE_FACTOR, Comparison, Tolerances, compare
+from tui_backprop.verdict import MISMATCH, NOISE_FACTOR, Comparison, Tolerances, compare, element_atol
 
 Array = np.ndarray
 MAX_SUSPECTS = 256
@@ -169,7 +169,7 @@ def refine(
             ap = a[pending]
             scale = np.maximum(np.abs(ap), np.abs(estimate))
             err = np.abs(ap - estimate)
-            tolerance = settings.atol + settings.rtol * scale + uncertainty
+            tolerance = element_atol(settings, scale) + settings.rtol * scale + uncertainty
             usable = np.isfinite(estimate) & settled
             if level < levels - 1:  # one side alone only decides when no smaller step has both
                 usable &= ~np.isnan(first)

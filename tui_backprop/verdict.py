@@ -36,6 +36,17 @@ def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
 NAN_PROBE = "the probe leaves the op's domain: F(x±h) is NaN"
 
 
+def element_atol(settings: Tolerances, magnitude: Array) -> float:
+    """atol, but never more than rtol times the largest gradient of the tensor: a tensor whose
+    gradients are all small is judged against its own scale (float32's atol 1e-4 would otherwise
+    pass every element of a tensor whose gradients are ~1e-5). The real round-off of each probe
+    is in ``noise``."""
+    magnitude = np.asarray(magnitude)
+    finite = magnitude[np.isfinite(magnitude)]
+    scale = float(finite.max()) if finite.size else 0.0
+    return min(settings.atol, settings.rtol * scale) if scale > 0 else settings.atol
+
+
 def worst(*statuses: Status | None) -> Status:
     """The status a node shows for several of its comparisons: a node with elements that could
     not be judged reads ``unchecked``, never plain ``ok``."""
@@ -159,7 +170,7 @@ def compare(
         abs_err = np.abs(a - numeric)
         magnitude = np.maximum(np.abs(a), np.abs(numeric))
         rel_err = np.where(magnitude > 0, abs_err / magnitude, 0.0)
-        tolerance = settings.atol + settings.rtol * magnitude + noise
+        tolerance = element_atol(settings, magnitude) + settings.rtol * magnitude + noise
         bad = abs_err > tolerance
     codes = np.full(a.shape, UNCHECKED, dtype=np.int8)
     usable = sampled & np.isfinite(numeric) & np.isfinite(a)
