@@ -36,6 +36,10 @@ def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
 NAN_PROBE = "the probe leaves the op's domain: F(x±h) is NaN"
 
 
+FLOOR = 1e-4
+"""atol' never goes below atol times this."""
+
+
 def element_atol(settings: Tolerances, magnitude: Array) -> float:
     """atol, but never more than rtol times the largest gradient of the tensor: a tensor whose
     gradients are all small is judged against its own scale (float32's atol 1e-4 would otherwise
@@ -44,7 +48,8 @@ def element_atol(settings: Tolerances, magnitude: Array) -> float:
     magnitude = np.asarray(magnitude)
     finite = magnitude[np.isfinite(magnitude)]
     scale = float(finite.max()) if finite.size else 0.0
-    return min(settings.atol, settings.rtol * scale) if scale > 0 else settings.atol
+    floor = settings.atol * FLOOR  # gradients of 1e-47 are no scale to judge anything against
+    return max(min(settings.atol, settings.rtol * scale), floor)
 
 
 def worst(*statuses: Status | None) -> Status:
