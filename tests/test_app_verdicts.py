@@ -39,3 +39,10 @@ def test_the_status_line_counts_warnings():
     line = views.status_line(session, "dict-params", None, width=200)
     assert "⚠ 1 warning" in line.plain
     assert "warning" not in views.status_line(checked_session("two-layer-net"), "t", None, width=200).plain
+
+
+def test_the_status_line_says_a_forward_is_not_deterministic():
+    session = checked_session(str(FILES / "dropout_fresh_mask.py"))
+    session.step = session.n_steps - 1
+    line = views.status_line(session, "dropout", None, width=200).plain
+    assert "? 1 not deterministic" in line and "mismatch" not in line

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tui_backprop.trace import Step, Trace
 
 Phase = Literal["forward", "backward"]
-FAILING = ("mismatch", "nonfinite")
+FAILING = ("mismatch", "nonfinite", "nondeterministic")
 
 
 @dataclass(frozen=True)

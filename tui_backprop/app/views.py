@@ -175,13 +175,16 @@ def _status_line(
     text.append(tf.short(value.reshape(-1)[0]) if value is not None else "?")
     text.append(*sep)
     failing = [
-        name for name in session.failing if session.status_of(name) in ("mismatch", "nonfinite", "blame")
+        name
+        for name in session.failing
+        if session.status_of(name) in ("mismatch", "nonfinite", "blame", "nondeterministic")
     ]
     hidden = not session.show_all and any(session.status_of(n) == "hidden" for n in session.checks)
     if failing:
         checks = session.checks
         nonfinite = sum(1 for name in failing if checks[name].status == "nonfinite")
-        mismatched = len(failing) - nonfinite
+        random = sum(1 for name in failing if checks[name].status == "nondeterministic")
+        mismatched = len(failing) - nonfinite - random
         if mismatched:
             noun = "mismatch" if mismatched == 1 else "mismatches"
             count = f"✗{mismatched}" if compact else f"✗ {mismatched} {noun}"
@@ -191,6 +194,11 @@ def _status_line(
                 text.append(" ")
             count = f"!{nonfinite}" if compact else f"! {nonfinite} non-finite"
             text.append(count, style=tf.STATUS_STYLE["nonfinite"])
+        if random:  # a forward that is not deterministic: not a wrong backward
+            if mismatched or nonfinite:
+                text.append(" ")
+            count = f"?{random}" if compact else f"? {random} not deterministic"
+            text.append(count, style=tf.STATUS_STYLE["nondeterministic"])
         blamed = [name for name in session.blamed if session.status_of(name) == "blame"]
         if blamed:
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
