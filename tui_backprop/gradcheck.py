@@ -36,7 +36,7 @@ import numpy as np
 from tui_backprop import probing, projection, reprobe, userfaults
 from tui_backprop.diagnosis import diagnose_node
 from tui_backprop.graph import Node
-from tui_backprop.ops import ProbeError
+from tui_backprop.ops import Op, ProbeError
 from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
 from tui_backprop.refine import second_look
 from tui_backprop.trace import BackwardFailure, Trace, backward_origin
@@ -834,6 +834,22 @@ def _fast_local(
     return None
 
 
+def _dependent(op: Op, x: Array, out: Array, flat: Array, plus: Array, minus: Array) -> Array:
+    """Per probe and output: does the output carry round-off into the difference? An output that
+    does not depend on the probed element comes out bitwise equal both times and cancels exactly;
+    one that does may come out equal too when its change is below its last bit (tanh near 1 in
+    float32), and that is exactly where the round-off must be allowed for. For an elementwise op
+    the outputs an element feeds are known; for other ops, those the probe moved stand in."""
+    moved = plus != minus
+    if not (op.diagonal or op.elementwise):
+        return moved
+    try:
+        source = np.broadcast_to(np.arange(x.size).reshape(x.shape), out.shape).reshape(-1)
+    except ValueError:
+        return moved
+    return moved | (source[None, :] == np.asarray(flat).reshape(-1, 1))
+
+
 def _probe_local(
     node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
 ) -> tuple[Array, Array, Array, Array, Array]:
@@ -858,8 +874,7 @@ def _probe_local(
         runs = runs.reshape(2 * count, -1).astype(np.float64)
         plus, minus = runs[:count], runs[count:]
         numeric = ((plus - minus) @ u) / (2 * step)
-        # Only outputs the probe moved carry round-off into the difference; the rest cancel exactly.
-        moved = (np.abs(plus) + np.abs(minus)) * (plus != minus)
+        moved = (np.abs(plus) + np.abs(minus)) * _dependent(op, x, out, flat, plus, minus)
         noise = round_off(moved @ np.abs(u), step, x.dtype)
         jac = (plus - minus) / (2 * step)[:, None]
         jac_noise = round_off(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)

@@ -183,8 +183,10 @@ def grouped_local(
     step = half_step(xs[position], slice(None), eps).reshape(shape)
     with np.errstate(all="ignore"):
         numeric = unbroadcast(u * (runs.plus - runs.minus) / (2 * runs.step), shape)
-        moved = (np.abs(runs.plus) + np.abs(runs.minus)) * (runs.plus != runs.minus)
-        level = noise(unbroadcast(np.abs(u) * moved, shape), step)
+        # Every output depends on the element it comes from, moved or not: an output whose change
+        # fell below its last bit (tanh near 1 in float32) carries round-off all the same.
+        magnitude = np.abs(runs.plus) + np.abs(runs.minus)
+        level = noise(unbroadcast(np.abs(u) * magnitude, shape), step)
     kinks = unbroadcast(runs.straddled.astype(np.float64), shape) > 0
     return Estimate(np.asarray(numeric, dtype=np.float64), level, kinks)
 
