@@ -7,6 +7,7 @@ per input, the upstream gradient, the local derivative and what is sent on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,11 +45,17 @@ def _nested(a: Array, digits: int) -> str:
 
 
 def plug(node: Node, operands: list[str]) -> str:
-    """The node's formula with the operands written in for the input names; a negative number gets
-    parentheses unless the formula already encloses it (``exp(-2)``, but ``2 · (-4)``)."""
+    """The node's formula with the operands written in for the input names (see ``plug_formula``)."""
     assert node.op is not None
+    return plug_formula(node.op.render_formula, node.name, operands)
+
+
+def plug_formula(render: Callable[[str, list[str]], str], out: str, operands: list[str]) -> str:
+    """A formula rendered by ``render(out, names)`` with numbers for the names; a negative number
+    gets parentheses unless the formula already encloses it (``exp(-2)``, but ``2 · (-4)``,
+    ``-(-1.4)`` and ``(-2)²``)."""
     marks = [f"\x00{k}\x00" for k in range(len(operands))]
-    text = node.op.render_formula(node.name, marks)
+    text = render(out, marks)
     for k, operand in enumerate(operands):
         mark = marks[k]
         at = text.find(mark)

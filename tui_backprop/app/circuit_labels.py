@@ -239,10 +239,10 @@ def forward_callout(session: Session, node: Node) -> str:
     values = [trace.values[p.name] for p in node.inputs]
     if node.op is None or any(v.size != 1 for v in values):
         return ""
-    from tui_backprop.app.views import plug
+    from tui_backprop.stepwords import plug
 
     operands = [tf.short(v.reshape(-1)[0]) for v in values]
-    text = plug(node.op.render_formula, node.name, operands)
+    text = plug(node, operands)
     right = text.split(" = ", 1)[-1]
     return f"{right} = {number(trace.values[node.name])}"
 

@@ -38,7 +38,7 @@ def plugged(link: Link) -> str | None:
     """The numbers template with the focus element's numbers in it: ``-1/1.135²``."""
     if link.numbers is None or not link.plugged_operands:
         return None
-    from tui_backprop.app.views import plug
+    from tui_backprop.stepwords import plug_formula
 
     count = len(link.operands)
     operands = [tf.short(v) if v is not None else "?" for v in link.operands]
@@ -48,7 +48,7 @@ def plugged(link: Link) -> str | None:
         return link.numbers.format(*marks[:count], out=marks[count])
 
     try:
-        return plug(render, "", operands)
+        return plug_formula(render, "", operands)
     except (IndexError, KeyError, ValueError):
         return None
 

@@ -104,7 +104,7 @@ class PresenterScreen(AnswersOnce, Screen[None]):
 
         formula = Text()
         if node.op is not None:
-            from tui_backprop.app.views import plug
+            from tui_backprop.stepwords import plug
 
             formula.append(node.formula() or "", style="bold")
             shown = [
@@ -113,7 +113,7 @@ class PresenterScreen(AnswersOnce, Screen[None]):
             ]
             value = trace.value_at(name, session.step)
             formula.append("\n")
-            formula.append(plug(node.op.render_formula, name, shown))
+            formula.append(plug(node, shown))
             formula.append(" = ")
             formula.append(tf.inline(value) if value is not None else "?", style="bold")
         self.query_one("#p-formula", Static).update(formula)

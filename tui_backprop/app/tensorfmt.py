@@ -8,11 +8,13 @@ full tensor view colour a mismatch the same way, with a text marker so it reads 
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rich.console import Console
 from rich.text import Text
 
 from tui_backprop.resolution import below_resolution
@@ -346,3 +348,35 @@ def _band(blocks: Sequence[Block], gap: int) -> list[Text]:
             rows[i].append_text(line)
             rows[i].append(" " * (b.width - line.cell_len) + pad)
     return [header, *rows]
+
+
+_CONSOLE: Console | None = None
+
+
+def hang(lines: list[Text], width: int) -> list[Text]:
+    """Wrap each line to ``width`` with its continuation lines indented under its own start."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        _CONSOLE = Console(width=200, color_system=None, force_terminal=False, file=io.StringIO())
+    out: list[Text] = []
+    for line in lines:
+        if line.cell_len <= width:
+            out.append(line)
+            continue
+        if line.no_wrap:  # a table row: cropping keeps the columns, wrapping would not
+            line = line.copy()
+            line.truncate(width, overflow="ellipsis")
+            out.append(line)
+            continue
+        plain = line.plain
+        depth = len(plain) - len(plain.lstrip(" "))
+        body = line[depth:]
+        indent = min(depth, width // 2)  # a line nested deeper than a narrow view still gets room
+        hanging = min(indent + 2, width // 2)
+        first, *rest = body.wrap(_CONSOLE, max(1, width - indent))
+        out.append(Text(" " * indent) + first)
+        if rest:
+            remainder = Text(" ").join(rest)
+            pieces = remainder.wrap(_CONSOLE, max(1, width - hanging))
+            out.extend(Text(" " * hanging) + piece for piece in pieces)
+    return out
