@@ -22,6 +22,9 @@ Error formula, per element, with analytic a and numeric n::
 term). It is what tells float32 round-off from a real error. An element whose ±eps probe moved
 some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``: there the derivative does
 not exist, so finite differences cannot judge it, agree or not.
+
+This module orchestrates; beside it: checkresult (settings and results), batchprobe (a batch of
+probes run downstream), leancheck (comparisons in bounded memory), nonfinite (where NaNs start).
 """
 
 from __future__ import annotations
@@ -29,17 +32,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from tui_backprop import probing, projection, reprobe, userfaults
+from tui_backprop.batchprobe import downstream_reach, noise_of, plan_modes, probe_downstream
+from tui_backprop.checkresult import DEFAULTS, Check, CheckSettings, NodeCheck  # noqa: F401 - re-exported
 from tui_backprop.diagnosis import diagnose_node
 from tui_backprop.graph import Node
+from tui_backprop.leancheck import compare_estimate, make_lean
+from tui_backprop.nonfinite import all_finite, nonfinite_origins, sends_nonfinite
 from tui_backprop.ops import Op, ProbeError
 from tui_backprop.probing import Estimate, as_batch, half_step, perturbed, straddles
 from tui_backprop.refine import second_look
-from tui_backprop.trace import BackwardFailure, Trace, backward_origin
+from tui_backprop.trace import Trace
 from tui_backprop.verdict import (  # noqa: F401 - re-exported: the checker's public names
     KINK,
     MISMATCH,
@@ -68,108 +74,6 @@ probing) verifies the input by random projections (see projection) unless ``exha
 BATCH_BUDGET = 1 << 20
 """Most elements any one batched tensor may hold (8 MiB in float64). Batches are released as soon
 as every op that reads them has run, so this bounds the check's memory with the widest layer."""
-
-DEFAULTS: dict[str, dict[str, float]] = {
-    "float64": {"eps": 1e-6, "rtol": 1e-5, "atol": 1e-8},
-    "float32": {"eps": 1e-3, "rtol": 1e-2, "atol": 1e-4},
-}
-
-
-@dataclass(frozen=True)
-class CheckSettings:
-    eps: float
-    rtol: float
-    atol: float
-    sample: int | None = None
-    """Probe at most this many seeded random elements per tensor (None: every element)."""
-    seed: int = 0
-    exhaustive: bool = False
-    """Per element everywhere: never verify a large tensor by random projections only."""
-    lean: bool = False
-    """Keep per-element arrays only where something is to be shown (a mismatch, a kink, an
-    element not judged): what the text output of ``check`` needs, in bounded memory."""
-
-    @classmethod
-    def for_dtype(
-        cls,
-        dtype: str,
-        eps: float | None = None,
-        rtol: float | None = None,
-        atol: float | None = None,
-        sample: int | None = None,
-        seed: int = 0,
-        exhaustive: bool = False,
-        lean: bool = False,
-    ) -> CheckSettings:
-        """The dtype's defaults, with any of them overridden."""
-        base = DEFAULTS[dtype]
-        return cls(
-            eps=base["eps"] if eps is None else eps,
-            rtol=base["rtol"] if rtol is None else rtol,
-            atol=base["atol"] if atol is None else atol,
-            sample=sample,
-            seed=seed,
-            exhaustive=exhaustive,
-            lean=lean,
-        )
-
-
-@dataclass
-class NodeCheck:
-    name: str
-    status: Status
-    """The worst of the global and the local status: what the node list shows."""
-    grad: Comparison | None
-    local: dict[int, Comparison] = field(default_factory=dict)
-    local_status: Status | None = None
-    numeric_jacobians: dict[int, Array] = field(default_factory=dict)
-    jacobian_checks: dict[int, Comparison] = field(default_factory=dict)
-    """Small ops: the local Jacobian built from the backward rule against its numeric estimate,
-    entry by entry (rows: output elements, columns: input elements)."""
-    note: str = ""
-    failure: BackwardFailure | None = None
-    probe_error: str = ""
-    diagnosis: dict[int, str] = field(default_factory=dict)
-    """Blamed nodes: per input position, what the mismatch looks like in words (diagnosis.py)."""
-    """The op's own code broke its declaration while probed (elementwise=True, kink=): blamed."""
-
-    @property
-    def grad_status(self) -> Status:
-        return self.grad.status if self.grad is not None else self.status
-
-    @property
-    def blamed(self) -> bool:
-        """Its own backward rule is wrong: it disagrees with finite differences, or it sends a
-        NaN or an infinity for a finite upstream gradient and finite inputs."""
-        return self.local_status in ("mismatch", "nonfinite")
-
-
-@dataclass
-class Check:
-    trace: Trace
-    settings: CheckSettings
-    nodes: dict[str, NodeCheck]
-
-    @property
-    def blame(self) -> list[str]:
-        return [n.name for n in self.trace.graph.nodes if n.name in self.nodes and self.nodes[n.name].blamed]
-
-    @property
-    def failed(self) -> bool:
-        """A mismatch, a non-finite value or a forward that is not deterministic: exit code 1."""
-        return any(c.status in ("mismatch", "nonfinite", "nondeterministic") for c in self.nodes.values())
-
-    @property
-    def n_unjudged(self) -> int:
-        """Elements probed that could not be judged, over every comparison (README)."""
-        return sum(
-            c.n_unjudged
-            for nc in self.nodes.values()
-            for c in ([nc.grad] if nc.grad is not None else []) + list(nc.local.values())
-        )
-
-    def count(self, status: Status) -> int:
-        return sum(1 for c in self.nodes.values() if c.status == status)
 
 
 # ---------------------------------------------------------------- public entry points
@@ -209,62 +113,12 @@ def iter_check(
             _STOP.asked = None
         done[node.name] = result
         if settings.lean:
-            _make_lean(result)
+            make_lean(result)
         for consumer, _ in trace.consumers[node.name]:
             pending[consumer.name] -= 1
             if pending[consumer.name] == 0:  # every input has read it: release it
                 estimates.pop(consumer.name, None)
         yield result
-
-
-def _make_lean(result: NodeCheck) -> None:
-    """Replace all-ok comparisons by ones whose per-element arrays take no memory (broadcast
-    scalars carrying the same maxima): nothing in them is to be shown."""
-
-    def lean(c: Comparison) -> Comparison:
-        if (
-            c.status != "ok"
-            or c.codes.size < 64
-            or c.n_unjudged
-            or np.any((c.codes != OK) & (c.codes != UNCHECKED))
-        ):
-            return c
-        codes = c.codes if np.any(c.codes == UNCHECKED) else None  # sampled: which ones
-        shape = c.codes.shape
-
-        def scalar(value: float, dtype: type = np.float64) -> Array:
-            return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
-
-        return dataclasses.replace(
-            c,
-            numeric=scalar(np.nan),
-            abs_err=scalar(c.max_abs_err),
-            rel_err=scalar(c.max_rel_err),
-            kinks=scalar(False, np.bool_),
-            noise=scalar(0.0),
-            codes=scalar(OK, np.int8) if codes is None else codes,
-            unjudged=None,
-        )
-
-    if result.grad is not None:
-        result.grad = lean(result.grad)
-    result.local = {position: lean(c) for position, c in result.local.items()}
-
-
-def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int]]:
-    """Per node, the ops and the elements downstream of it that a direct probe re-runs (an upper
-    bound: a node reached along several paths counts once per path)."""
-    cap = 1 << 40
-    reach: dict[str, tuple[int, int]] = {}
-    for node in reversed(trace.graph.nodes):
-        ops = elements = 0
-        for consumer, _ in trace.consumers[node.name]:
-            if consumer.name in relevant:
-                more_ops, more_elements = reach[consumer.name]
-                ops += 1 + more_ops
-                elements += trace.values[consumer.name].size + more_elements
-        reach[node.name] = (min(ops, cap), min(elements, cap))
-    return reach
 
 
 class _StopRequestedError(Exception):
@@ -273,38 +127,6 @@ class _StopRequestedError(Exception):
 
 _STOP = threading.local()
 """The running ``iter_check``'s ``should_stop`` (per thread), consulted by ``_chunks``."""
-
-
-def nonfinite_origins(trace: Trace) -> dict[str, str]:
-    """Nodes where a NaN or infinity first appears, forward or backward, with a sentence why."""
-    origins: dict[str, str] = {}
-    values = trace.values
-    for node in trace.graph.nodes:
-        if node.op is None:
-            if not np.all(np.isfinite(values[node.name])):
-                origins[node.name] = f"the given value {_first_nonfinite(values[node.name])}"
-        elif not np.all(np.isfinite(values[node.name])) and all(
-            np.all(np.isfinite(values[p.name])) for p in node.inputs
-        ):
-            origins[node.name] = f"{node.formula()} {_first_nonfinite(values[node.name])} for finite inputs"
-    for node in reversed(trace.graph.nodes):
-        sent = trace.contributions.get(node.name)
-        if sent is None or not np.all(np.isfinite(trace.grads[node.name])):
-            continue
-        bad = [p.name for p, c in zip(node.inputs, sent, strict=True) if not np.all(np.isfinite(c))]
-        if bad and node.name not in origins:
-            where = backward_origin(node)
-            written = f" ({where})" if where else ""
-            origins[node.name] = f"its backward{written} sends a non-finite gradient to {', '.join(bad)}"
-    return origins
-
-
-def _first_nonfinite(x: Array) -> str:
-    """``is -inf at [0]``: the first non-finite element, for a message a student can act on."""
-    index = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
-    value = x[index] if index else x
-    where = f" at {list(index)}" if index else ""
-    return f"is {float(value)}{where}"
 
 
 def check_node(
@@ -330,13 +152,13 @@ def check_node(
         return NodeCheck(name, "unchecked", None, note="does not reach the output")
     if name in origins:
         result = NodeCheck(name, "nonfinite", None, note=origins[name], failure=failure)
-        if _sends_nonfinite(trace, node):
+        if sends_nonfinite(trace, node):
             result.local_status = "nonfinite"  # its own backward made the NaN: blamed
         return result
     if (
-        not _finite(trace.values[name])
-        or not _finite(trace.grads[name])
-        or not _finite(trace.values[trace.output.name])
+        not all_finite(trace.values[name])
+        or not all_finite(trace.grads[name])
+        or not all_finite(trace.values[trace.output.name])
     ):
         return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
 
@@ -388,7 +210,7 @@ def _global_grad(
         whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))
         estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
         indices = _probe_indices(node, whole.numeric.size, settings)
-        grad = _compare_estimate(trace.grads[name], estimates[name], indices, settings)
+        grad = compare_estimate(trace.grads[name], estimates[name], indices, settings)
 
     def look_again(c: Comparison) -> Comparison:
         if not (c.n_mismatch or c.n_unjudged):  # (asked only then: each costs a walk downstream)
@@ -421,13 +243,13 @@ def _projected_global(
     trace: Trace, node: Node, settings: CheckSettings, refine: Callable[[Comparison], Comparison]
 ) -> Comparison:
     plan = trace.graph.downstream(node, trace.output)
-    modes = _plan_modes(node, plan)
+    modes = plan_modes(node, plan)
     base = trace.values[node.name]
     per_item = max([2 * base.size] + [2 * trace.values[m.name].size for m in plan])
 
     def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
         parts = [
-            _probe_downstream(trace, node, plan, modes, chunk, settings.eps)
+            probe_downstream(trace, node, plan, modes, chunk, settings.eps)
             for chunk in _chunks(flat, per_item)
         ]
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
@@ -436,17 +258,6 @@ def _projected_global(
     key = (settings.seed, node.index, len(node.inputs) + 1)
     return projection.projected(
         base, trace.grads[node.name], differences, key, settings, settings.eps, probe_elements, refine
-    )
-
-
-def _sends_nonfinite(trace: Trace, node: Node) -> bool:
-    """A backward rule that turns a finite upstream gradient into a NaN or an infinity."""
-    sent = trace.contributions.get(node.name)
-    return (
-        sent is not None
-        and _finite(trace.grads[node.name])
-        and all(_finite(trace.values[p.name]) for p in node.inputs)
-        and not all(_finite(c) for c in sent)
     )
 
 
@@ -463,10 +274,6 @@ def _direct_is_cheap(
     size = trace.values[node.name].size
     probes = size if every_element else min(size, settings.sample or size)
     return ops <= FAST_OPS and probes * elements <= FAST_WORK
-
-
-def _finite(x: Array) -> bool:
-    return bool(np.all(np.isfinite(x)))
 
 
 # ---------------------------------------------------------------- probing
@@ -490,7 +297,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     base = trace.values[node.name]
     indices = _probe_indices(node, base.size, settings)
     plan = trace.graph.downstream(node, trace.output)
-    modes = _plan_modes(node, plan)
+    modes = plan_modes(node, plan)
     materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
     per_item = max(
         [2 * base.size if materialized else base.size]  # a tangent starts from a basis row
@@ -498,7 +305,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     )
     probes = Probes(base)
     for flat in _chunks(indices, per_item):
-        probes.put(flat, *_probe_downstream(trace, node, plan, modes, flat, settings.eps))
+        probes.put(flat, *probe_downstream(trace, node, plan, modes, flat, settings.eps))
     return probes.compare(trace.grads[node.name], settings)
 
 
@@ -516,7 +323,7 @@ def _pulled_back(
     consumers = [(c, p) for c, p in trace.consumers[node.name] if c.name in relevant]
     if not consumers:
         return None
-    noise = _noise_of(trace.graph.dtype)
+    noise = noise_of(trace.graph.dtype)
     total: Estimate | None = None
     for consumer, position in consumers:
         m = estimates.get(consumer.name)
@@ -539,174 +346,7 @@ def _pulled_back(
     assert total is not None
     estimates[node.name] = total
     indices = _probe_indices(node, total.numeric.size, settings)
-    return _compare_estimate(trace.grads[node.name], total, indices, settings)
-
-
-def _compare_estimate(
-    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
-) -> Comparison:
-    """Compare a whole-tensor estimate, keeping only the probed (sampled) elements."""
-    if settings.lean and len(indices) < estimate.numeric.size:
-        quiet = _lean_sampled(analytic, estimate, indices, settings)
-        if quiet is not None:
-            return quiet
-    numeric = estimate.numeric
-    keep = None
-    if len(indices) < numeric.size:
-        keep = np.zeros(numeric.size, dtype=bool)
-        keep[indices] = True
-        numeric = np.where(keep.reshape(numeric.shape), numeric, np.nan)
-    sampled = keep.reshape(numeric.shape) if keep is not None else None
-    if settings.lean and sampled is None and numeric.size > 2 * COMPARE_CHUNK:
-        quiet = _lean_comparison(analytic, estimate, settings)
-        if quiet is not None:
-            return quiet
-    return compare(analytic, numeric, estimate.noise, estimate.kinks, settings, sampled=sampled)
-
-
-COMPARE_CHUNK = 1 << 16
-
-
-def _lean_sampled(
-    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
-) -> Comparison | None:
-    """The sampled elements compared alone; if all are ok, a comparison whose only per-element
-    array is the codes (which say which elements were sampled), else None."""
-    pick = lambda v: v.reshape(-1)[indices]  # noqa: E731
-    piece = compare(
-        pick(analytic), pick(estimate.numeric), pick(estimate.noise), pick(estimate.kinks), settings
-    )
-    if piece.status != "ok" or not np.all(piece.codes == OK):
-        return None
-    shape = analytic.shape
-    codes = np.full(analytic.size, UNCHECKED, dtype=np.int8)
-    codes[indices] = OK
-
-    def scalar(value: float, dtype: type = np.float64) -> Array:
-        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
-
-    return Comparison(
-        np.asarray(analytic, dtype=np.float64),
-        scalar(np.nan),
-        scalar(piece.max_abs_err),
-        scalar(piece.max_rel_err),
-        scalar(False, np.bool_),
-        scalar(0.0),
-        codes.reshape(shape),
-        "ok",
-    )
-
-
-def _lean_comparison(analytic: Array, estimate: Estimate, settings: CheckSettings) -> Comparison | None:
-    """A big tensor compared a slice at a time; if every element is ok, the comparison without
-    per-element arrays (see CheckSettings.lean), else None and the caller compares it whole."""
-    a, n = analytic.reshape(-1), estimate.numeric.reshape(-1)
-    noise, kinks = estimate.noise.reshape(-1), estimate.kinks.reshape(-1)
-    max_abs = max_rel = 0.0
-    for start in range(0, a.size, COMPARE_CHUNK):
-        part = slice(start, start + COMPARE_CHUNK)
-        piece = compare(a[part], n[part], noise[part], kinks[part], settings)
-        if piece.status != "ok" or not np.all(piece.codes == OK):
-            return None
-        max_abs, max_rel = max(max_abs, piece.max_abs_err), max(max_rel, piece.max_rel_err)
-    shape = analytic.shape
-
-    def scalar(value: float, dtype: type = np.float64) -> Array:
-        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
-
-    return Comparison(
-        np.asarray(analytic, dtype=np.float64),
-        scalar(np.nan),
-        scalar(max_abs),
-        scalar(max_rel),
-        scalar(False, np.bool_),
-        scalar(0.0),
-        scalar(OK, np.int8),
-        "ok",
-    )
-
-
-def _noise_of(dtype: np.dtype) -> probing.Noise:
-    return lambda magnitude, step: round_off(magnitude, step, dtype)
-
-
-def _plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
-    """'basis' for the probed node, 'delta' while ops stay affine in it, 'value' after."""
-    modes = {node.name: "basis"}
-    for m in plan:
-        assert m.op is not None
-        hit = [i for i, p in enumerate(m.inputs) if p.name in modes]
-        exact = len(hit) == 1 and modes[m.inputs[hit[0]].name] != "value"
-        if exact and hit[0] in m.op.linear_in and m.op.tangent is not None:
-            modes[m.name] = "delta"
-        else:
-            modes[m.name] = "value"
-    return modes
-
-
-def _probe_downstream(
-    trace: Trace, node: Node, plan: list[Node], modes: dict[str, str], flat: Array, eps: float
-) -> tuple[Array, Array, Array]:
-    """Numeric dL/dnode at the ``flat`` elements: (estimate, noise level, kink straddled)."""
-    values = trace.values
-    count = len(flat)
-    deltas: dict[str, Array] = {}
-    batches: dict[str, Array] = {}
-    step = half_step(values[node.name], flat, eps)
-    straddle = np.zeros(count, dtype=bool)
-    readers = {n.name: 0 for n in plan}
-    for m in plan:
-        for p in m.inputs:
-            if p.name in readers:
-                readers[p.name] += 1
-    readers[trace.output.name] = readers.get(trace.output.name, 0) + 1
-
-    def release(m: Node) -> None:
-        """Drop what no op still to run reads: memory follows the live batches, not the graph."""
-        for p in m.inputs:
-            if p.name in readers:
-                readers[p.name] -= 1
-                if readers[p.name] == 0:
-                    batches.pop(p.name, None)
-                    deltas.pop(p.name, None)
-
-    def batch_of(name: str) -> Array:
-        """A downstream value as a (2·count)-batch: +eps runs then -eps runs."""
-        if name not in batches:
-            base = values[name]
-            if name == node.name:
-                batches[name] = perturbed(base, flat, eps)
-            else:
-                shift = (eps * deltas[name]).astype(base.dtype)
-                batches[name] = np.concatenate([base + shift, base - shift])
-        return batches[name]
-
-    for m in plan:
-        assert m.op is not None
-        xs = [values[p.name] for p in m.inputs]
-        if modes[m.name] == "delta":
-            position = next(i for i, p in enumerate(m.inputs) if p.name in modes and p.name != m.name)
-            parent = m.inputs[position].name
-            if parent == node.name:
-                deltas[m.name] = m.op.tangent_of_basis(position, flat, xs)
-            else:
-                deltas[m.name] = m.op.tangent_batched(position, deltas[parent], xs)
-            release(m)
-            continue
-        flags = [p.name in batches or p.name in deltas or p.name == node.name for p in m.inputs]
-        batched = [batch_of(p.name) if f else x for p, f, x in zip(m.inputs, flags, xs, strict=True)]
-        with np.errstate(all="ignore"):
-            batches[m.name] = as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
-            if m.op.kink is not None:
-                straddle |= straddles(m.op.kink_batched(batched, flags), count)
-        del batched
-        release(m)
-    out = batch_of(trace.output.name).reshape(2 * count).astype(np.float64)
-    plus, minus = out[:count], out[count:]
-    with np.errstate(all="ignore"):
-        numeric = (plus - minus) / (2 * step)
-        noise = round_off(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
-    return numeric, noise, straddle
+    return compare_estimate(trace.grads[node.name], total, indices, settings)
 
 
 # ---------------------------------------------------------------- the local check
@@ -745,14 +385,14 @@ def _local_input(
     u = trace.grads[node.name].astype(np.float64).reshape(-1)
     xs = [values[p.name] for p in node.inputs]
     x = xs[position]
-    noise = _noise_of(trace.graph.dtype)
+    noise = noise_of(trace.graph.dtype)
     indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
     direct_work = len(indices) * (values[node.name].size + x.size)
     cheap = small or direct_work <= FAST_WORK
     fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
     if fast is not None:
         contribution = trace.contributions[node.name][position]
-        comparison = _compare_estimate(contribution, fast, indices, settings)
+        comparison = compare_estimate(contribution, fast, indices, settings)
         if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
             evaluate = reprobe.local_evaluator(trace, node, position)
             comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
