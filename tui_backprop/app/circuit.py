@@ -83,6 +83,9 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
         self._base: list[list[tuple[int, int, str]]] = []
         self._strips: OrderedDict[tuple, Strip] = OrderedDict()
         self.focus_region: Region | None = None
+        self._sized_for: Layout | None = None
+        """The layout the last scroll was computed for (None until laid out)."""
+        self._base_style: Style | None = None
 
     # ------------------------------------------------------------ feeding it
     def show(self, layout: Layout) -> None:
@@ -90,6 +93,7 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
         self.layout_ = layout
         self._base = [_runs(row, layout, y) for y, row in enumerate(layout.rows)]
         self._strips.clear()
+        self._sized_for = None
         self.rows = {}
         self.virtual_size = Size(layout.width, layout.height)
         self.refresh(layout=True)
@@ -108,9 +112,8 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
         rows = overlays(layout, state)
         changed = {y for y in set(rows) | set(self.rows) if rows.get(y) != self.rows.get(y)}
         self.rows = rows
-        y0 = int(self.scroll_y)
         for y in changed:
-            self.refresh_line(y - y0)
+            self.refresh_line(y)  # a content row: ScrollView subtracts the scroll offset itself
         focus = state.inspected or state.current
         gate = layout.gates.get(focus) if focus else None
         if gate is not None:
@@ -119,17 +122,44 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
             self.focus_region = Region(
                 gate.x0, max(0, gate.top - 1), right - gate.x0 + 1, gate.bottom - gate.top + 4
             )
-            self.call_after_refresh(self._follow)
+            if self._sized_for is layout and self.is_mounted:
+                self._follow()  # this frame already shows the gate: no second frame
+            else:
+                self.call_after_refresh(self._follow, True)  # new geometry: scroll once it is laid out
 
-    def _follow(self) -> None:
-        if self.focus_region is not None and self.is_mounted:
-            self.scroll_to_region(self.focus_region, animate=False, immediate=True)
+    def _follow(self, deferred: bool = False) -> None:
+        """Scroll only when the current gate is not fully in view; then, where the drawing goes on far
+        enough, half a view past the least distance (a step moves one gate on), so the next steps
+        mostly need no scroll: a scroll repaints every visible row."""
+        region = self.focus_region
+        if region is None or not self.is_mounted:
+            return
+        self._sized_for = self.layout_
+        window = self.scrollable_content_region.at_offset(self.scroll_offset)
+        if window.width <= 0 or window.height <= 0:
+            if not deferred:  # just shown again: not laid out yet
+                self.call_after_refresh(self._follow, True)
+            return
+        if region in window:
+            return
+        self.scroll_to_region(region, animate=False, immediate=True)
+        window = self.scrollable_content_region.at_offset(self.scroll_offset)
+        ahead = max(0, (window.width - region.width) // 2)
+        if region.x + region.width > window.x + window.width - ahead // 2 and region.x > window.x:
+            shift = min(ahead, region.x - window.x)  # moving right: lead with room on the right
+        elif region.x < window.x + ahead // 2:
+            shift = -min(ahead, window.x + window.width - region.x - region.width)
+        else:
+            shift = 0
+        if shift and 0 <= self.scroll_x + shift <= self.max_scroll_x:  # only where the drawing goes on
+            self.scroll_to(x=self.scroll_x + shift, animate=False, immediate=True)
 
     def set_styles(self, styles: dict[str, str]) -> None:
         """Another palette (presenter mode's high contrast)."""
         self.styles_by_name = dict(styles)
         self._styles.clear()
         self._strips.clear()
+        self._base_style = None
         self.refresh()
 
     # ------------------------------------------------------------ drawing
@@ -142,20 +172,25 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         layout = self.layout_
-        base = self.rich_style
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style  # costly to compute on every line
         row = int(self.scroll_y) + y
         if layout is None or width <= 0 or not 0 <= row < layout.height:
             return Strip.blank(max(0, width), base)
         overlay = self.rows.get(row, ())
-        key = (row, overlay)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._row_strip(row, overlay, base)
-            self._strips[key] = strip
-            if len(self._strips) > 2048:
-                self._strips.popitem(last=False)
         x0 = int(self.scroll_x)
-        return strip.crop(x0, x0 + width).extend_cell_length(width, base)
+        view = (row, overlay, x0, width)
+        cropped = self._strips.get(view)
+        if cropped is None:
+            key = (row, overlay)
+            strip = self._strips.get(key)
+            if strip is None:
+                strip = self._strips[key] = self._row_strip(row, overlay, base)
+            cropped = self._strips[view] = strip.crop(x0, x0 + width).extend_cell_length(width, base)
+            while len(self._strips) > 4096:
+                self._strips.popitem(last=False)
+        return cropped
 
     def _row_strip(self, row: int, overlay: tuple[Overlay, ...], base: Style) -> Strip:
         layout = self.layout_
@@ -181,6 +216,7 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base_style = None
         self._strips.clear()
 
     def on_click(self, event: events.Click) -> None:
