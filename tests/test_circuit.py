@@ -68,6 +68,20 @@ def test_a_wire_that_skips_a_layer_passes_through_it():
     assert len(xs) == xs[-1] - xs[0] + 1  # one unbroken run of wire
 
 
+def test_two_wires_that_cross_are_drawn_crossing_and_one_that_turns_is_not():
+    from tui_backprop.app.circuit_layout import _Canvas
+
+    canvas = _Canvas()
+    canvas.line("a", 0, 1, 4, 1)  # straight through (2, 1)
+    canvas.line("b", 2, 0, 2, 2)
+    canvas.line("c", 0, 3, 2, 3)  # turns down at (2, 3), over another net's vertical wire
+    canvas.line("c", 2, 3, 2, 4)
+    canvas.line("d", 2, 2, 2, 5)
+    rows = canvas.render(5, 6)
+    assert rows[1] == "──┼──"
+    assert rows[3][2] == "─" and rows[0][2] == rows[5][2] == "│"
+
+
 def labels_at(session: Session, step: int, name: str) -> cl.WireLabels:
     session.go(step)
     return cl.wire_labels(session, name)

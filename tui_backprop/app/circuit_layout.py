@@ -304,7 +304,10 @@ class _Canvas:
                     and horizontal
                     and any(m & (N | S) and not m & (E | W) for m in nets.values())
                 ):
-                    mask = E | W  # two wires cross here: the horizontal one is drawn over the other
+                    straight = all(m == E | W for m in horizontal) and any(m == N | S for m in nets.values())
+                    # two wires cross here: drawn as a crossing when both go straight through it,
+                    # else (a wire turns or ends on the other) the horizontal one over the other
+                    mask = N | S | E | W if straight else E | W
                 else:
                     mask = 0
                     for m in nets.values():
