@@ -1,11 +1,17 @@
-"""The app's first frame does not wait for the engine: importing the app leaves it unimported."""
+"""The app's first frame does not wait for the engine: importing the app leaves it (and numpy) unimported."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ["tui_backprop.scenarios", "tui_backprop.gradcheck", "tui_backprop.trace", "tui_backprop.app.views"]
+HEAVY = [
+    "numpy",
+    "tui_backprop.scenarios",
+    "tui_backprop.gradcheck",
+    "tui_backprop.trace",
+    "tui_backprop.app.views",
+]
 
 
 def test_importing_the_app_does_not_import_the_engine_or_the_renderers():

@@ -170,7 +170,7 @@ async def test_the_circuit_view_follows_the_step_and_going_back_hides_again():
 
 @sync
 async def test_digits_and_spoilers_change_every_view_and_the_palette_sets_digits():
-    from tui_backprop.app import tensorfmt as tf
+    from tui_backprop.app import digits as display
     from tui_backprop.app.commands import BackpropCommands
 
     app = make_app("sigmoid-chain", "reciprocal-sign")
@@ -179,21 +179,21 @@ async def test_digits_and_spoilers_change_every_view_and_the_palette_sets_digits
         await pilot.press("end")
         assert "dL/da = 0.1050" not in inspector_text(app)  # the bug changes dL/da
         await pilot.press("greater_than_sign", "greater_than_sign")
-        assert tf.digits() == 6 and "6dig" in str(app.debugger.query_one("#status").render())
+        assert display.digits() == 6 and "6dig" in str(app.debugger.query_one("#status").render())
         assert "f=0.880797" in str(app.debugger.query_one("#status").render())
         provider = BackpropCommands(app.screen)
         await provider.startup()
         hits = [hit async for hit in provider.search("digits 12")]
         hits[0].command()
         await pilot.pause()
-        assert tf.digits() == 12
+        assert display.digits() == 12
         await pilot.press("home")
         rows = {state.name: state.status for state in app.session.rows()}
         assert rows["x"] == "hidden" and rows["f"] == "hidden"
         await pilot.press("A")
         rows = {state.name: state.status for state in app.session.rows()}
         assert rows["x"] == "mismatch" and rows["f"] == "blame"
-    assert tf.digits() == tf.DIGITS  # the next app starts from the default
+    assert display.digits() == display.DIGITS  # the next app starts from the default
 
 
 def inspector_text(app) -> str:

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from tui_backprop.app import keys
+from tui_backprop.app import digits, keys
 from tui_backprop.app.commands import BackpropCommands, Palette
 from tui_backprop.app.engine import DTYPES, Engine, Overrides
 from tui_backprop.app.explore import ExploreMixin
@@ -100,9 +100,7 @@ class BackpropApp(TeachingMixin, ExploreMixin, LessonMixin, LoadingMixin, Steppi
         super().__init__()
         self.init_explore()
         self.start_quiz = quiz
-        from tui_backprop.app import tensorfmt
-
-        tensorfmt.set_digits(tensorfmt.DIGITS)  # a fresh app shows the default digits
+        digits.set_digits(digits.DIGITS)  # a fresh app shows the default digits
         self.request = request
         self.engine = engine or Engine()
         self.overrides = overrides or Overrides()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tui_backprop.app import derivation_view as dv
+from tui_backprop.app import digits as display
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app.circuit_layout import NodeSpec
 
@@ -104,7 +105,7 @@ _NUMBERS: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
 def number(array: np.ndarray) -> str:
     """A wire's number: the scalar, or a tensor's norm."""
     if isinstance(array, np.ndarray) and array.size > 1:
-        key = (id(array), tf.digits())
+        key = (id(array), display.digits())
         hit = _NUMBERS.get(key)
         if hit is not None and hit[0] is array:
             return hit[1]

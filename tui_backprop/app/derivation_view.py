@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.text import Text
 
+from tui_backprop.app import digits as display
 from tui_backprop.app import tensorfmt as tf
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def probe_lines(probe: Probe, verdict: tuple[str, str] | None = None, width: int
     spread = abs(probe.f_plus - probe.f_minus)
     scale = max(abs(probe.f_plus), abs(probe.f_minus))
     extra = int(np.ceil(np.log10(scale / spread))) if spread > 0 and scale > 0 else 0
-    shown = min(tf.MAX_DIGITS, tf.digits() + max(0, extra))
+    shown = min(display.MAX_DIGITS, display.digits() + max(0, extra))
     plus = Text.assemble(("F(x+h) = ", tf.DIM), tf.num(probe.f_plus, shown))
     minus = Text.assemble(("F(x-h) = ", tf.DIM), tf.num(probe.f_minus, shown))
     result = Text()

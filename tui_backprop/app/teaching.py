@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui_backprop.app import tensorfmt as tf
+from tui_backprop.app import digits as display
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -50,7 +50,7 @@ class TeachingMixin:
 
     def on_unmount(self) -> None:
         """The digits setting lasts while the app runs; the next app (or test) starts from the default."""
-        tf.set_digits(tf.DIGITS)
+        display.set_digits(display.DIGITS)
 
     # ------------------------------------------------------------ the circuit view
     def action_toggle_circuit(self) -> None:
@@ -77,7 +77,7 @@ class TeachingMixin:
         from tui_backprop.app import circuit_labels as cl
         from tui_backprop.app.circuit_layout import layout
 
-        key = (id(session.trace), tf.digits())
+        key = (id(session.trace), display.digits())
         if key != self._circuit_key or self._circuit_layout is None:
             self._circuit_layout = layout(cl.specs(session), cl.label_widths(session))
             self._circuit_key = key
@@ -119,14 +119,14 @@ class TeachingMixin:
     # ------------------------------------------------------------ digits and spoilers
     def action_digits(self, delta: int) -> None:
         """Show more (or fewer) significant digits everywhere, 3 to 17."""
-        before = tf.digits()
-        now = tf.set_digits(before + delta)
+        before = display.digits()
+        now = display.set_digits(before + delta)
         if now != before:
             self.redraw_numbers()
         self.notify(f"{now} significant digits", timeout=1.5)
 
     def set_digits(self, digits: int) -> None:
-        tf.set_digits(digits)
+        display.set_digits(digits)
         self.redraw_numbers()
 
     def action_toggle_spoilers(self) -> None:

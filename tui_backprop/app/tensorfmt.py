@@ -17,30 +17,12 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+from tui_backprop.app import digits as _display
 from tui_backprop.resolution import below_resolution
 
 # Per-element check codes, as in tui_backprop.gradcheck (kept local: importing the checker here
 # would pull it into every formatting call site, and these numbers are part of its contract).
 OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
-
-DIGITS = 4
-"""Significant digits of every number the app shows, unless the user asks for more (``set_digits``)."""
-MIN_DIGITS, MAX_DIGITS = 3, 17
-
-_digits = [DIGITS]
-"""The display precision, like numpy's print options: one setting every view reads when it draws."""
-
-
-def digits() -> int:
-    """Significant digits the views show now (3..17; README: "Teaching with it")."""
-    return _digits[0]
-
-
-def set_digits(n: int) -> int:
-    """Show ``n`` significant digits from now on (clamped to 3..17); returns the value set."""
-    _digits[0] = max(MIN_DIGITS, min(MAX_DIGITS, int(n)))
-    return _digits[0]
-
 
 CODE_STYLE = {
     MISMATCH: "bold #ffffff on #b3261e",
@@ -95,7 +77,7 @@ SMALL_ROWS = 8
 
 def num(x: float, digits: int | None = None) -> str:
     """One number with ``digits`` significant digits (default: the setting); exact zero stays ``0``."""
-    digits = _digits[0] if digits is None else digits
+    digits = _display.digits() if digits is None else digits
     x = float(x)
     if math.isnan(x):
         return "NaN"
@@ -119,7 +101,7 @@ def short(x: float) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x) or x == 0:
         return num(x)
-    return _short_exponent(f"{x:.{_digits[0]}g}")
+    return _short_exponent(f"{x:.{_display.digits()}g}")
 
 
 def err(x: float, dtype: np.dtype | str | None = None) -> str:
@@ -313,7 +295,7 @@ def tensor_lines(array: np.ndarray, width: int, codes: np.ndarray | None = None)
 
 
 def num3(x: float) -> str:
-    return num(x, min(3, _digits[0]))
+    return num(x, min(3, _display.digits()))
 
 
 def side_by_side(blocks: Sequence[Block], width: int, gap: int = 3) -> list[Text]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 
+from tui_backprop.app import digits as display
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app.inspector import inspector as inspector  # app.py and tests read views.inspector
 from tui_backprop.app.session import RowState, Session
@@ -118,7 +119,7 @@ _CELL_CACHE: dict[tuple[int, int, str, str], str] = {}
 
 def _cached_cell(session: Session, key: tuple[str, str], array: np.ndarray) -> str:
     """Norms of big tensors are worth computing once per trace, not once per repaint."""
-    full = (id(session.trace), tf.digits(), *key)
+    full = (id(session.trace), display.digits(), *key)
     text = _CELL_CACHE.get(full)
     if text is None:
         if len(_CELL_CACHE) > 4096:
@@ -228,9 +229,9 @@ def _status_line(
     if extra:
         text.append(*sep)
         text.append(extra, style="bold #80cbc4")
-    if not compact or tf.digits() != tf.DIGITS:  # last: the first thing a narrow line gives up
+    if not compact or display.digits() != display.DIGITS:  # last: the first thing a narrow line gives up
         text.append(*sep)
-        text.append(f"{tf.digits()}dig" if compact else f"{tf.digits()} digits", style=tf.DIM)
+        text.append(f"{display.digits()}dig" if compact else f"{display.digits()} digits", style=tf.DIM)
     if session.show_all:
         text.append(" all checks" if compact else " · all checks shown", style="bold #ffcc80")
     return text
