@@ -219,3 +219,10 @@ async def test_presenter_mode_steps_and_returns():
         assert "∂b/∂w1 = 1" in str(app.screen.query_one("#p-local").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, PresenterScreen)
+
+
+def test_h_nudges_even_when_the_circuit_has_the_focus():
+    """`h` is Nudge everywhere: the circuit scrolls sideways with shift+arrows, never with `h`."""
+    from tui_backprop.app.circuit import CircuitView
+
+    assert not any("h" in b.key.split(",") for b in CircuitView.BINDINGS)

@@ -63,8 +63,8 @@ class CircuitView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("down,j", "scroll_down", "Scroll down", show=False, id="circuit.down"),
         Binding("pageup", "page_up", "Page up", show=False, id="circuit.page_up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="circuit.page_down"),
-        Binding("shift+left,h", "scroll_left", "Scroll left", show=False, id="circuit.left"),
-        Binding("shift+right,l", "scroll_right", "Scroll right", show=False, id="circuit.right"),
+        Binding("shift+left", "scroll_left", "Scroll left", show=False, id="circuit.left"),
+        Binding("shift+right", "scroll_right", "Scroll right", show=False, id="circuit.right"),
     ]
 
     class Selected(Message):
