@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from session_support import session_of
 
-from tui_backprop import scenarios
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app import views
 from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import MISMATCH, CheckSettings, iter_check
-
-
-def session_of(slug: str, bug: str | None = None) -> Session:
-    scenario = scenarios.load(slug)
-    trace = scenarios.trace_scenario(scenario, bug)
-    settings = CheckSettings.for_dtype("float64")
-    session = Session(scenario, bug, "float64", trace, settings)
-    for node_check in iter_check(trace, settings):
-        session.record(node_check)
-    session.check_complete = True
-    return session
+from tui_backprop.gradcheck import MISMATCH
 
 
 def inspect(session: Session, step: int, name: str | None = None, width: int = 70) -> str:

@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from session_support import session_of
 
-from tui_backprop import scenarios
-from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import CheckSettings, iter_check
-
-
-def session_of(slug: str, bug: str | None = None, checked: bool = True) -> Session:
-    scenario = scenarios.load(slug)
-    trace = scenarios.trace_scenario(scenario, bug)
-    settings = CheckSettings.for_dtype("float64")
-    session = Session(scenario, bug, "float64", trace, settings)
-    if checked:
-        for node_check in iter_check(trace, settings):
-            session.record(node_check)
-        session.check_complete = True
-    return session
+from tui_backprop.gradcheck import iter_check
 
 
 def test_continue_stops_at_the_first_backward_step_whose_gradient_mismatches():

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_backprop import scenarios
+from session_support import session_of
+
 from tui_backprop.app import views
-from tui_backprop.app.session import Session
 from tui_backprop.app.tensorview import layers_for
-from tui_backprop.gradcheck import CheckSettings, iter_check
 
 FILES = Path(__file__).parent / "scenario_files"
 
 
-def checked_session(spec: str, bug: str | None = None) -> Session:
-    scenario = scenarios.load(spec)
-    trace = scenarios.trace_scenario(scenario, bug)
-    settings = CheckSettings.for_dtype("float64")
-    session = Session(scenario, bug, "float64", trace, settings)
-    for node_check in iter_check(trace, settings):
-        session.record(node_check)
-    session.check_complete = True
-    return session
-
-
 def test_v_on_a_blamed_node_lists_the_mismatching_elements_of_what_it_sends():
-    session = checked_session(str(FILES / "course_mistakes.py"), "loss-sign")
+    session = session_of(str(FILES / "course_mistakes.py"), "loss-sign")
     session.step = session.trace.backward_index["loss"]
     layers, comparison = layers_for(session, "loss")
     assert comparison is not None and comparison.n_mismatch == 10  # dloss/ddense2, 5x2, all wrong
@@ -35,14 +23,14 @@ def test_v_on_a_blamed_node_lists_the_mismatching_elements_of_what_it_sends():
 
 
 def test_the_status_line_counts_warnings():
-    session = checked_session(str(FILES / "dict_params.py"))
+    session = session_of(str(FILES / "dict_params.py"))
     line = views.status_line(session, "dict-params", None, width=200)
     assert "⚠ 1 warning" in line.plain
-    assert "warning" not in views.status_line(checked_session("two-layer-net"), "t", None, width=200).plain
+    assert "warning" not in views.status_line(session_of("two-layer-net"), "t", None, width=200).plain
 
 
 def test_the_status_line_says_a_forward_is_not_deterministic():
-    session = checked_session(str(FILES / "dropout_fresh_mask.py"))
+    session = session_of(str(FILES / "dropout_fresh_mask.py"))
     session.step = session.n_steps - 1
     line = views.status_line(session, "dropout", None, width=200).plain
     assert "? 1 not deterministic" in line and "mismatch" not in line

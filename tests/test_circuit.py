@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import pytest
 from app_support import settle, sync
+from session_support import session_of as checked_session
 
-from tui_backprop import scenarios
 from tui_backprop.app import circuit_labels as cl
 from tui_backprop.app.app import make_app
 from tui_backprop.app.circuit import CircuitView, overlays
 from tui_backprop.app.circuit_layout import NodeSpec, layout
 from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import CheckSettings, check
 
 BUILT_INS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
 
 
 def session_of(slug: str, bug: str | None = None, checked: bool = False) -> Session:
-    scenario = scenarios.load(slug)
-    trace = scenarios.trace_scenario(scenario, bug=bug)
-    settings = CheckSettings.for_dtype("float64")
-    session = Session(scenario, bug, "float64", trace, settings)
-    if checked:
-        session.checks = dict(check(trace, settings).nodes)
-        session.check_complete = True
-    return session
+    """Unchecked unless asked: most circuit tests are about what a step reveals before any check."""
+    return checked_session(slug, bug, checked)
 
 
 def circuit_of(session: Session):
