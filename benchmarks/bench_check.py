@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from tui_backprop import scenarios
-from tui_backprop.gradcheck import CheckSettings, check
-from tui_backprop.trace import Trace
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.core import scenarios
+from tui_backprop.core.trace import Trace
 
 
 def naive_numeric_grads(trace: Trace, eps: float) -> dict[str, np.ndarray]:

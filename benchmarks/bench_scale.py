@@ -172,7 +172,7 @@ REPEATS = 2
 # ---------------------------------------------------------------- children
 CHILD = """
 import json, os, sys, time
-import tui_backprop.scenarios as sc
+import tui_backprop.core.scenarios as sc
 spent = {"run": 0.0}
 original = sc.trace_scenario
 def timed(*args, **kw):
@@ -182,7 +182,7 @@ def timed(*args, **kw):
     finally:
         spent["run"] += time.perf_counter() - start
 sc.trace_scenario = timed
-from tui_backprop.cli import main
+from tui_backprop.cli.main import main
 stdout, sys.stdout = sys.stdout, open(os.devnull, "w")
 start = time.perf_counter()
 code = main(sys.argv[1:])
@@ -225,7 +225,7 @@ def torch_child(spec: Spec) -> float:
     import torch
 
     from tui_backprop import Graph
-    from tui_backprop.scenarios import load, trace_scenario
+    from tui_backprop.core.scenarios import load, trace_scenario
 
     if spec.family == "builtin":
         trace = trace_scenario(load(spec.label))
@@ -234,7 +234,7 @@ def torch_child(spec: Spec) -> float:
         onehot.reshape(-1)[label] = 1.0
         values, batch = trace.values, 1.0
     else:
-        from tui_backprop.trace import run
+        from tui_backprop.core.trace import run
 
         g = Graph()
         out = BUILDERS[spec.family](g, *spec.args)
@@ -284,7 +284,7 @@ def exponent(sizes: list[float], times: list[float]) -> float:
 
 def graph_size(spec: Spec) -> dict[str, int]:
     from tui_backprop import Graph
-    from tui_backprop.scenarios import build, load
+    from tui_backprop.core.scenarios import build, load
 
     if spec.family == "builtin":
         g, _ = build(load(spec.label), None, "float64")

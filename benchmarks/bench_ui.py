@@ -126,8 +126,8 @@ async def step_costs(app, keys: list[str], prelude: tuple[str, ...] = ()) -> lis
 
 
 async def measure_steps(slug: str) -> tuple[list[float], list[float], list[float]]:
-    from tui_backprop import scenarios
     from tui_backprop.app.app import BackpropApp, Request
+    from tui_backprop.core import scenarios
 
     trace = scenarios.trace_scenario(scenarios.load(slug))
     n = len(trace.steps)

@@ -18,9 +18,9 @@ from unittest import mock
 
 import numpy as np
 
-from tui_backprop import scenarios
-from tui_backprop.gradcheck import CheckSettings, check
-from tui_backprop.graph import Graph
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.core import scenarios
+from tui_backprop.core.graph import Graph
 
 _real_rng = np.random.default_rng
 _real_param = Graph.param

@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tui_backprop.scenarios import ENTRY_POINT_GROUP
+from tui_backprop.core.scenarios import ENTRY_POINT_GROUP
 
 
 def install_plugins(tmp_path: Path, monkeypatch, entries: dict[str, str], modules: dict[str, str]) -> Path:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui_backprop import scenarios
 from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import CheckSettings, iter_check
+from tui_backprop.check.gradcheck import CheckSettings, iter_check
+from tui_backprop.core import scenarios
 
 
 def session_of(spec: str, bug: str | None = None, checked: bool = True) -> Session:

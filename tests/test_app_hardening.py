@@ -13,12 +13,12 @@ from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.keys import _character_to_key
 
-from tui_backprop import scenarios
 from tui_backprop.app import views
 from tui_backprop.app.app import make_app
 from tui_backprop.app.loading import CheckDone, CheckProgress
 from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import CheckSettings, check
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.core import scenarios
 
 
 def key(name: str) -> events.Key:

@@ -191,10 +191,10 @@ async def test_a_failed_reload_keeps_the_last_good_trace_and_a_good_one_keeps_th
 
 @sync
 async def test_load_trace_is_the_reload_hook_and_show_error_leaves_the_trace_alone():
-    from tui_backprop import scenarios
     from tui_backprop.app.engine import Failure
-    from tui_backprop.errors import ScenarioError
-    from tui_backprop.graph import Origin
+    from tui_backprop.core import scenarios
+    from tui_backprop.core.errors import ScenarioError
+    from tui_backprop.core.graph import Origin
 
     app = make_app("l1-mse")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,7 +9,7 @@ from session_support import session_of
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app import views
 from tui_backprop.app.session import Session
-from tui_backprop.gradcheck import MISMATCH
+from tui_backprop.check.gradcheck import MISMATCH
 
 
 def inspect(session: Session, step: int, name: str | None = None, width: int = 70) -> str:

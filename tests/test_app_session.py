@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from session_support import session_of
 
-from tui_backprop.gradcheck import iter_check
+from tui_backprop.check.gradcheck import iter_check
 
 
 def test_continue_stops_at_the_first_backward_step_whose_gradient_mismatches():

@@ -8,8 +8,8 @@ import sys
 HEAVY = [
     "numpy",
     "tui_backprop.scenarios",
-    "tui_backprop.gradcheck",
-    "tui_backprop.trace",
+    "tui_backprop.check.gradcheck",
+    "tui_backprop.core.trace",
     "tui_backprop.app.views",
 ]
 

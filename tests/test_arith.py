@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui_backprop.arith import NotANumberError, evaluate, parse_value
+from tui_backprop.teach.typed_numbers import NotANumberError, evaluate, parse_value
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tui_backprop import Graph, ops
-from tui_backprop.gradcheck import CheckSettings, check
-from tui_backprop.trace import run
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.core.trace import run
 
 SMOOTH = {
     "tanh": ops.tanh,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tui_backprop import gradcheck, scenarios
-from tui_backprop.gradcheck import CheckSettings, iter_check
+from tui_backprop.check import gradcheck
+from tui_backprop.check.gradcheck import CheckSettings, iter_check
+from tui_backprop.core import scenarios
 
 
 def test_should_stop_is_asked_inside_nodes_and_ends_the_check_mid_node(monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_backprop.cli import main
+from tui_backprop.cli.main import main
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -218,9 +218,9 @@ def test_python_dash_m_runs_the_same_cli():
 def test_headless_commands_never_import_textual():
     code = (
         "import sys\n"
-        "from tui_backprop.cli import main\n"
+        "from tui_backprop.cli.main import main\n"
         "main(['list']); main(['check', 'softmax']); main(['trace', 'sigmoid-chain'])\n"
-        "import tui_backprop, tui_backprop.gradcheck, tui_backprop.export\n"
+        "import tui_backprop, tui_backprop.check.gradcheck, tui_backprop.check.export\n"
         "assert 'textual' not in sys.modules, 'textual was imported'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

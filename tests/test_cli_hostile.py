@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from plugin_support import install_plugins
 
-from tui_backprop import scenarios
-from tui_backprop.cli import PLUGIN_GROUP, main
-from tui_backprop.export import trace_markdown
-from tui_backprop.gradcheck import CheckSettings, check
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.cli.main import PLUGIN_GROUP, main
+from tui_backprop.core import scenarios
+from tui_backprop.teach.handout import trace_markdown
 
 CLI = [sys.executable, "-m", "tui_backprop"]
 OK_BUILD = """
@@ -125,7 +125,7 @@ def test_sys_exit_in_a_backward_is_that_nodes_failure_and_blamed(tmp_path, capsy
         "quitter.py",
         """
         import sys
-        from tui_backprop import ops, custom_op
+        from tui_backprop import custom_op, ops
 
         def back(u, out, x):
             sys.exit(0)
@@ -182,7 +182,7 @@ def test_os_exit_and_exec_from_a_scenario_are_refused_not_obeyed(tmp_path):
         "exits.py",
         """
         import os
-        from tui_backprop import ops, custom_op
+        from tui_backprop import custom_op, ops
 
         def fwd(x):
             os._exit(0)
@@ -257,7 +257,7 @@ def test_ctrl_c_on_a_scenario_that_never_returns_exits_130_with_one_line(tmp_pat
 CHATTY = """
 import os, sys, io
 import numpy as np
-from tui_backprop import ops, custom_op
+from tui_backprop import custom_op, ops
 
 print("at import")
 os.write(1, b"fd-level junk\\n")
@@ -335,7 +335,7 @@ MARKUP = '''
 [red]description[/red] and [link=http://x]a link[/link] :smile:
 """
 import numpy as np
-from tui_backprop import ops, custom_op
+from tui_backprop import custom_op, ops
 
 BUGS = {"[/]": "[bold red]not markup[/]"}
 
@@ -715,7 +715,7 @@ def test_markdown_escapes_pipes_newlines_and_backticks_in_user_strings(tmp_path,
         "pipes.py",
         '''
         """Title | with a pipe"""
-        from tui_backprop import ops, custom_op
+        from tui_backprop import custom_op, ops
         import numpy as np
 
         def build(g, bug=None):

@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from tui_backprop import Graph, ops, scenarios
+from tui_backprop import Graph
 from tui_backprop.app import derivation_view as dv
-from tui_backprop.derivation import central_difference, links
-from tui_backprop.trace import run
+from tui_backprop.core import ops, scenarios
+from tui_backprop.core.trace import run
+from tui_backprop.teach.derivation import central_difference, links
 
 U = 0.5
 """The upstream gradient every op below receives: loss = U · Σ op(...)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tui_backprop import scenarios
-from tui_backprop.edits import EditError, Edits, edited_value, first_nonfinite, nudge, rerun
+from tui_backprop.core import scenarios
+from tui_backprop.teach.edits import EditError, Edits, edited_value, first_nonfinite, nudge, rerun
 
 
 def traced(slug: str, dtype: str = "float64"):

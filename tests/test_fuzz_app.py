@@ -27,8 +27,8 @@ from textual.keys import _character_to_key
 from textual.screen import Screen
 
 import tui_backprop.app
-from tui_backprop import scenarios
 from tui_backprop.app.app import make_app
+from tui_backprop.core import scenarios
 
 QUIT = {"q", "ctrl+q", "ctrl+c"}
 SIZES = [(20, 5), (24, 8), (30, 10), (40, 12), (60, 16), (80, 24), (100, 30), (120, 40)]

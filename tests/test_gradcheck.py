@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tui_backprop import Graph, Op, ops, scenarios
-from tui_backprop.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
-from tui_backprop.trace import run
+from tui_backprop import Graph, Op
+from tui_backprop.check.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
+from tui_backprop.core import ops, scenarios
+from tui_backprop.core.trace import run
 
 F64 = CheckSettings.for_dtype("float64")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_backprop.cli import main
-from tui_backprop.lesson import Bookmark, Lesson, LessonError, dumps, load, save
+from tui_backprop.cli.main import main
+from tui_backprop.teach.lesson import Bookmark, Lesson, LessonError, dumps, load, save
 
 FILES = Path(__file__).parent / "scenario_files"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tui_backprop import Graph, ops
-from tui_backprop.trace import run
+from tui_backprop.core.trace import run
 
 EPS = 1e-6
 

@@ -26,4 +26,4 @@ def test_wheel_ships_builtin_scenarios_and_stylesheets(tmp_path):
     styles = sorted((ROOT / "tui_backprop" / "app").glob("*.tcss"))
     assert all(f"tui_backprop/app/{s.name}" in names for s in styles)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "backprop-tui = tui_backprop.cli:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "backprop-tui = tui_backprop.__main__:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tui_backprop import Graph, ops
-from tui_backprop.gradcheck import MISMATCH, CheckSettings, check
-from tui_backprop.trace import run
+from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
+from tui_backprop.core.trace import run
 
 F64 = CheckSettings.for_dtype("float64")
 RNG = np.random.default_rng(7)
@@ -81,7 +81,7 @@ def test_pulled_back_gradients_equal_direct_probes_on_a_wide_net():
     g = Graph()
     trace = run(g, wide_net(g))
     fast = check(trace, F64)
-    from tui_backprop import gradcheck
+    from tui_backprop.check import gradcheck
 
     old = gradcheck.FAST_WORK, gradcheck.FAST_OPS
     gradcheck.FAST_WORK, gradcheck.FAST_OPS = 1 << 62, 1 << 62  # every node probed directly
@@ -189,7 +189,7 @@ def build(g, bug=None):
 def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
     import json
 
-    from tui_backprop.cli import main
+    from tui_backprop.cli.main import main
 
     path = tmp_path / "softsign.py"
     path.write_text(SCENARIO)

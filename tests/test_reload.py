@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import textwrap
 
-from tui_backprop import scenarios
-from tui_backprop.reload import FileWatcher
+from tui_backprop.core import scenarios
+from tui_backprop.core.filewatch import FileWatcher
 
 
 def test_watcher_notices_a_save_once_and_survives_a_deleted_file(tmp_path):

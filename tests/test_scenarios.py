@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from check_support import assert_every_element_compared
 
-from tui_backprop import scenarios
-from tui_backprop.gradcheck import CheckSettings, check
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.core import scenarios
 
 
 def traced(slug: str, bug: str | None = None, dtype: str = "float64"):

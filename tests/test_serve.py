@@ -106,7 +106,7 @@ def test_without_textual_serve_one_line_says_what_to_install():
     code = (
         "import sys\n"
         "sys.modules['textual_serve'] = None\n"
-        "from tui_backprop.cli import main\n"
+        "from tui_backprop.cli.main import main\n"
         "code = main(['serve', 'sigmoid-chain'])\n"
         "assert 'textual' not in sys.modules, 'textual was imported'\n"
         "sys.exit(code)\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tui_backprop import scenarios
-from tui_backprop.edits import Edits, rerun
-from tui_backprop.quiz import Score, grade, question_for
-from tui_backprop.stepsize import EPS_VALUES, sweep
+from tui_backprop.core import scenarios
+from tui_backprop.teach.edits import Edits, rerun
+from tui_backprop.teach.quiz import Score, grade, question_for
+from tui_backprop.teach.stepsize import EPS_VALUES, sweep
 
 
 def both_dtypes(slug: str, edits: Edits | None = None):

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_backprop import Graph, ops, scenarios
-from tui_backprop.cli import main
-from tui_backprop.gradcheck import MISMATCH, CheckSettings, check
-from tui_backprop.layers import detect_params, layer
-from tui_backprop.trace import run
+from tui_backprop import Graph
+from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
+from tui_backprop.cli.main import main
+from tui_backprop.core import ops, scenarios
+from tui_backprop.core.layers import detect_params, layer
+from tui_backprop.core.trace import run
 
 FILES = Path(__file__).parent / "scenario_files"
 F64 = CheckSettings.for_dtype("float64")

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_backprop import scenarios
-from tui_backprop.cli import main
-from tui_backprop.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
-from tui_backprop.refine import TOO_COARSE
+from tui_backprop.check.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
+from tui_backprop.check.refine import TOO_COARSE
+from tui_backprop.cli.main import main
+from tui_backprop.core import scenarios
 
 FILES = Path(__file__).parent / "scenario_files"
 
@@ -239,7 +239,7 @@ def sweep_draw(slug: str, k: int, bug: str | None, dtype: str):
     import importlib.util
     from unittest import mock
 
-    from tui_backprop.graph import Graph
+    from tui_backprop.core.graph import Graph
 
     spec = importlib.util.spec_from_file_location(
         "seed_sweep", FILES.parent.parent / "benchmarks" / "seed_sweep.py"

@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui_backprop import ops
-    from tui_backprop.graph import Graph, GraphError, Node
-    from tui_backprop.ops import Op, custom_op
+    from tui_backprop.core.graph import Graph, GraphError, Node
+    from tui_backprop.core.ops import Op, custom_op
 
 __all__ = ["Graph", "GraphError", "Node", "Op", "custom_op", "ops"]
 __version__ = "0.1.0"
 
 _HOMES = {
-    "Graph": "tui_backprop.graph",
-    "GraphError": "tui_backprop.graph",
-    "Node": "tui_backprop.graph",
-    "Op": "tui_backprop.ops",
-    "custom_op": "tui_backprop.ops",
+    "Graph": "tui_backprop.core.graph",
+    "GraphError": "tui_backprop.core.graph",
+    "Node": "tui_backprop.core.graph",
+    "Op": "tui_backprop.core.ops",
+    "custom_op": "tui_backprop.core.ops",
 }
 
 

@@ -39,7 +39,7 @@ from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.reload import FileWatcher
+    from tui_backprop.core.filewatch import FileWatcher
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""

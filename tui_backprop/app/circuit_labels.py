@@ -21,7 +21,7 @@ from tui_backprop.app.circuit_layout import NodeSpec
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.graph import Node
+    from tui_backprop.core.graph import Node
 
 SYMBOLS = {
     "add": "+",
@@ -240,7 +240,7 @@ def forward_callout(session: Session, node: Node) -> str:
     values = [trace.values[p.name] for p in node.inputs]
     if node.op is None or any(v.size != 1 for v in values):
         return ""
-    from tui_backprop.stepwords import plug
+    from tui_backprop.teach.step_words import plug
 
     operands = [tf.short(v.reshape(-1)[0]) for v in values]
     text = plug(node, operands)

@@ -2,7 +2,7 @@
 
 ``∂f/∂e = -1/e² = -1/1.135² = -0.7758``, then ``dL/de = dL/df · ∂f/∂e = 1 · (-0.7758) = -0.7758``,
 and for matrix ops ``dW2 = dz2 · a1ᵀ  (1×1)·(1×2) → 1×2``. The numbers come from
-``tui_backprop.derivation``; this module only writes them (README: "Teaching with it").
+``tui_backprop.teach.derivation``; this module only writes them (README: "Teaching with it").
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from tui_backprop.app import tensorfmt as tf
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.derivation import Link, Probe
-    from tui_backprop.gradcheck import Comparison
+    from tui_backprop.check.gradcheck import Comparison
+    from tui_backprop.teach.derivation import Link, Probe
 
 AGREE_RTOL = 1e-6
 """The textbook product and what the backward rule sent agree when this close (before the check is in)."""
@@ -39,7 +39,7 @@ def plugged(link: Link) -> str | None:
     """The numbers template with the focus element's numbers in it: ``-1/1.135²``."""
     if link.numbers is None or not link.plugged_operands:
         return None
-    from tui_backprop.stepwords import plug_formula
+    from tui_backprop.teach.step_words import plug_formula
 
     count = len(link.operands)
     operands = [tf.short(v) if v is not None else "?" for v in link.operands]
@@ -121,7 +121,7 @@ def matrix_line(link: Link) -> Text | None:
 
 def links_for(session: Session, name: str) -> list[Link]:
     """The chain rule at ``name``, numbers written for the first element the local check flags."""
-    from tui_backprop.derivation import links
+    from tui_backprop.teach.derivation import links
 
     check = session.checks.get(name)
     focus = {}
@@ -147,7 +147,7 @@ def tensor_link_lines(link: Link, node: str) -> list[Text]:
 
 def probe_for(session: Session, name: str, comparison: Comparison, width: int = 80) -> list[Text]:
     """The central difference behind the numeric dL/dname, at its first flagged (else largest) element."""
-    from tui_backprop.derivation import central_difference
+    from tui_backprop.teach.derivation import central_difference
 
     flagged = comparison.differing()
     if flagged:

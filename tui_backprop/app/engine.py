@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.gradcheck import CheckSettings, NodeCheck
-    from tui_backprop.lesson import Lesson
-    from tui_backprop.scenarios import Scenario
-    from tui_backprop.trace import Trace
+    from tui_backprop.check.gradcheck import CheckSettings, NodeCheck
+    from tui_backprop.core.scenarios import Scenario
+    from tui_backprop.core.trace import Trace
+    from tui_backprop.teach.lesson import Lesson
 
 DTYPES = ("float64", "float32")
 
@@ -63,25 +63,25 @@ class Engine:
 
     def catalog(self) -> list[Scenario]:
         """Every scenario; a ``scenarios.Catalog`` whose ``problems`` name the plugins that failed."""
-        from tui_backprop import scenarios
+        from tui_backprop.core import scenarios
 
         return scenarios.catalog()
 
     def open(self, spec: str, bug: str | None, dtype: str) -> tuple[Scenario, Trace]:
         """Load and trace a scenario; raises ``ScenarioError`` naming the author's file and line."""
-        from tui_backprop import scenarios
+        from tui_backprop.core import scenarios
 
         scenario = scenarios.load(spec)
         return scenario, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
 
     def source_files(self, scenario: Scenario) -> list[Path]:
         """The files live reload watches: the scenario file and the modules it imported beside it."""
-        from tui_backprop import scenarios
+        from tui_backprop.core import scenarios
 
         return scenarios.source_files(scenario)
 
     def settings(self, dtype: str, overrides: Overrides) -> CheckSettings:
-        from tui_backprop.gradcheck import CheckSettings
+        from tui_backprop.check.gradcheck import CheckSettings
 
         return CheckSettings.for_dtype(dtype, eps=overrides.eps, rtol=overrides.rtol, atol=overrides.atol)
 
@@ -89,26 +89,26 @@ class Engine:
         self, trace: Trace, settings: CheckSettings, should_stop: Callable[[], bool] | None = None
     ) -> Iterator[NodeCheck]:
         """Node checks as they are made; stops (between probe chunks) once ``should_stop()``."""
-        from tui_backprop.gradcheck import iter_check
+        from tui_backprop.check.gradcheck import iter_check
 
         return iter_check(trace, settings, should_stop)
 
     def open_lesson(self, path: str) -> tuple[Lesson, Scenario, Trace]:
         """Read a lesson file and trace its scenario with its values; raises ``LessonError`` (file:line)."""
-        from tui_backprop import lesson
+        from tui_backprop.teach import lesson
 
         return lesson.load(Path(path))
 
     def rerun(self, trace: Trace, values: dict) -> Trace:
         """The same graph run again with some leaves' values replaced (edits, nudges, undo)."""
-        from tui_backprop.trace import run
+        from tui_backprop.core.trace import run
 
         return run(trace.graph, trace.output, values)
 
     def rebuild(self, scenario: Scenario, bug: str | None, dtype: str, values: dict) -> Trace:
         """The scenario built afresh in ``dtype``, run with the edited values (the explorer's twin)."""
-        from tui_backprop import scenarios
-        from tui_backprop.trace import run
+        from tui_backprop.core import scenarios
+        from tui_backprop.core.trace import run
 
         graph, output = scenarios.build(scenario, bug, dtype)
         return run(graph, output, {k: v for k, v in values.items() if k in graph})
@@ -116,8 +116,8 @@ class Engine:
     def handout(self, session: Session, notes: dict[int, str], values: dict) -> str:
         """The Markdown handout of what is open: the bookmarked steps with their notes (every step
         when there are none), the node table and the verdict from the check as far as it got."""
-        from tui_backprop.export import trace_markdown
-        from tui_backprop.gradcheck import Check
+        from tui_backprop.check.gradcheck import Check
+        from tui_backprop.teach.handout import trace_markdown
 
         check = Check(session.trace, session.settings, dict(session.checks))
         steps = sorted(notes) or None
@@ -126,12 +126,12 @@ class Engine:
     def warm_up(self) -> None:
         """Import what rendering a trace needs, so the UI thread does not pay for it later."""
         import tui_backprop.app.views
-        import tui_backprop.gradcheck  # noqa: F401
+        import tui_backprop.check.gradcheck  # noqa: F401
 
 
 def failure_of(exc: BaseException) -> Failure:
     """Any exception from opening a scenario as a ``Failure`` (ScenarioError keeps its origin)."""
-    from tui_backprop.errors import ScenarioError, describe_exception, origin_of_exception
+    from tui_backprop.core.errors import ScenarioError, describe_exception, origin_of_exception
 
     if isinstance(exc, ScenarioError):
         origin = exc.origin

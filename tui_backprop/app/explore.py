@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from tui_backprop.app.engine import Engine
     from tui_backprop.app.loading import Request
     from tui_backprop.app.session import Session
-    from tui_backprop.edits import Edits
-    from tui_backprop.lesson import Bookmark
-    from tui_backprop.quiz import Grade, Score
-    from tui_backprop.stepsize import Sweep
-    from tui_backprop.trace import Trace
+    from tui_backprop.core.trace import Trace
+    from tui_backprop.teach.edits import Edits
+    from tui_backprop.teach.lesson import Bookmark
+    from tui_backprop.teach.quiz import Grade, Score
+    from tui_backprop.teach.stepsize import Sweep
 
 NUDGE_H = 1e-3
-"""The lecture's h (``tui_backprop.edits.NUDGE_H``), the first nudge's step; the last one typed after."""
+"""The lecture's h (``teach.edits.NUDGE_H``), the first nudge's step; the last one typed after."""
 TARGET = re.compile(
     r"^\s*(?P<name>[^\[=+\-\s][^\[=]*?)\s*(?:\[(?P<index>[\d\s,]*)\])?\s*(?P<op>\+=|-=|=)\s*(?P<value>.*)$"
 )
@@ -76,7 +76,7 @@ class ExploreMixin:
     def edits(self) -> Edits:
         """The leaf values the user changed, by name, with their undo history."""
         if self._edits is None:
-            from tui_backprop.edits import Edits
+            from tui_backprop.teach.edits import Edits
 
             self._edits = Edits()
         return self._edits
@@ -88,7 +88,7 @@ class ExploreMixin:
     @property
     def score(self) -> Score:
         if self._score is None:
-            from tui_backprop.quiz import Score
+            from tui_backprop.teach.quiz import Score
 
             self._score = Score()
         return self._score
@@ -96,7 +96,7 @@ class ExploreMixin:
     # ------------------------------------------------------------ edits across re-runs and reloads
     def with_edits(self, trace: Trace) -> Trace:
         """The load hook: a freshly built trace run with the edits that still apply to it."""
-        from tui_backprop.edits import first_nonfinite
+        from tui_backprop.teach.edits import first_nonfinite
 
         if self._edits_applied:
             self._edits_applied = False
@@ -170,7 +170,7 @@ class ExploreMixin:
 
     def try_edit(self, text: str) -> str | None:
         """``x = 2.5``, ``W[0, 1] = 1/3`` or ``W = [[…]]``: refused with a message, value unchanged."""
-        from tui_backprop.edits import EditError, edited_value
+        from tui_backprop.teach.edits import EditError, edited_value
 
         if self.session is None:
             return "no scenario open"
@@ -189,7 +189,7 @@ class ExploreMixin:
         return error
 
     def action_nudge(self) -> None:
-        from tui_backprop.edits import element_label
+        from tui_backprop.teach.edits import element_label
 
         name = self._target()
         if self.session is None or name is None:
@@ -208,8 +208,8 @@ class ExploreMixin:
     def try_nudge(self, text: str) -> tuple[Text, Text] | str:
         """``x += 0.001``: nudge, re-run, and the lesson with every changed value; or why not."""
         from tui_backprop.app.explore_views import nudge_lesson, nudge_table
-        from tui_backprop.arith import NotANumberError, evaluate
-        from tui_backprop.edits import EditError, nudge
+        from tui_backprop.teach.edits import EditError, nudge
+        from tui_backprop.teach.typed_numbers import NotANumberError, evaluate
 
         session = self.session
         if session is None:
@@ -278,7 +278,7 @@ class ExploreMixin:
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(self, session: Session, name: str, index: tuple[int, ...], values: dict[str, Any]) -> None:
-        from tui_backprop.stepsize import sweep
+        from tui_backprop.teach.stepsize import sweep
 
         worker = get_current_worker()
         traces = {}
@@ -324,7 +324,7 @@ class ExploreMixin:
         """The refresh hook: the quiz bar asks about the step after the current one."""
         from tui_backprop.app.explore_screens import QuizBar
         from tui_backprop.app.explore_views import quiz_text
-        from tui_backprop.quiz import question_for
+        from tui_backprop.teach.quiz import question_for
 
         session = self.session
         if not self.quiz_on or session is None:
@@ -337,7 +337,7 @@ class ExploreMixin:
     def quiz_on_circuit(self, state: Any) -> Any:
         """The circuit hook: in quiz mode the number asked for shows as ``?`` on its wire (the value
         leaving a forward step's node; what a backward step sends back along its first input's wire)."""
-        from tui_backprop.quiz import question_for
+        from tui_backprop.teach.quiz import question_for
 
         session = self.session
         if not self.quiz_on or session is None:
@@ -363,8 +363,8 @@ class ExploreMixin:
     def on_quiz_bar_answered(self, message: Any) -> None:
         """Grade an answer; text that is not a number gets a message, never a mark; nothing is run."""
         from tui_backprop.app.explore_screens import QuizBar
-        from tui_backprop.arith import NotANumberError, evaluate
-        from tui_backprop.quiz import grade, question_for
+        from tui_backprop.teach.quiz import grade, question_for
+        from tui_backprop.teach.typed_numbers import NotANumberError, evaluate
 
         session = self.session
         if session is None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from tui_backprop.edits import Nudge, distinct, element_label
-from tui_backprop.quiz import Grade, Question, Score
-from tui_backprop.stepwords import num
-from tui_backprop.trace import Trace
+from tui_backprop.core.trace import Trace
+from tui_backprop.teach.edits import Nudge, distinct, element_label
+from tui_backprop.teach.quiz import Grade, Question, Score
+from tui_backprop.teach.step_words import num
 
 DIM = "#8a8a8a"
 CHANGED = "bold #ffd54f"

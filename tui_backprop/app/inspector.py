@@ -14,10 +14,10 @@ from rich.text import Text
 from tui_backprop.app import derivation_view
 from tui_backprop.app import tensorfmt as tf
 from tui_backprop.app.session import Session
-from tui_backprop.stepwords import plug
+from tui_backprop.teach.step_words import plug
 
 if TYPE_CHECKING:
-    from tui_backprop.gradcheck import Comparison
+    from tui_backprop.check.gradcheck import Comparison
 
 MISMATCH_ROWS = 6
 """Mismatching elements listed in the inspector before pointing at the full view."""
@@ -420,7 +420,7 @@ class _Inspector:
                 self.add(("→ ", tf.DIM), (f"{self.node.inputs[position].name}: {words}", "bold"), indent=1)
             if check.probe_error:
                 self.add(check.note, indent=1)
-            from tui_backprop.trace import backward_origin
+            from tui_backprop.core.trace import backward_origin
 
             written = backward_origin(self.node)
             if written is not None and written != self.node.origin:

@@ -16,8 +16,8 @@ from rich.text import Text
 if TYPE_CHECKING:
     from tui_backprop.app.engine import Engine
     from tui_backprop.app.session import Session
-    from tui_backprop.edits import Edits
-    from tui_backprop.lesson import Bookmark, Lesson
+    from tui_backprop.teach.edits import Edits
+    from tui_backprop.teach.lesson import Bookmark, Lesson
 
 
 class LessonMixin:
@@ -51,7 +51,7 @@ class LessonMixin:
         self.push_screen(NoteScreen(title, "", partial(self._add_bookmark, step)))
 
     def _add_bookmark(self, step: int, note: str) -> str | None:
-        from tui_backprop.lesson import Bookmark
+        from tui_backprop.teach.lesson import Bookmark
 
         if "\n" in note:
             return "one line, please"
@@ -79,7 +79,7 @@ class LessonMixin:
 
     def apply_lesson(self, lesson: Lesson) -> None:
         """A lesson was opened: its values, bookmarks and quiz mode (its start step follows the load)."""
-        from tui_backprop.edits import Edits
+        from tui_backprop.teach.edits import Edits
 
         self.edits = Edits(dict(lesson.values))
         self.bookmarks = sorted(lesson.bookmarks, key=lambda b: b.step)
@@ -149,7 +149,7 @@ class LessonMixin:
         return None
 
     def save_lesson(self, path: str) -> str | None:
-        from tui_backprop.lesson import Lesson, save
+        from tui_backprop.teach.lesson import Lesson, save
 
         session = self.session
         if session is None:

@@ -30,11 +30,11 @@ from tui_backprop.app.widgets import TextView
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.gradcheck import NodeCheck
-    from tui_backprop.lesson import Lesson
-    from tui_backprop.reload import FileWatcher
-    from tui_backprop.scenarios import Scenario
-    from tui_backprop.trace import Trace
+    from tui_backprop.check.gradcheck import NodeCheck
+    from tui_backprop.core.filewatch import FileWatcher
+    from tui_backprop.core.scenarios import Scenario
+    from tui_backprop.core.trace import Trace
+    from tui_backprop.teach.lesson import Lesson
 
 RELOAD_POLL = 0.4
 """Seconds between checks of the user's scenario files for a save."""
@@ -212,7 +212,7 @@ class LoadingMixin:
         self._watch_files(self.engine.source_files(scenario))
 
     def _watch_files(self, files: list[Path]) -> None:
-        from tui_backprop.reload import FileWatcher
+        from tui_backprop.core.filewatch import FileWatcher
 
         if self.watcher is None:
             self.watcher = FileWatcher(files)
@@ -316,7 +316,7 @@ class LoadingMixin:
             raise
         error = None
         if outcome.error is not None:  # a check that dies must say so, never read as a pass
-            from tui_backprop.errors import describe_exception
+            from tui_backprop.core.errors import describe_exception
 
             error = describe_exception(outcome.error)
         self.post_message(CheckDone(generation, error))

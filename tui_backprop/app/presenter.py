@@ -104,7 +104,7 @@ class PresenterScreen(AnswersOnce, Screen[None]):
 
         formula = Text()
         if node.op is not None:
-            from tui_backprop.stepwords import plug
+            from tui_backprop.teach.step_words import plug
 
             formula.append(node.formula() or "", style="bold")
             shown = [

@@ -27,7 +27,7 @@ from tui_backprop.app.dialog import AnswersOnce
 from tui_backprop.app.engine import Failure, Overrides
 
 if TYPE_CHECKING:
-    from tui_backprop.scenarios import Scenario
+    from tui_backprop.core.scenarios import Scenario
 
 
 class PickerScreen(AnswersOnce, Screen[str]):

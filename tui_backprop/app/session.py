@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from tui_backprop.gradcheck import CheckSettings, NodeCheck
-    from tui_backprop.scenarios import Scenario
-    from tui_backprop.trace import Step, Trace
+    from tui_backprop.check.gradcheck import CheckSettings, NodeCheck
+    from tui_backprop.core.scenarios import Scenario
+    from tui_backprop.core.trace import Step, Trace
 
 Phase = Literal["forward", "backward"]
 FAILING = ("mismatch", "nonfinite", "nondeterministic")

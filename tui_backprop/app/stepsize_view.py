@@ -11,7 +11,7 @@ import math
 from rich.text import Text
 
 from tui_backprop.app import brailleplot as bp
-from tui_backprop.stepsize import Sweep
+from tui_backprop.teach.stepsize import Sweep
 
 STYLES = {"float64": "bold #4fc3f7", "float32": "bold #ffb74d"}
 DIM = "#8a8a8a"

@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.text import Text
 
 from tui_backprop.app import digits as _display
-from tui_backprop.resolution import below_resolution
+from tui_backprop.check.resolution import below_resolution
 
-# Per-element check codes, as in tui_backprop.gradcheck (kept local: importing the checker here
+# Per-element check codes, as in tui_backprop.check.gradcheck (kept local: importing the checker here
 # would pull it into every formatting call site, and these numbers are part of its contract).
 OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
 

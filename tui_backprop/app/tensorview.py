@@ -28,7 +28,7 @@ from tui_backprop.app.dialog import AnswersOnce
 
 if TYPE_CHECKING:
     from tui_backprop.app.session import Session
-    from tui_backprop.gradcheck import Comparison
+    from tui_backprop.check.gradcheck import Comparison
 
 CELL = 12
 LABEL_WIDTH = 7

@@ -238,6 +238,6 @@ def _status_line(
 
 
 def _default_tolerances(dtype: str) -> tuple[float, float]:
-    from tui_backprop.gradcheck import DEFAULTS
+    from tui_backprop.check.gradcheck import DEFAULTS
 
     return DEFAULTS[dtype]["rtol"], DEFAULTS[dtype]["atol"]

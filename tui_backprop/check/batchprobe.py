@@ -1,0 +1,117 @@
+"""Numeric dL/dnode for a batch of elements: every ±eps perturbation run downstream at once.
+
+While the ops downstream are affine in the perturbed value, the perturbation travels exactly as a
+tangent ('delta'); full evaluations ('value') start at the first nonlinear op. Batches are
+released as soon as no op still to run reads them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui_backprop.check import probing
+from tui_backprop.check.probing import as_batch, half_step, perturbed, straddles
+from tui_backprop.check.verdict import round_off
+from tui_backprop.core.graph import Node
+from tui_backprop.core.trace import Trace
+
+Array = np.ndarray
+
+
+def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int]]:
+    """Per node, the ops and the elements downstream of it that a direct probe re-runs (an upper
+    bound: a node reached along several paths counts once per path)."""
+    cap = 1 << 40
+    reach: dict[str, tuple[int, int]] = {}
+    for node in reversed(trace.graph.nodes):
+        ops = elements = 0
+        for consumer, _ in trace.consumers[node.name]:
+            if consumer.name in relevant:
+                more_ops, more_elements = reach[consumer.name]
+                ops += 1 + more_ops
+                elements += trace.values[consumer.name].size + more_elements
+        reach[node.name] = (min(ops, cap), min(elements, cap))
+    return reach
+
+
+def noise_of(dtype: np.dtype) -> probing.Noise:
+    return lambda magnitude, step: round_off(magnitude, step, dtype)
+
+
+def plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
+    """'basis' for the probed node, 'delta' while ops stay affine in it, 'value' after."""
+    modes = {node.name: "basis"}
+    for m in plan:
+        assert m.op is not None
+        hit = [i for i, p in enumerate(m.inputs) if p.name in modes]
+        exact = len(hit) == 1 and modes[m.inputs[hit[0]].name] != "value"
+        if exact and hit[0] in m.op.linear_in and m.op.tangent is not None:
+            modes[m.name] = "delta"
+        else:
+            modes[m.name] = "value"
+    return modes
+
+
+def probe_downstream(
+    trace: Trace, node: Node, plan: list[Node], modes: dict[str, str], flat: Array, eps: float
+) -> tuple[Array, Array, Array]:
+    """Numeric dL/dnode at the ``flat`` elements: (estimate, noise level, kink straddled)."""
+    values = trace.values
+    count = len(flat)
+    deltas: dict[str, Array] = {}
+    batches: dict[str, Array] = {}
+    step = half_step(values[node.name], flat, eps)
+    straddle = np.zeros(count, dtype=bool)
+    readers = {n.name: 0 for n in plan}
+    for m in plan:
+        for p in m.inputs:
+            if p.name in readers:
+                readers[p.name] += 1
+    readers[trace.output.name] = readers.get(trace.output.name, 0) + 1
+
+    def release(m: Node) -> None:
+        """Drop what no op still to run reads: memory follows the live batches, not the graph."""
+        for p in m.inputs:
+            if p.name in readers:
+                readers[p.name] -= 1
+                if readers[p.name] == 0:
+                    batches.pop(p.name, None)
+                    deltas.pop(p.name, None)
+
+    def batch_of(name: str) -> Array:
+        """A downstream value as a (2·count)-batch: +eps runs then -eps runs."""
+        if name not in batches:
+            base = values[name]
+            if name == node.name:
+                batches[name] = perturbed(base, flat, eps)
+            else:
+                shift = (eps * deltas[name]).astype(base.dtype)
+                batches[name] = np.concatenate([base + shift, base - shift])
+        return batches[name]
+
+    for m in plan:
+        assert m.op is not None
+        xs = [values[p.name] for p in m.inputs]
+        if modes[m.name] == "delta":
+            position = next(i for i, p in enumerate(m.inputs) if p.name in modes and p.name != m.name)
+            parent = m.inputs[position].name
+            if parent == node.name:
+                deltas[m.name] = m.op.tangent_of_basis(position, flat, xs)
+            else:
+                deltas[m.name] = m.op.tangent_batched(position, deltas[parent], xs)
+            release(m)
+            continue
+        flags = [p.name in batches or p.name in deltas or p.name == node.name for p in m.inputs]
+        batched = [batch_of(p.name) if f else x for p, f, x in zip(m.inputs, flags, xs, strict=True)]
+        with np.errstate(all="ignore"):
+            batches[m.name] = as_batch(m.op.run_batched(batched, flags), values[m.name], 2 * count)
+            if m.op.kink is not None:
+                straddle |= straddles(m.op.kink_batched(batched, flags), count)
+        del batched
+        release(m)
+    out = batch_of(trace.output.name).reshape(2 * count).astype(np.float64)
+    plus, minus = out[:count], out[count:]
+    with np.errstate(all="ignore"):
+        numeric = (plus - minus) / (2 * step)
+        noise = round_off(np.abs(plus) + np.abs(minus), step, trace.graph.dtype)
+    return numeric, noise, straddle

@@ -1,0 +1,153 @@
+"""The trace and its check as JSON: the contract other tools read (README, "Command line").
+
+The Markdown handout of the same is a teaching tool: ``teach.handout``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tui_backprop.check.gradcheck import Check, Comparison, NodeCheck
+from tui_backprop.core.scenarios import Scenario
+from tui_backprop.core.trace import Trace
+
+Json = Any
+
+
+def number(x: float) -> float | str:
+    """A float as JSON allows it: non-finite numbers become "NaN", "Infinity", "-Infinity"."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def array(a: np.ndarray) -> Json:
+    """Scalars as plain numbers, arrays as nested lists."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        return number(a)
+    return [array(row) for row in a]
+
+
+def comparison(c: Comparison, with_numeric: bool = True) -> dict[str, Json]:
+    out: dict[str, Json] = {
+        "status": c.status,
+        "max_rel_err": number(c.max_rel_err),
+        "max_abs_err": number(c.max_abs_err),
+        "probed": c.n_probed,
+        "mismatches": [list(i) for i in c.differing()[: c.n_mismatch]],
+        "kinks": c.n_kink,
+        "unchecked": dict(c.reasons),
+        **method(c),
+    }
+    if with_numeric:
+        out["numeric_grad"] = array(c.numeric)
+    return out
+
+
+def method(c: Comparison) -> dict[str, Json]:
+    """How the numeric side was had (README, "How the check works"): every element, or random
+    projections of the whole tensor with the number of directions."""
+    if c.method == "projection":
+        return {"method": "projection", "directions": c.directions}
+    return {"method": c.method}
+
+
+def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, Json] | None]:
+    """The ``check`` and ``local_check`` objects of one node."""
+    if nc.grad is not None:
+        global_part = comparison(nc.grad)
+    else:
+        global_part = {"status": nc.status if nc.status != "mismatch" else "unchecked"}
+    if nc.note:
+        global_part["note"] = nc.note
+    if nc.local_status is None:
+        return global_part, None
+    node = trace.graph[nc.name]
+    local: dict[str, Json] = {"status": nc.local_status}
+    if nc.local:
+        local["max_rel_err"] = number(max(c.max_rel_err for c in nc.local.values()))
+        projected = [c for c in nc.local.values() if c.method == "projection"]
+        local.update(method(projected[0]) if projected else {"method": "elementwise"})
+        local["inputs"] = {
+            node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
+        }
+        for i, words in nc.diagnosis.items():
+            local["inputs"][node.inputs[i].name]["diagnosis"] = words
+        if nc.diagnosis:
+            local["diagnosis"] = "; ".join(f"{node.inputs[i].name}: {w}" for i, w in nc.diagnosis.items())
+    if nc.probe_error:
+        local["error"] = nc.probe_error
+    if nc.failure is not None:
+        local["error"] = nc.failure.message
+        if nc.failure.origin is not None:
+            local["origin"] = str(nc.failure.origin)
+    return global_part, local
+
+
+def _jacobian(analytic: np.ndarray, checked: Comparison | None) -> dict[str, Json]:
+    """A small op's local Jacobian (rows: outputs, columns: inputs) beside its numeric estimate."""
+    out: dict[str, Json] = {"analytic": array(analytic), "numeric": None}
+    if checked is not None:
+        out["numeric"] = array(checked.numeric)
+        out["status"] = checked.status
+        out["mismatches"] = [list(i) for i in checked.differing()[: checked.n_mismatch]]
+    return out
+
+
+def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) -> dict[str, Json]:
+    """The JSON trace of README ("Command line"): scenario, output, nodes with their checks, steps, blame."""
+    nodes = []
+    for node in trace.graph.nodes:
+        entry: dict[str, Json] = {
+            "name": node.name,
+            "kind": node.kind,
+            "op": node.op.name if node.op else None,
+            "inputs": [p.name for p in node.inputs],
+        }
+        if node.op is not None:
+            entry["formula"] = node.formula()
+        entry["shape"] = list(trace.values[node.name].shape)
+        entry["value"] = array(trace.values[node.name])
+        entry["grad"] = array(trace.grads[node.name])
+        if node.name in trace.contributions:
+            sums: dict[str, np.ndarray] = {}
+            for parent, sent in zip(node.inputs, trace.contributions[node.name], strict=True):
+                sums[parent.name] = sums.get(parent.name, 0) + sent
+            entry["contributions"] = {k: array(v) for k, v in sums.items()}
+        nc = check.nodes.get(node.name)
+        if nc is not None:
+            global_part, local = node_check(nc, trace)
+            entry["check"] = global_part
+            if local is not None:
+                entry["local_check"] = local
+            if node.name in trace.jacobians:
+                entry["local_jacobian"] = {
+                    node.inputs[i].name: _jacobian(jac, nc.jacobian_checks.get(i))
+                    for i, jac in trace.jacobians[node.name].items()
+                }
+        nodes.append(entry)
+    return {
+        "scenario": scenario.slug,
+        "title": scenario.title,
+        "bug": bug,
+        "dtype": trace.graph.dtype_name,
+        "settings": {
+            "eps": check.settings.eps,
+            "rtol": check.settings.rtol,
+            "atol": check.settings.atol,
+            "sample": check.settings.sample,
+        },
+        "output": {"name": trace.output.name, "value": number(trace.loss)},
+        "nodes": nodes,
+        "steps": [{"index": s.index, "phase": s.phase, "node": s.node} for s in trace.steps],
+        "blame": check.blame,
+        "warnings": list(trace.graph.warnings),
+        "status": "fail" if check.failed else "pass",
+    }

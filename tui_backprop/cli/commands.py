@@ -1,0 +1,254 @@
+"""The headless commands ``list``, ``check`` and ``trace``, and their output on our own stdout.
+
+They never import textual (README, "Command line"), so they start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from contextlib import suppress
+from typing import Any
+
+from tui_backprop.cli.report import print_check
+from tui_backprop.core.sandbox import Stdio, is_user_fault, printable
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+def _say(stream: Any, line: str) -> None:
+    """One line on a stream that may be closed or broken: losing it must not raise."""
+    with suppress(OSError, ValueError, AttributeError):
+        print(line, file=stream, flush=True)
+
+
+def _error(stdio: Stdio, message: str) -> int:
+    _say(stdio.err, f"backprop-tui: error: {printable(message)}")
+    return EXIT_ERROR
+
+
+def _console(stdio: Stdio) -> Any:
+    """Rich on our real stdout; markup and emoji codes off, so no user string is ever parsed."""
+    from rich.console import Console
+
+    options = {"file": stdio.out, "highlight": False, "soft_wrap": False, "markup": False, "emoji": False}
+    console = Console(**options)
+    if not console.is_terminal:  # CI logs and pipes: Rich's 80 columns would cut node names
+        console = Console(**options, width=max(console.width, 120))
+    return console
+
+
+def _dump_json(stdio: Stdio, payload: Any) -> None:
+    """JSON on our stdout: non-ASCII kept when the stream can encode it, escaped when it cannot."""
+    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    encoding = getattr(stdio.out, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(payload, indent=2, ensure_ascii=True)
+    print(text, file=stdio.out)
+    stdio.out.flush()
+
+
+def _report_problems(stdio: Stdio, problems: list[Any]) -> None:
+    for problem in problems:
+        _error(stdio, str(problem))
+
+
+# ---------------------------------------------------------------- list
+def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui_backprop.core.scenarios import catalog
+
+    found = catalog()
+    _report_problems(stdio, found.problems)
+    if args.json:
+        payload = [
+            {
+                "slug": s.slug,
+                "title": s.title,
+                "description": s.description,
+                "source": s.source,
+                "bugs": [{"name": name, "description": text} for name, text in s.bugs.items()],
+            }
+            for s in found.scenarios
+        ]
+        _dump_json(stdio, payload)
+        return EXIT_OK
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("scenario", style="bold cyan", no_wrap=True)
+    table.add_column("what it is")
+    table.add_column("named bugs (--bug NAME)")
+    for s in found.scenarios:
+        bugs = Text("\n").join(
+            Text.assemble((name, "magenta"), ": ", text) for name, text in s.bugs.items()
+        ) or Text("-")
+        table.add_row(Text(s.slug), Text.assemble((s.title, "bold"), "\n", s.description), bugs)
+        table.add_row("", "", "")
+    _console(stdio).print(table)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- check and trace
+def _run(
+    spec: str, bug: str | None, dtype: str, args: argparse.Namespace, stdio: Stdio | None = None
+) -> tuple[Any, Any, Any]:
+    """Load, build, run and check one scenario. Raises ScenarioError, and nothing else of the
+    scenario's own (its SystemExit or KeyboardInterrupt during the check included)."""
+    from tui_backprop.core.scenarios import load, trace_scenario
+
+    scenario = load(spec)
+    trace = trace_scenario(scenario, bug, dtype)
+    settings = _settings(dtype, args, stdio)
+    return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec)
+
+
+def _settings(dtype: str, args: argparse.Namespace, stdio: Stdio | None) -> Any:
+    """The check's settings from the command line's; lean for the text table (``stdio`` given):
+    per-element arrays only where there is something to show."""
+    from tui_backprop.check.gradcheck import CheckSettings
+
+    return CheckSettings.for_dtype(
+        dtype,
+        eps=getattr(args, "eps", None),
+        rtol=getattr(args, "rtol", None),
+        atol=getattr(args, "atol", None),
+        sample=getattr(args, "sample", None),
+        exhaustive=getattr(args, "exhaustive", False),
+        lean=stdio is not None,
+    )
+
+
+def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None) -> tuple[Any, Any, Any, Any]:
+    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given settings."""
+    from pathlib import Path
+
+    from tui_backprop.teach.lesson import load
+
+    lesson, scenario, trace = load(Path(spec))
+    settings = _settings(lesson.dtype, args, stdio)
+    return (
+        scenario,
+        trace,
+        _checked(trace, settings, stdio.err if stdio is not None else None, spec),
+        lesson.bug,
+    )
+
+
+def _checked(trace: Any, settings: Any, progress: Any = None, label: str = "check") -> Any:
+    """The check of a trace; the scenario's own SystemExit or KeyboardInterrupt raised while its code
+    is probed becomes a ScenarioError naming its line."""
+    from tui_backprop.cli.progress import check_with_progress
+    from tui_backprop.core.errors import ScenarioError, describe_exception, origin_of_exception
+
+    try:
+        return check_with_progress(trace, settings, progress, label)
+    except BaseException as exc:
+        if not is_user_fault(exc) or isinstance(exc, ScenarioError):
+            raise
+        origin = origin_of_exception(exc)
+        if origin is None:
+            raise  # not the scenario's code: an internal error, reported as such by _headless
+        raise ScenarioError(f"the check failed: {describe_exception(exc)}", origin) from exc
+
+
+def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
+    from tui_backprop.check.export import trace_json
+    from tui_backprop.core.errors import ScenarioError
+    from tui_backprop.core.scenarios import catalog
+
+    code = EXIT_OK
+    results: list[dict[str, Any]] = []
+    specs = args.scenarios
+    if not specs:
+        found = catalog()
+        specs = [s.slug for s in found.scenarios]
+        for problem in found.problems:  # a plugin that cannot load is a scenario that cannot run
+            code = EXIT_ERROR
+            _error(stdio, str(problem))
+            results.append(_error_entry(problem.scenario or "", problem))
+    console = None if args.json else _console(stdio)
+    for spec in specs:
+        bug = args.bug
+        try:
+            if spec.endswith(".toml"):  # a lesson: its scenario, bug, dtype and values
+                scenario, trace, result, bug = _run_lesson(spec, args, None if args.json else stdio)
+            else:
+                scenario, trace, result = _run(spec, args.bug, args.dtype, args, None if args.json else stdio)
+        except ScenarioError as exc:
+            code = EXIT_ERROR
+            _error(stdio, str(exc))
+            results.append(_error_entry(spec, exc))
+            continue
+        if result.failed and code == EXIT_OK:
+            code = EXIT_FAIL
+        if args.json:
+            results.append(trace_json(scenario, bug, trace, result))
+        else:
+            print_check(console, scenario, bug, trace, result)
+    if args.json:
+        _dump_json(stdio, results)
+    return code
+
+
+def _error_entry(spec: str, exc: Any) -> dict[str, Any]:
+    return {"scenario": spec, "error": exc.message, "origin": str(exc.origin) if exc.origin else None}
+
+
+def cmd_trace(args: argparse.Namespace, stdio: Stdio) -> int:
+    from tui_backprop.check.export import trace_json
+    from tui_backprop.core.errors import ScenarioError
+    from tui_backprop.teach.handout import trace_markdown
+
+    if args.scenario.endswith(".toml"):
+        return _trace_lesson(args, stdio)
+    try:
+        scenario, trace, result = _run(args.scenario, args.bug, args.dtype, args)
+    except ScenarioError as exc:
+        return _error(stdio, str(exc))
+    if args.format == "json":
+        _dump_json(stdio, trace_json(scenario, args.bug, trace, result))
+    else:
+        _print_text(stdio, trace_markdown(scenario, args.bug, trace, result))
+    return EXIT_FAIL if result.failed else EXIT_OK
+
+
+def _print_text(stdio: Stdio, text: str) -> None:
+    """Text on our stdout; characters its encoding lacks become ``?`` instead of an error."""
+    encoding = getattr(stdio.out, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "replace").decode(encoding), end="", file=stdio.out)
+    stdio.out.flush()
+
+
+def _trace_lesson(args: argparse.Namespace, stdio: Stdio) -> int:
+    """``trace lesson.toml``: the lesson's scenario, bug, dtype and values; Markdown shows its bookmarks."""
+    from pathlib import Path
+
+    from tui_backprop.check.export import array, trace_json
+    from tui_backprop.check.gradcheck import CheckSettings
+    from tui_backprop.core.errors import ScenarioError
+    from tui_backprop.teach.handout import trace_markdown
+    from tui_backprop.teach.lesson import load
+
+    try:
+        lesson, scenario, trace = load(Path(args.scenario))
+        result = _checked(trace, CheckSettings.for_dtype(lesson.dtype))
+    except ScenarioError as exc:
+        return _error(stdio, str(exc))
+    if args.format == "json":
+        payload = trace_json(scenario, lesson.bug, trace, result)
+        payload["lesson"] = {
+            "file": str(lesson.path),
+            "bookmarks": [{"step": b.step, "note": b.note} for b in lesson.bookmarks],
+            "values": {name: array(value) for name, value in lesson.values.items()},
+        }
+        _dump_json(stdio, payload)
+    else:
+        steps = sorted({b.step for b in lesson.bookmarks}) or None
+        notes: dict[int, str] = {}
+        for mark in lesson.bookmarks:
+            notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
+        _print_text(stdio, trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values))
+    return EXIT_FAIL if result.failed else EXIT_OK

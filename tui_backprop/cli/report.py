@@ -1,0 +1,157 @@
+"""``check``'s text report: the table of nodes, what is blamed and why, the differing elements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS_STYLE = {
+    "ok": ("✓", "green"),
+    "kink": ("~", "yellow"),
+    "mismatch": ("✗", "bold red"),
+    "nonfinite": ("!", "bold magenta"),
+    "unchecked": ("·", "dim"),
+    "nondeterministic": ("?", "bold yellow"),
+}
+
+
+def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
+    """The check as a table; every user string (names, titles, formulas, messages) goes in as Text."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui_backprop.teach.step_words import compact
+
+    settings = result.settings
+    title = Text.assemble((scenario.slug, "bold"), "  ", scenario.title)
+    if bug:
+        title.append(f"  bug: {bug}", style="magenta")
+    caption = Text(
+        f"{trace.graph.dtype_name}  eps {settings.eps:g}  rtol {settings.rtol:g}  "
+        f"atol {settings.atol:g}  output {trace.output.name} = {trace.loss:.6g}"
+    )
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("node", no_wrap=True)
+    table.add_column("op", no_wrap=True)
+    table.add_column("shape", no_wrap=True)
+    table.add_column("dL/dnode", justify="right", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("max rel err", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for node in trace.graph.nodes:
+        nc = result.nodes[node.name]
+        symbol, style = STATUS_STYLE[nc.status]
+        status = Text(f"{symbol} {nc.status}", style=style)
+        if nc.blamed:
+            status.append(" ◀ blamed", style="bold red")
+        err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None else "-"
+        if nc.blamed and nc.local:  # the local error is what blamed it
+            err = f"{max(c.max_rel_err for c in nc.local.values()):.1e} local"
+        table.add_row(
+            Text(node.name, style="bold red" if nc.blamed else ""),
+            Text(node.op.name if node.op else node.kind),
+            "x".join(map(str, trace.values[node.name].shape)) or "()",
+            compact(trace.grads[node.name], 3),
+            err,
+            status,
+        )
+    console.print(table)
+    for name in result.blame:
+        nc = result.nodes[name]
+        node = trace.graph[name]
+        why = nc.note or "its backward rule disagrees with finite differences"
+        wrong = [(i, node.inputs[i].name, c) for i, c in nc.local.items() if c.status == "mismatch"]
+        for _, parent, c in wrong:
+            why += f"; sends {parent} a gradient off by up to {c.max_rel_err:.1e} (relative)"
+        console.print(Text.assemble((f"✗ blamed: {name}", "bold red"), f"  {node.formula()}: {why}"))
+        for position, parent, c in wrong:
+            if position in nc.diagnosis:
+                console.print(Text.assemble("  → ", (f"{parent}: {nc.diagnosis[position]}", "bold")))
+            console.print(differing_table(f"d{name}→{parent}", c))
+    for name, nc in result.nodes.items():
+        if nc.status == "nonfinite" and not nc.blamed:
+            console.print(Text.assemble((f"! non-finite at {name}", "bold magenta"), f": {nc.note}"))
+    for name, nc in result.nodes.items():
+        if nc.status == "nondeterministic":
+            console.print(Text.assemble((f"? {name}", "bold yellow"), f": {nc.note}"))
+    for warning in trace.graph.warnings:
+        console.print(Text.assemble(("⚠ warning", "bold yellow"), f": {warning}"))
+    for line in unchecked_lines(trace, result):
+        console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
+    projected = projected_lines(trace, result)
+    if projected:
+        console.print(
+            Text.assemble(
+                ("≈ projection", "cyan"),
+                " verified as a whole by random directions, wrong elements searched by halving"
+                f" (--exhaustive checks every element): {', '.join(projected)}",
+            )
+        )
+    counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
+    if result.n_unjudged:
+        counts += f"  ({result.n_unjudged} element(s) could not be judged)"
+    verdict = Text("FAIL", style="bold red") if result.failed else Text("PASS", style="bold green")
+    console.print(Text.assemble(verdict, f"  {counts}\n"))
+
+
+def projected_lines(trace: Any, result: Any) -> list[str]:
+    """``s (what it sends to x, 4 directions)``: comparisons verified by projections, not per element."""
+    found = []
+    for node in trace.graph.nodes:
+        nc = result.nodes.get(node.name)
+        if nc is None:
+            continue
+        if nc.grad is not None and nc.grad.method == "projection":
+            found.append(f"dL/d{node.name} ({nc.grad.directions} directions)")
+        for i, c in nc.local.items():
+            if c.method == "projection":
+                found.append(
+                    f"{node.name} (what it sends to {node.inputs[i].name}, {c.directions} directions)"
+                )
+    return found
+
+
+LISTED = 5
+"""Differing elements listed per blamed input in `check`'s text; the rest are counted."""
+
+
+def differing_table(label: str, c: Any) -> Any:
+    """The first mismatching elements of what a blamed node sends: index, analytic, numeric, ratio."""
+    import numpy as np
+    from rich import box
+    from rich.table import Table
+
+    mismatches = c.differing()[: c.n_mismatch]
+    table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, header_style="dim")
+    table.add_column(f"  {label}", no_wrap=True)
+    for heading in ("analytic", "numeric", "ratio"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for index in mismatches[:LISTED]:
+        a, n = float(c.analytic[index]), float(c.numeric[index])
+        ratio = f"{a / n:.4g}" if n != 0 and np.isfinite(n) else "-"
+        table.add_row(f"  {list(index)}", f"{a:.6g}", f"{n:.6g}", ratio)
+    if len(mismatches) > LISTED:
+        table.add_row(f"  … {len(mismatches) - LISTED} more", "", "", "")
+    return table
+
+
+def unchecked_lines(trace: Any, result: Any) -> list[str]:
+    """One line per comparison with elements that were probed but could not be judged."""
+    lines = []
+    for node in trace.graph.nodes:
+        nc = result.nodes.get(node.name)
+        if nc is None:
+            continue
+        parts = [("dL/d" + node.name, nc.grad)] if nc.grad is not None else []
+        parts += [(f"what it sends to {node.inputs[i].name}", c) for i, c in nc.local.items()]
+        for what, c in parts:
+            for reason, count in c.reasons.items():
+                lines.append(f"{node.name}: {count} element(s) of {what} could not be judged: {reason}")
+    return lines

@@ -1,0 +1,64 @@
+"""Errors that name the author's own file and line, never a bare traceback."""
+
+from __future__ import annotations
+
+import sysconfig
+import traceback
+from pathlib import Path
+
+from tui_backprop.core.graph import Origin
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
+)
+
+
+def _is_author_file(filename: str) -> bool:
+    path = str(Path(filename).resolve())
+    if path.startswith(_PACKAGE_DIR + "/") or filename.startswith("<"):
+        return False
+    return not path.startswith(_LIBRARY_DIRS)
+
+
+def origin_of_exception(exc: BaseException) -> Origin | None:
+    """The innermost frame of the traceback that is the author's code (not ours, not numpy's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if _is_author_file(frame.filename):
+            return Origin(frame.filename, frame.lineno or 0)
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return Origin(exc.filename, exc.lineno or 0)
+    return None
+
+
+MESSAGE_LIMIT = 300
+"""Longest exception message shown: an error is one line, even for a megabyte of message."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``ValueError: message`` on one line."""
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # an author's exception whose __str__ itself fails
+        text = ["(its message could not be printed)"]
+    message = text[0] if text else ""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded, built or run. Rendered as one line naming file and line."""
+
+    def __init__(self, message: str, origin: Origin | None = None, node: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.origin = origin
+        self.node = node
+        self.scenario: str | None = None
+        """The plugin scenario's name, when the error is one that skipped a plugin."""
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: " if self.origin else ""
+        return f"{where}{self.message}"

@@ -1,0 +1,142 @@
+"""The Markdown handout: every step (or a lesson's bookmarked steps) as a student would write it.
+
+Per forward step the formula with its numbers and the value; per backward step a table with, for
+each input, the upstream gradient, the local derivative, what is sent on and its local check.
+Tables stay well-formed whatever the names and formulas hold (``|x|`` in an abs formula).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from tui_backprop.check.gradcheck import Check
+from tui_backprop.core.scenarios import Scenario
+from tui_backprop.core.trace import Trace
+from tui_backprop.teach.step_words import compact, sent_by, short, with_numbers
+
+
+def cell(text: str) -> str:
+    """A Markdown table cell: pipes escaped, line breaks folded, never empty."""
+    text = " ".join(str(text).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+def code(text: str) -> str:
+    """Inline code that survives backticks inside it."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def cell_code(text: str) -> str:
+    """Inline code inside a table cell: one line, and its pipes escaped (GFM splits cells on every
+    unescaped ``|``, code spans included, and drops the backslash again when rendering them)."""
+    return code(" ".join(str(text).split())).replace("|", "\\|")
+
+
+def steps_markdown(
+    trace: Trace, check: Check | None, steps: Iterable[int] | None = None, notes: dict[int, str] | None = None
+) -> list[str]:
+    """The steps' sections (all of them by default), each headed ``### Step k · phase · formula``."""
+    notes = notes or {}
+    lines: list[str] = []
+    chosen = range(len(trace.steps)) if steps is None else steps
+    for index in chosen:
+        step = trace.steps[index]
+        node = trace.graph[step.node]
+        lines += [f"### Step {index + 1} · {step.phase} · {code(node.formula() or '')}", ""]
+        if notes.get(index):
+            lines += [f"> {cell(notes[index])}", ""]
+        if step.phase == "forward":
+            lines += [f"{code(with_numbers(trace, node))}", ""]
+            lines += [f"value of {code(node.name)}: {cell(short(trace.values[node.name]))}", ""]
+            continue
+        name = cell(node.name)
+        lines += [
+            f"upstream gradient dL/d{node.name} = {cell(short(trace.grads[node.name]))}",
+            "",
+            f"| sent to | upstream dL/d{name} | local ∂{name}/∂input | sent on | local check |",
+            "|---|---|---|---|---|",
+        ]
+        node_check = check.nodes.get(node.name) if check is not None else None
+        for sent in sent_by(trace, node):
+            local = short(sent.local) if sent.local is not None else "too large to show"
+            verdict = ""
+            if node_check is not None:
+                comparison = node_check.local.get(sent.position)
+                verdict = comparison.status if comparison is not None else (node_check.local_status or "")
+            lines.append(
+                f"| {cell_code(sent.parent)} | {cell(short(sent.upstream))} | {cell(local)} | "
+                f"{cell(short(sent.contribution))} | {cell(verdict or '-')} |"
+            )
+        lines.append("")
+        scalar = [s for s in sent_by(trace, node) if s.contribution.size == 1 and s.upstream.size == 1]
+        for sent in scalar:
+            lines.append(f"- {code(sent.rule(node.name))}")
+        if scalar:
+            lines.append("")
+    return lines
+
+
+def edited_values_markdown(values: dict[str, np.ndarray]) -> list[str]:
+    """The leaf values a lesson changed from its scenario file, as a list."""
+    if not values:
+        return []
+    lines = ["Values changed from the scenario file:", ""]
+    lines += [f"- {code(name)} = {cell(short(value))}" for name, value in values.items()]
+    return [*lines, ""]
+
+
+def trace_markdown(
+    scenario: Scenario,
+    bug: str | None,
+    trace: Trace,
+    check: Check,
+    steps: list[int] | None = None,
+    notes: dict[int, str] | None = None,
+    values: dict[str, np.ndarray] | None = None,
+) -> str:
+    """The trace as a Markdown handout: a node table, every step worked out (or only ``steps``,
+    a lesson's bookmarks, with their ``notes``), and the verdict. ``values``: leaves a lesson edited."""
+    lines = [f"# {cell(scenario.title)}", ""]
+    if scenario.description:
+        lines += [cell(scenario.description), ""]
+    bug_text = f"{code(bug)}: {cell(scenario.bugs[bug])}" if bug else "none"
+    lines += [
+        f"- scenario: {code(scenario.slug)}",
+        f"- bug: {bug_text}",
+        f"- dtype: {trace.graph.dtype_name}, eps {check.settings.eps:g}, "
+        f"rtol {check.settings.rtol:g}, atol {check.settings.atol:g}",
+        f"- output: {code(' '.join(trace.output.name.split()))} = {trace.loss:.10g}",
+        "",
+        *edited_values_markdown(values or {}),
+        "| node | formula | shape | value | dL/dnode | check | max rel err |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for node in trace.graph.nodes:
+        nc = check.nodes.get(node.name)
+        status = nc.status if nc else "unchecked"
+        if nc is not None and nc.blamed:
+            status += " (blamed)"
+        err = f"{nc.grad.max_rel_err:.2e}" if nc is not None and nc.grad is not None else ""
+        formula = cell(node.formula() or node.kind)
+        value, grad = cell(compact(trace.values[node.name])), cell(compact(trace.grads[node.name]))
+        lines.append(
+            f"| {cell_code(node.name)} | {formula} | {list(trace.values[node.name].shape)} | "
+            f"{value} | {grad} | {status} | {err} |"
+        )
+    lines += ["", "## Bookmarked steps" if steps is not None else "## Steps", ""]
+    lines += steps_markdown(trace, check, steps, notes)
+    lines += ["## Verdict", ""]
+    if check.blame:
+        lines.append(
+            "Blamed (their own backward rule fails its local check): "
+            + ", ".join(code(b) for b in check.blame)
+        )
+    elif check.failed:
+        lines.append("A mismatch or a non-finite value; no single backward rule is to blame.")
+    else:
+        lines.append("Every gradient agrees with central finite differences.")
+    return "\n".join(lines) + "\n"
