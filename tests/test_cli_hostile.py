@@ -649,7 +649,10 @@ def test_a_plugin_that_fails_is_reported_in_one_line_and_the_rest_still_work(tmp
     code, out, err = run_cli(capsys, "check", "--json", "--sample", "3")
     assert code == 2  # a scenario that cannot load: not everything was checked
     entries = json.loads(out)
-    assert [e["status"] for e in entries if "status" in e] == ["pass"] * 6
+    # --sample 3 leaves the larger tensors' other elements unchecked: incomplete, never fail
+    statuses = {e["scenario"]: e["status"] for e in entries if "status" in e}
+    assert statuses["sigmoid-chain"] == "pass" and statuses["deep-mlp"] == "incomplete"
+    assert set(statuses.values()) == {"pass", "incomplete"} and len(statuses) == 6
     failed = [e["scenario"] for e in entries if "error" in e]
     assert failed == ["broken-plugin", "exiting-plugin", "empty-plugin", "softmax"]
 

@@ -85,11 +85,20 @@ def test_an_element_no_step_can_judge_is_unchecked_with_its_reason_never_ok(caps
     assert local_codes(result, "r") == [UNCHECKED, OK]
     assert list(r.local[0].reasons) == [TOO_COARSE]
     code, doc = run_json(capsys, str(FILES / "sqrt_at_boundary.py"))
-    assert code == 0  # nothing found wrong; the summary counts what could not be judged
+    assert code == 3  # incomplete: nothing found wrong, but an element could not be judged
+    assert doc["status"] == "incomplete"
     node = next(n for n in doc["nodes"] if n["name"] == "r")
     assert node["check"]["status"] == "ok"
     assert node["local_check"]["status"] == "unchecked"
     assert node["local_check"]["inputs"]["x"]["unchecked"] == {TOO_COARSE: 1}
+    assert (
+        node["local_check"]["inputs"]["x"]["compared"],
+        node["local_check"]["inputs"]["x"]["covered"],
+    ) == (1, 0)
+    assert main(["check", str(FILES / "sqrt_at_boundary.py")]) == 3
+    text = " ".join(capsys.readouterr().out.split())
+    assert "INCOMPLETE" in text and "PASS" not in text
+    assert f"2 element(s) of x, r: {TOO_COARSE}" in text
 
 
 @pytest.mark.parametrize("bug", [None, "stateful"])
@@ -119,7 +128,7 @@ def test_a_forward_that_is_not_deterministic_is_said_so_on_its_node(capsys, bug)
 def test_user_code_that_fails_under_a_probe_is_reported_on_its_node(capsys, bug, blamed, words):
     code, doc = run_json(capsys, str(FILES / "user_code_fails_under_probe.py"), "--bug", bug)
     assert doc["blame"] == blamed
-    assert code == (1 if blamed else 0)
+    assert code == (1 if blamed else 3)  # a forward that refuses the probe leaves elements unchecked
     y = next(n for n in doc["nodes"] if n["name"] == "y")
     (reason,) = y["local_check"]["inputs"]["x"]["unchecked"]
     assert words in reason

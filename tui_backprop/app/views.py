@@ -196,6 +196,9 @@ def _status_line(
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
             text.append(", ".join(blamed), style=tf.STATUS_STYLE["blame"])
         text.append(*sep)
+    elif session.check_complete and not session.check_error and _incomplete(session):
+        text.append("incomplete", style=tf.STATUS_STYLE["unchecked"])  # README: exit code 3
+        text.append(*sep)
     elif session.check_complete and not session.check_error and hidden:
         text.append("✓…" if compact else "✓ so far", style=tf.STATUS_STYLE["ok"])
         text.append(*sep)
@@ -235,6 +238,11 @@ def _status_line(
     if session.show_all:
         text.append(" all checks" if compact else " · all checks shown", style="bold #ffcc80")
     return text
+
+
+def _incomplete(session) -> bool:
+    """No mismatch, but some element neither compared nor covered (the check's exit code 3)."""
+    return any(c.unchecked() for c in session.checks.values())
 
 
 def _default_tolerances(dtype: str) -> tuple[float, float]:

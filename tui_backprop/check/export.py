@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tui_backprop.check.gradcheck import Check, Comparison, NodeCheck
+from tui_backprop.check.results import unchecked_reasons
 from tui_backprop.core.scenarios import Scenario
 from tui_backprop.core.trace import Trace
 
@@ -35,15 +36,19 @@ def array(a: np.ndarray) -> Json:
     return [array(row) for row in a]
 
 
-def comparison(c: Comparison, with_numeric: bool = True) -> dict[str, Json]:
+def comparison(c: Comparison, with_numeric: bool = True, sample: int | None = None) -> dict[str, Json]:
+    """One tensor's comparison. Every element is counted once: ``compared`` (= ``probed``: its own
+    numeric value), ``covered`` (by a projection only) or under a reason in ``unchecked``."""
     out: dict[str, Json] = {
         "status": c.status,
         "max_rel_err": number(c.max_rel_err),
         "max_abs_err": number(c.max_abs_err),
         "probed": c.n_probed,
+        "compared": c.n_probed,
+        "covered": c.n_covered,
         "mismatches": [list(i) for i in c.differing()[: c.n_mismatch]],
         "kinks": c.n_kink,
-        "unchecked": dict(c.reasons),
+        "unchecked": unchecked_reasons(c, sample),
         **method(c),
     }
     if with_numeric:
@@ -55,14 +60,17 @@ def method(c: Comparison) -> dict[str, Json]:
     """How the numeric side was had (README, "How the check works"): every element, or random
     projections of the whole tensor with the number of directions."""
     if c.method == "projection":
-        return {"method": "projection", "directions": c.directions}
+        bound = {"bound": number(c.bound)} if c.bound is not None else {}
+        return {"method": "projection", "directions": c.directions, **bound}
     return {"method": c.method}
 
 
-def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, Json] | None]:
+def node_check(
+    nc: NodeCheck, trace: Trace, sample: int | None = None
+) -> tuple[dict[str, Json], dict[str, Json] | None]:
     """The ``check`` and ``local_check`` objects of one node."""
     if nc.grad is not None:
-        global_part = comparison(nc.grad)
+        global_part = comparison(nc.grad, sample=sample)
     else:
         global_part = {"status": nc.status if nc.status != "mismatch" else "unchecked"}
     if nc.note:
@@ -76,7 +84,7 @@ def node_check(nc: NodeCheck, trace: Trace) -> tuple[dict[str, Json], dict[str, 
         projected = [c for c in nc.local.values() if c.method == "projection"]
         local.update(method(projected[0]) if projected else {"method": "elementwise"})
         local["inputs"] = {
-            node.inputs[i].name: comparison(c, with_numeric=False) for i, c in nc.local.items()
+            node.inputs[i].name: comparison(c, with_numeric=False, sample=sample) for i, c in nc.local.items()
         }
         for i, words in nc.diagnosis.items():
             local["inputs"][node.inputs[i].name]["diagnosis"] = words
@@ -123,7 +131,7 @@ def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) 
             entry["contributions"] = {k: array(v) for k, v in sums.items()}
         nc = check.nodes.get(node.name)
         if nc is not None:
-            global_part, local = node_check(nc, trace)
+            global_part, local = node_check(nc, trace, check.settings.sample)
             entry["check"] = global_part
             if local is not None:
                 entry["local_check"] = local
@@ -149,5 +157,5 @@ def trace_json(scenario: Scenario, bug: str | None, trace: Trace, check: Check) 
         "steps": [{"index": s.index, "phase": s.phase, "node": s.node} for s in trace.steps],
         "blame": check.blame,
         "warnings": list(trace.graph.warnings),
-        "status": "fail" if check.failed else "pass",
+        "status": check.verdict,
     }

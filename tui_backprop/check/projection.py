@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tui_backprop.check.probing import as_batch
-from tui_backprop.check.verdict import MISMATCH, NONFINITE, OK, UNCHECKED, Comparison, Tolerances, compare
+from tui_backprop.check.verdict import COVERED, UNCHECKED, Comparison, Tolerances, compare
 from tui_backprop.core.graph import Node
 
 Array = np.ndarray
@@ -146,8 +146,7 @@ def projected(
     a = np.asarray(analytic, dtype=np.float64).reshape(-1)
     tester = _Tester(x, a, eps, settings, differences, 8.0 * float(np.finfo(x.dtype).eps))
     weights = rng.choice([-1.0, 1.0], size=x.size) * rng.uniform(0.5, 1.0, size=(DIRECTIONS, x.size))
-    fails, relative = tester.failing(weights)
-    worst_projection = float(np.nanmax(relative)) if relative.size else 0.0
+    fails, _ = tester.failing(weights)
     suspects = [np.arange(x.size)] if fails.any() else []
     direction = weights[int(np.argmax(fails))] if fails.any() else weights[0]
     leaves: list[Array] = []
@@ -167,7 +166,7 @@ def projected(
         failing, _ = tester.failing(rows)
         suspects = [group for group, bad in zip(halves, failing, strict=True) if bad]
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
-    return _judged(analytic, x.shape, probed, probe_elements, settings, worst_projection, refine)
+    return _judged(analytic, x.shape, probed, probe_elements, settings, refine)
 
 
 def projected_local(
@@ -195,11 +194,10 @@ def _judged(
     probed: Array,
     probe_elements: ProbeElements,
     settings: Tolerances,
-    worst_projection: float,
     refine: Callable[[Comparison], Comparison],
 ) -> Comparison:
-    """Per element where probed one by one (``refine``: a second look at those); elsewhere ok,
-    as verified by the projections."""
+    """Per element where probed one by one (``refine``: a second look at those); elsewhere
+    covered: verified by the projections, with no numeric value of its own."""
     size = int(np.prod(shape, dtype=int))
     numeric = np.full(size, np.nan)
     noise = np.zeros(size)
@@ -218,15 +216,8 @@ def _judged(
     )
     c = refine(c)
     codes = c.codes.copy()
-    codes[(~sampled.reshape(shape)) & (codes == UNCHECKED)] = OK
+    codes[(~sampled.reshape(shape)) & (codes == UNCHECKED)] = COVERED
     status = c.status
     if status == "unchecked" and not c.n_unjudged:
-        status = "ok"
-    if status == "ok" and np.any(codes == MISMATCH):
-        status = "mismatch"
-    if np.any(codes == NONFINITE):
-        status = "nonfinite"
-    rel_err = np.where(sampled.reshape(shape), c.rel_err, worst_projection)
-    return dataclasses.replace(
-        c, codes=codes, status=status, rel_err=rel_err, method="projection", directions=DIRECTIONS
-    )
+        status = "ok"  # nothing probed one by one, nothing left unjudged: the projections passed
+    return dataclasses.replace(c, codes=codes, status=status, method="projection", directions=DIRECTIONS)

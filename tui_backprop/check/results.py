@@ -56,6 +56,19 @@ class CheckSettings:
         )
 
 
+def not_sampled(sample: int | None) -> str:
+    return f"not sampled (--sample {sample})" if sample is not None else "not sampled"
+
+
+def unchecked_reasons(c: Comparison, sample: int | None = None) -> dict[str, int]:
+    """The comparison's elements neither compared nor covered: reason -> count."""
+    counts = dict(c.reasons)
+    left_out = c.n_not_sampled
+    if left_out:
+        counts[not_sampled(sample)] = left_out
+    return counts
+
+
 @dataclass
 class NodeCheck:
     name: str
@@ -74,6 +87,20 @@ class NodeCheck:
     diagnosis: dict[int, str] = field(default_factory=dict)
     """Blamed nodes: per input position, what the mismatch looks like in words (diagnosis.py)."""
     """The op's own code broke its declaration while probed (elementwise=True, kink=): blamed."""
+
+    def comparisons(self) -> list[tuple[str, Comparison]]:
+        """Every comparison of the node, each with what it compares: ``dL/dNAME``, or ``input i``."""
+        found = [(f"dL/d{self.name}", self.grad)] if self.grad is not None else []
+        return found + [(f"input {i}", c) for i, c in self.local.items()]
+
+    def unchecked(self, sample: int | None = None) -> dict[str, int]:
+        """Elements neither compared nor covered, over every comparison: reason -> count. Those
+        left out by ``--sample`` are counted under ``not sampled``."""
+        counts: dict[str, int] = {}
+        for _, c in self.comparisons():
+            for reason, count in unchecked_reasons(c, sample).items():
+                counts[reason] = counts.get(reason, 0) + count
+        return counts
 
     @property
     def grad_status(self) -> Status:
@@ -100,6 +127,28 @@ class Check:
     def failed(self) -> bool:
         """A mismatch, a non-finite value or a forward that is not deterministic: exit code 1."""
         return any(c.status in ("mismatch", "nonfinite", "nondeterministic") for c in self.nodes.values())
+
+    @property
+    def incomplete(self) -> bool:
+        """No failure, but some element neither compared nor covered: exit code 3 (README)."""
+        return not self.failed and any(self.unchecked().values())
+
+    def unchecked(self) -> dict[str, dict[str, int]]:
+        """Per node with elements left unchecked: reason -> count (see ``NodeCheck.unchecked``)."""
+        found = {}
+        for node in self.trace.graph.nodes:
+            nc = self.nodes.get(node.name)
+            counts = nc.unchecked(self.settings.sample) if nc is not None else {}
+            if counts:
+                found[node.name] = counts
+        return found
+
+    @property
+    def verdict(self) -> str:
+        """``fail``, ``incomplete`` or ``pass``: the JSON ``status`` and the exit code (README)."""
+        if self.failed:
+            return "fail"
+        return "incomplete" if self.incomplete else "pass"
 
     @property
     def n_unjudged(self) -> int:

@@ -16,8 +16,11 @@ import numpy as np
 Array = np.ndarray
 Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked", "nondeterministic"]
 
-# Per-element codes, in arrays shaped like the tensor (for highlighting).
-OK, MISMATCH, KINK, NONFINITE, UNCHECKED = 0, 1, 2, 3, 4
+# Per-element codes, in arrays shaped like the tensor (for highlighting). OK, MISMATCH, KINK and
+# NONFINITE are *compared* elements (each has its own numeric value); COVERED ones were verified
+# only inside a random projection (README, "How the check works"); UNCHECKED ones were not judged.
+OK, MISMATCH, KINK, NONFINITE, UNCHECKED, COVERED = 0, 1, 2, 3, 4, 5
+COMPARED = (OK, MISMATCH, KINK, NONFINITE)
 
 NOISE_FACTOR = 8.0
 """Round-off allowed for, in units of machine epsilon times the probed magnitudes."""
@@ -84,12 +87,14 @@ class Comparison:
     """How the numeric side was had: ``elementwise`` (every element), or ``projection``: the
     whole tensor along ``directions`` random directions, elements probed only where one failed."""
     directions: int = 0
+    bound: float | None = None
+    """Projection only: the smallest error of a single element it is sure to find (README)."""
 
     @property
     def sampled(self) -> Array:
         """The elements probed (all of them unless ``--sample`` chose some)."""
         unjudged = self.unjudged if self.unjudged is not None else False
-        return (self.codes != UNCHECKED) | unjudged
+        return ((self.codes != UNCHECKED) & (self.codes != COVERED)) | unjudged
 
     @property
     def n_unjudged(self) -> int:
@@ -97,7 +102,23 @@ class Comparison:
 
     @property
     def probed(self) -> Array:
-        return self.codes != UNCHECKED
+        """The elements *compared*: each has its own numeric value beside its analytic one."""
+        return (self.codes != UNCHECKED) & (self.codes != COVERED)
+
+    @property
+    def n_covered(self) -> int:
+        """Elements verified only as part of a projection."""
+        return int(np.count_nonzero(self.codes == COVERED))
+
+    @property
+    def n_unchecked(self) -> int:
+        """Elements neither compared nor covered: not sampled, or probed but not judged."""
+        return int(np.count_nonzero(self.codes == UNCHECKED))
+
+    @property
+    def n_not_sampled(self) -> int:
+        """Elements left out by choice (``--sample``): unchecked, without a reason of their own."""
+        return self.n_unchecked - self.n_unjudged
 
     @property
     def max_rel_err(self) -> float:

@@ -13,7 +13,18 @@ from typing import Any
 from tui_backprop.cli.report import print_check
 from tui_backprop.core.sandbox import Stdio, is_user_fault, printable
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_RANK = (EXIT_OK, EXIT_INCOMPLETE, EXIT_FAIL, EXIT_ERROR)
+"""Over several scenarios the worst code wins: an error, else a mismatch, else incomplete (README)."""
+
+
+def exit_code(result: Any) -> int:
+    """0 every element compared or covered, no mismatch; 1 a failure; 3 incomplete (README)."""
+    return {"fail": EXIT_FAIL, "incomplete": EXIT_INCOMPLETE}.get(result.verdict, EXIT_OK)
+
+
+def _worse(code: int, other: int) -> int:
+    return max(code, other, key=EXIT_RANK.index)
 
 
 def _say(stream: Any, line: str) -> None:
@@ -182,8 +193,7 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             _error(stdio, str(exc))
             results.append(_error_entry(spec, exc))
             continue
-        if result.failed and code == EXIT_OK:
-            code = EXIT_FAIL
+        code = _worse(code, exit_code(result))
         if args.json:
             results.append(trace_json(scenario, bug, trace, result))
         else:
@@ -212,7 +222,7 @@ def cmd_trace(args: argparse.Namespace, stdio: Stdio) -> int:
         _dump_json(stdio, trace_json(scenario, args.bug, trace, result))
     else:
         _print_text(stdio, trace_markdown(scenario, args.bug, trace, result))
-    return EXIT_FAIL if result.failed else EXIT_OK
+    return exit_code(result)
 
 
 def _print_text(stdio: Stdio, text: str) -> None:
@@ -251,4 +261,4 @@ def _trace_lesson(args: argparse.Namespace, stdio: Stdio) -> int:
         for mark in lesson.bookmarks:
             notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
         _print_text(stdio, trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values))
-    return EXIT_FAIL if result.failed else EXIT_OK
+    return exit_code(result)

@@ -49,9 +49,11 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
         nc = result.nodes[node.name]
         symbol, style = STATUS_STYLE[nc.status]
         status = Text(f"{symbol} {nc.status}", style=style)
+        if nc.status == "ok" and any(c.n_covered for _, c in nc.comparisons()):
+            status = Text("✓ verified by projection", style="cyan")  # README: never "ok" unless compared
         if nc.blamed:
             status.append(" ◀ blamed", style="bold red")
-        err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None else "-"
+        err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None and nc.grad.n_probed else "-"
         if nc.blamed and nc.local:  # the local error is what blamed it
             err = f"{max(c.max_rel_err for c in nc.local.values()):.1e} local"
         table.add_row(
@@ -97,8 +99,32 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
-    verdict = Text("FAIL", style="bold red") if result.failed else Text("PASS", style="bold green")
-    console.print(Text.assemble(verdict, f"  {counts}\n"))
+    word, style = VERDICT_STYLE[result.verdict]
+    console.print(Text.assemble((word, style), f"  {counts}"))
+    if result.verdict == "incomplete":
+        console.print(Text(f"  {incomplete_line(result)}", style="yellow"))
+    console.print()
+
+
+VERDICT_STYLE = {
+    "fail": ("FAIL", "bold red"),
+    "incomplete": ("INCOMPLETE", "bold yellow"),
+    "pass": ("PASS", "bold green"),
+}
+
+
+def incomplete_line(result: Any) -> str:
+    """Which elements were left unchecked and why, summed over the nodes (exit code 3)."""
+    by_reason: dict[str, tuple[int, list[str]]] = {}
+    for name, counts in result.unchecked().items():
+        for reason, count in counts.items():
+            total, names = by_reason.get(reason, (0, []))
+            by_reason[reason] = (total + count, names + [name])
+    parts = []
+    for reason, (total, names) in by_reason.items():
+        where = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{total} element(s) of {where}: {reason}")
+    return "no mismatch found, but not every element was checked: " + "; ".join(parts)
 
 
 def projected_lines(trace: Any, result: Any) -> list[str]:
