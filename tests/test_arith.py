@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -69,3 +70,71 @@ def test_list_literals_must_have_the_leaf_shape_and_be_finite():
     with pytest.raises(NotANumberError, match="the name"):
         parse_value("[1, nan]", (2,))
     assert math.isclose(float(parse_value("2*3", ())), 6.0)
+
+
+# ---------------------------------------------------------------- hostile depth and length
+@given(st.integers(0, 9_990))
+def test_any_run_of_unary_minuses_is_read_or_refused_never_a_crash(n):
+    try:
+        value = parse_value("[" + "-" * n + "1]", (1,))
+    except NotANumberError as exc:
+        assert "nested" in str(exc)
+    else:
+        assert value[0] == (-1) ** n
+
+
+@given(st.integers(1, 4_999))
+def test_a_long_sum_is_added_up_or_refused_never_a_crash(terms):
+    try:
+        value = parse_value("[" + "+".join(["1"] * terms) + "]", (1,))
+    except NotANumberError as exc:
+        assert "nested" in str(exc)
+    else:
+        assert value[0] == terms
+
+
+def test_the_issues_inputs_are_read_without_recursion():
+    assert parse_value("[" + "-" * 1000 + "1]", (1,))[0] == 1.0
+    assert parse_value("[" + "+".join(["1"] * 990) + "]", (1,))[0] == 990.0
+    assert evaluate("-" * 199 + "1") == -1.0
+
+
+@pytest.mark.parametrize("depth", [2, 50, 199, 3000])
+def test_lists_nested_deeper_than_the_value_are_refused_at_once(depth):
+    with pytest.raises(NotANumberError, match=r"nested|not a list"):
+        parse_value("[" * depth + "1" + "]" * depth, (1,))
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_a_value_or_a_refusal(text):
+    with contextlib.suppress(NotANumberError):  # anything else (IndexError, RecursionError) fails
+        parse_value(text, (2,))
+
+
+def _expressions():
+    numbers = st.one_of(st.integers(-1000, 1000).map(str), st.floats(-1e3, 1e3, allow_nan=False).map(repr))
+    return st.recursive(
+        numbers,
+        lambda inner: st.one_of(
+            st.tuples(st.sampled_from(["-", "+"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(
+                lambda t: f"({t[0]}){t[1]}({t[2]})"
+            ),
+        ),
+        max_leaves=30,
+    )
+
+
+@given(_expressions())
+def test_the_reader_agrees_with_python_on_arithmetic(text):
+    try:
+        expected = float(eval(text, {"__builtins__": {}}))  # our own generated arithmetic, no names
+    except (ZeroDivisionError, OverflowError):
+        with pytest.raises(NotANumberError):
+            evaluate(text)
+        return
+    if len(text) > 200 or not math.isfinite(expected):
+        with pytest.raises(NotANumberError):
+            evaluate(text)
+        return
+    assert evaluate(text) == expected

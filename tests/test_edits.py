@@ -91,3 +91,21 @@ def test_a_float32_nudge_divides_by_the_step_it_really_took():
     lesson, _ = nudge(trace, Edits(), "x", (), 1e-3)
     assert lesson.moved != 1e-3 and lesson.moved == pytest.approx(1e-3, rel=1e-4)
     assert lesson.agrees
+
+
+@pytest.mark.parametrize(
+    ("index", "why"),
+    [
+        ((99, 0), r"W1\[99, 0\] is not an element of W1 \[2, 2\]: index 1 must be from 0 to 1"),
+        ((0, 2), "index 2 must be from 0 to 1"),
+        ((10**30, 0), "index 1 must be from 0 to 1"),
+        ((0,), r"W1 has 2 dimension\(s\) \[2, 2\]: write 2 index number\(s\), e.g. W1\[0, 0\]"),
+        ((0, 0, 0), "write 2 index number"),
+    ],
+)
+def test_an_element_that_does_not_exist_is_refused_by_edit_and_nudge_alike(index, why):
+    trace = traced("two-layer-net")
+    with pytest.raises(EditError, match=why):
+        edited_value(trace, "W1", index, "1")
+    with pytest.raises(EditError, match=why):
+        nudge(trace, Edits(), "W1", index)

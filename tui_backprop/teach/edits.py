@@ -92,6 +92,22 @@ class Edits:
         return Edits(dict(self.values), list(self.history))
 
 
+def check_element(name: str, index: Index, shape: tuple[int, ...]) -> None:
+    """Refuse an index that names no element of a leaf of ``shape`` (too many or too few numbers,
+    or one out of range, negatives included: a typed ``W[-1, 0]`` is a slip, not numpy's wrap)."""
+    if len(index) != len(shape):
+        raise EditError(
+            f"{name} has {len(shape)} dimension(s) {list(shape)}: "
+            f"write {len(shape)} index number(s), e.g. {element_label(name, tuple(0 for _ in shape))}"
+        )
+    for axis, (i, n) in enumerate(zip(index, shape, strict=True)):
+        if not 0 <= i < n:
+            raise EditError(
+                f"{element_label(name, index)} is not an element of {name} {list(shape)}: "
+                f"index {axis + 1} must be from 0 to {n - 1}"
+            )
+
+
 def leaf(graph: Graph, name: str) -> Node:
     if name not in graph:
         raise EditError(f"no node named {name!r}")
@@ -118,8 +134,9 @@ def edited_value(trace: Trace, name: str, index: Index | None, text: str) -> Arr
         if text.strip().startswith("[") or old.ndim == 0:
             new = parse_value(text, old.shape)
         else:
-            if index is None or len(index) != old.ndim:
+            if index is None:
                 raise EditError(f"choose an element of {name} or type a list of shape {list(old.shape)}")
+            check_element(name, index, old.shape)
             new = old.copy()
             new[index] = parse_value(text, ())
     except NotANumberError as exc:
@@ -242,8 +259,7 @@ def nudge(trace: Trace, edits: Edits, name: str, index: Index, h: float = NUDGE_
     if not np.isfinite(h) or h == 0:
         raise EditError("h must be a finite number other than 0")
     old = current_value(trace, name)
-    if len(index) != old.ndim or any(not 0 <= i < n for i, n in zip(index, old.shape, strict=True)):
-        raise EditError(f"{element_label(name, index)} is not an element of {name} {list(old.shape)}")
+    check_element(name, index, old.shape)
     new = old.copy()
     new[index] += h
     trial = edits.copy()

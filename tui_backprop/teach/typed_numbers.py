@@ -58,24 +58,39 @@ def evaluate(text: str) -> float:
     return float(value)
 
 
-def _eval(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise NotANumberError(f"only numbers are allowed, not {node.value!r}")
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        value = _eval(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise NotANumberError(f"the exponent {right:g} is too large")
-        result = _BINARY[type(node.op)](left, right)
-        if isinstance(result, complex):
-            raise NotANumberError("the result is not a real number")
-        return result
-    what = _describe(node)
-    raise NotANumberError(f"only numbers, + - * / ** and parentheses are allowed, not {what}")
+def _eval(root: ast.AST) -> float:
+    """The value of an arithmetic tree, walked with a stack of our own rather than by recursion: a
+    990-term sum or a thousand unary minuses is as deep as it is long, and must not exhaust
+    Python's stack (README "Explore it live": what is typed gets a message, never a crash)."""
+    values: list[float] = []
+    pending: list[tuple[ast.AST, bool]] = [(root, False)]  # (node, its operands already evaluated)
+    while pending:
+        node, ready = pending.pop()
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise NotANumberError(f"only numbers are allowed, not {node.value!r}")
+            values.append(float(node.value))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            if not ready:
+                pending += [(node, True), (node.operand, False)]
+            elif isinstance(node.op, ast.USub):
+                values.append(-values.pop())
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            if not ready:  # left is evaluated first, as Python would
+                pending += [(node, True), (node.right, False), (node.left, False)]
+                continue
+            right, left = values.pop(), values.pop()
+            if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
+                raise NotANumberError(f"the exponent {right:g} is too large")
+            result = _BINARY[type(node.op)](left, right)
+            if isinstance(result, complex):
+                raise NotANumberError("the result is not a real number")
+            values.append(result)
+        else:
+            raise NotANumberError(
+                f"only numbers, + - * / ** and parentheses are allowed, not {_describe(node)}"
+            )
+    return values.pop()
 
 
 def _describe(node: ast.AST) -> str:
@@ -106,9 +121,11 @@ def parse_value(text: str, shape: Sequence[int]) -> np.ndarray:
         raise NotANumberError("too long")
     try:
         tree = ast.parse(source, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (RecursionError, MemoryError):  # Python's own parser gives up on very deep nesting
+        raise NotANumberError("too deeply nested: write it with fewer brackets or terms") from None
+    except (SyntaxError, ValueError):
         raise NotANumberError(f"not a list of numbers: {source[:40]!r}") from None
-    nested = _list(tree.body)
+    nested = _list(tree.body, shape)
     try:
         array = np.array(nested, dtype=np.float64)
     except ValueError:
@@ -118,9 +135,13 @@ def parse_value(text: str, shape: Sequence[int]) -> np.ndarray:
     return array
 
 
-def _list(node: ast.AST) -> object:
+def _list(node: ast.AST, shape: tuple[int, ...], depth: int = 0) -> object:
+    """Numbers in nested lists; lists nested deeper than ``shape`` has dimensions are refused at
+    once (so the nesting, however deep, never reaches numpy or exhausts the stack)."""
     if isinstance(node, ast.List | ast.Tuple):
-        return [_list(item) for item in node.elts]
+        if depth == len(shape):
+            raise NotANumberError(f"the lists are nested deeper than the value's shape {list(shape)}")
+        return [_list(item, shape, depth + 1) for item in node.elts]
     try:
         value = _eval(node)
     except ZeroDivisionError:
