@@ -8,6 +8,7 @@ import math
 
 COMMANDS = ("list", "check", "trace", "serve")
 DTYPES = ("float32", "float64")
+DEFAULT_DTYPE = "float64"
 
 
 class UsageError(Exception):
@@ -151,4 +152,13 @@ def _port(text: str) -> int:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bug", metavar="NAME", help="switch on one of the scenario's named bugs")
-    parser.add_argument("--dtype", choices=DTYPES, default="float64", help="float64 (default) or float32")
+    parser.add_argument("--dtype", choices=DTYPES, help="float64 (default) or float32")
+
+
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The dtype filled in when none was typed, and ``dtype_given`` saying whether one was: a
+    lesson keeps its own dtype unless the command line names one (README "Lesson files")."""
+    if hasattr(args, "dtype"):
+        args.dtype_given = args.dtype is not None
+        args.dtype = args.dtype or DEFAULT_DTYPE
+    return args

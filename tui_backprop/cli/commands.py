@@ -132,13 +132,18 @@ def _settings(dtype: str, args: argparse.Namespace, stdio: Stdio | None) -> Any:
     )
 
 
-def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None) -> tuple[Any, Any, Any, Any]:
-    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given settings."""
+def _lesson(spec: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """A lesson with ``--bug`` and ``--dtype``, when typed, over its own (README "Lesson files")."""
     from pathlib import Path
 
     from tui_backprop.teach.lesson import load
 
-    lesson, scenario, trace = load(Path(spec))
+    return load(Path(spec), bug=args.bug, dtype=args.dtype if args.dtype_given else None)
+
+
+def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None) -> tuple[Any, Any, Any, Any]:
+    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given settings."""
+    lesson, scenario, trace = _lesson(spec, args)
     settings = _settings(lesson.dtype, args, stdio)
     return (
         scenario,
@@ -217,12 +222,20 @@ def cmd_trace(args: argparse.Namespace, stdio: Stdio) -> int:
     try:
         scenario, trace, result = _run(args.scenario, args.bug, args.dtype, args)
     except ScenarioError as exc:
-        return _error(stdio, str(exc))
+        return _trace_error(stdio, args, exc)
     if args.format == "json":
         _dump_json(stdio, trace_json(scenario, args.bug, trace, result))
     else:
         _print_text(stdio, trace_markdown(scenario, args.bug, trace, result))
     return exit_code(result)
+
+
+def _trace_error(stdio: Stdio, args: argparse.Namespace, exc: Any) -> int:
+    """A scenario that cannot run: its one line on stderr and, for JSON, its error object on stdout
+    (README "Command line": JSON output has an entry for every scenario asked for)."""
+    if args.format == "json":
+        _dump_json(stdio, _error_entry(args.scenario, exc))
+    return _error(stdio, str(exc))
 
 
 def _print_text(stdio: Stdio, text: str) -> None:
@@ -233,20 +246,18 @@ def _print_text(stdio: Stdio, text: str) -> None:
 
 
 def _trace_lesson(args: argparse.Namespace, stdio: Stdio) -> int:
-    """``trace lesson.toml``: the lesson's scenario, bug, dtype and values; Markdown shows its bookmarks."""
-    from pathlib import Path
-
+    """``trace lesson.toml``: the lesson's scenario, bug, dtype and values (``--bug`` and ``--dtype``
+    over them when typed); Markdown shows its bookmarks."""
     from tui_backprop.check.export import array, trace_json
     from tui_backprop.check.gradcheck import CheckSettings
     from tui_backprop.core.errors import ScenarioError
     from tui_backprop.teach.handout import trace_markdown
-    from tui_backprop.teach.lesson import load
 
     try:
-        lesson, scenario, trace = load(Path(args.scenario))
+        lesson, scenario, trace = _lesson(args.scenario, args)
         result = _checked(trace, CheckSettings.for_dtype(lesson.dtype))
     except ScenarioError as exc:
-        return _error(stdio, str(exc))
+        return _trace_error(stdio, args, exc)
     if args.format == "json":
         payload = trace_json(scenario, lesson.bug, trace, result)
         payload["lesson"] = {

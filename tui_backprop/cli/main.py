@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
-from tui_backprop.cli.args import COMMANDS, UsageError, _settings_problem, build_parsers
+from tui_backprop.cli.args import COMMANDS, UsageError, _settings_problem, build_parsers, with_defaults
 from tui_backprop.cli.commands import EXIT_ERROR, EXIT_OK, _error, _say, cmd_check, cmd_list, cmd_trace
+from tui_backprop.cli.float_warnings import FloatWarnings
 from tui_backprop.core.sandbox import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None, *, leave: bool = False, open_app: Op
     parsers = build_parsers()
     command = argv[0] if argv and argv[0] in COMMANDS else "app"
     try:
-        args = parsers[command].parse_args(argv[1:] if command != "app" else argv)
+        args = with_defaults(parsers[command].parse_args(argv[1:] if command != "app" else argv))
         problem = _settings_problem(args)
         if problem:
             parsers[command].error(problem)
@@ -84,8 +85,9 @@ def _headless(
 ) -> int:
     """Run a headless command with our stdout kept from the scenario's code and Ctrl-C told apart;
     with ``leave``, end the process right there with the command's code."""
-    with sigint_marked(), own_stdio() as stdio, exits_refused():
+    with sigint_marked(), own_stdio() as stdio, exits_refused(), FloatWarnings() as floats:
         code = _guarded(command, args, stdio)
+        floats.report(stdio.err)
         if leave:
             for stream in (stdio.out, stdio.err):
                 with suppress(OSError, ValueError):
@@ -123,7 +125,7 @@ def _unexpected(exc: BaseException) -> str:
 def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> int:
     """Open the app, but only for a word that names something, and only on a terminal."""
     if args.scenario is not None:
-        problem = _scenario_word_problem(args.scenario)
+        problem = _scenario_word_problem(args.scenario) or _lesson_flags_problem(args)
         if problem:
             return _usage(f"{prog}: error: {problem}", prog)
     if not os.environ.get("TEXTUAL_DRIVER"):  # textual-serve runs the app over pipes with its own driver
@@ -139,6 +141,20 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
     if open_app is None:
         return _usage(f"{prog}: error: the app is not available from here; run 'backprop-tui'", prog)
     return open_app(args.scenario, args.bug, args.dtype, args.quiz)
+
+
+def _lesson_flags_problem(args: argparse.Namespace) -> str | None:
+    """The app and ``serve`` open a lesson as its author set it up: ``--bug`` or ``--dtype`` beside
+    one is refused rather than ignored (``check`` and ``trace`` apply them: README "Lesson files")."""
+    if not (args.scenario or "").endswith(".toml"):
+        return None
+    typed = [flag for flag, given in (("--bug", args.bug), ("--dtype", args.dtype_given)) if given]
+    if not typed:
+        return None
+    return (
+        f"{' and '.join(typed)} with a lesson: the lesson sets its own bug and dtype; change them in "
+        f"{args.scenario} (or with x and t once it is open)"
+    )
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -193,6 +209,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Check the scenario or lesson opens here (one line and exit 2 if not), then serve it."""
     from tui_backprop.cli.serve import serve
 
+    problem = _lesson_flags_problem(args)
+    if problem:
+        return _usage(f"backprop-tui serve: error: {problem}", "backprop-tui serve")
     if args.scenario:
         code = _headless(_serve_check, args)
         if code != EXIT_OK:

@@ -21,8 +21,14 @@ DELAY = 0.5
 
 
 def check_with_progress(trace: Trace, settings: CheckSettings, stream: TextIO | None, label: str) -> Check:
-    """The check of ``trace``, with a bar on ``stream`` (None or not a terminal: no bar)."""
+    """The check of ``trace``, with a bar on ``stream`` (None or not a terminal: no bar).
+
+    A real Ctrl-C stops it between probe chunks even when the scenario's code swallowed the
+    ``KeyboardInterrupt`` it caused: the check polls the flag the SIGINT handler sets, and the
+    interrupt is raised again here (exit 130), never a verdict on a check cut short.
+    """
     from tui_backprop.check.gradcheck import Check, iter_check
+    from tui_backprop.core.sandbox import real_interrupt
 
     results = {}
     shown = stream is not None and _is_terminal(stream)
@@ -30,7 +36,7 @@ def check_with_progress(trace: Trace, settings: CheckSettings, stream: TextIO | 
     bar = task = None
     total = len(trace.graph.nodes)
     try:
-        for done, result in enumerate(iter_check(trace, settings), start=1):
+        for done, result in enumerate(iter_check(trace, settings, real_interrupt), start=1):
             results[result.name] = result
             if not shown:
                 continue
@@ -41,6 +47,8 @@ def check_with_progress(trace: Trace, settings: CheckSettings, stream: TextIO | 
     finally:
         if bar is not None:
             bar.stop()
+    if real_interrupt():
+        raise KeyboardInterrupt
     return Check(trace, settings, results)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tui_backprop.check.gradcheck import Check
+from tui_backprop.core.sandbox import printable
 from tui_backprop.core.scenarios import Scenario
 from tui_backprop.core.trace import Trace
 from tui_backprop.teach.step_words import compact, sent_by, short, with_numbers
@@ -24,16 +25,19 @@ def cell(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """Inline code that survives backticks inside it."""
+    """Inline code that survives backticks inside it, on one line: a line break or another control
+    character in a name is written as its escape (``a\\nb``), so it cannot end a heading or a
+    bullet, and the name stays told apart from one with a space."""
+    text = printable(str(text))
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def cell_code(text: str) -> str:
-    """Inline code inside a table cell: one line, and its pipes escaped (GFM splits cells on every
+    """Inline code inside a table cell: one line (``code``), and its pipes escaped (GFM splits cells on every
     unescaped ``|``, code spans included, and drops the backslash again when rendering them)."""
-    return code(" ".join(str(text).split())).replace("|", "\\|")
+    return code(text).replace("|", "\\|")
 
 
 def steps_markdown(
@@ -53,9 +57,9 @@ def steps_markdown(
             lines += [f"{code(with_numbers(trace, node))}", ""]
             lines += [f"value of {code(node.name)}: {cell(short(trace.values[node.name]))}", ""]
             continue
-        name = cell(node.name)
+        name = cell(printable(node.name))
         lines += [
-            f"upstream gradient dL/d{node.name} = {cell(short(trace.grads[node.name]))}",
+            f"upstream gradient dL/d{name} = {cell(short(trace.grads[node.name]))}",
             "",
             f"| sent to | upstream dL/d{name} | local ∂{name}/∂input | sent on | local check |",
             "|---|---|---|---|---|",
@@ -109,7 +113,7 @@ def trace_markdown(
         f"- bug: {bug_text}",
         f"- dtype: {trace.graph.dtype_name}, eps {check.settings.eps:g}, "
         f"rtol {check.settings.rtol:g}, atol {check.settings.atol:g}",
-        f"- output: {code(' '.join(trace.output.name.split()))} = {trace.loss:.10g}",
+        f"- output: {code(trace.output.name)} = {trace.loss:.10g}",
         "",
         *edited_values_markdown(values or {}),
         "| node | formula | shape | value | dL/dnode | check | max rel err |",
@@ -121,7 +125,7 @@ def trace_markdown(
         if nc is not None and nc.blamed:
             status += " (blamed)"
         err = f"{nc.grad.max_rel_err:.2e}" if nc is not None and nc.grad is not None else ""
-        formula = cell(node.formula() or node.kind)
+        formula = cell(printable(node.formula() or node.kind))
         value, grad = cell(compact(trace.values[node.name])), cell(compact(trace.grads[node.name]))
         lines.append(
             f"| {cell_code(node.name)} | {formula} | {list(trace.values[node.name].shape)} | "

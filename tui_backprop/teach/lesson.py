@@ -28,6 +28,8 @@ Array = np.ndarray
 DTYPES = ("float64", "float32")
 VIEWS = ("debugger", "circuit", "presenter")
 """Views a lesson may start in (README "Lesson files")."""
+MAX_NESTING = 32
+"""Lists in ``[values]`` nest at most this deep (a leaf of more dimensions is no lesson's)."""
 KEYS = ("scenario", "bug", "dtype", "start", "view", "quiz", "values", "bookmarks")
 SUFFIX = ".toml"
 
@@ -111,6 +113,16 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         raise LessonError(f"not valid TOML: {message}", Origin(str(path), line)) from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        raise LessonError(
+            f"arrays or tables nested more than {MAX_NESTING} deep", Origin(str(path), _too_deep(text))
+        ) from None
+    except ValueError:  # Python refuses to read an integer of more than 4300 digits
+        found = re.search(r"\d{4000,}", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise LessonError(
+            "an integer with thousands of digits: not a value", Origin(str(path), line)
+        ) from None
     lines = _Lines(text)
 
     def fail(message: str, key: str, table: str | None = None, entry: int | None = None) -> LessonError:
@@ -126,6 +138,8 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
                 'the lesson names no scenario (scenario = "sigmoid-chain")', Origin(str(path), 1)
             )
         raise fail("scenario must be a string: a built-in slug or a path to a .py file", "scenario")
+    if not scenario.isprintable():  # a NUL or a line break names no file and no slug
+        raise fail(f"scenario {scenario!r} holds a control character: not a slug or a path", "scenario")
     if scenario.endswith(".py") or "/" in scenario:
         scenario = str((path.parent / scenario).resolve())
     lesson = Lesson(scenario, path=path)
@@ -149,8 +163,14 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
     if not isinstance(values, dict):
         raise fail("values must be a table: [values] with one line per leaf, e.g. x = 2.5", "values")
     for name, value in values.items():
+        if _depth(value) > MAX_NESTING:
+            raise fail(f"values.{name} is nested more than {MAX_NESTING} deep", name, "values")
         try:
             array = np.array(value, dtype=np.float64)
+        except OverflowError:  # an integer beyond float64 (a 400-digit one)
+            raise fail(
+                f"values.{name} holds a number too large for a float (beyond ±1.8e308)", name, "values"
+            ) from None
         except (TypeError, ValueError):
             raise fail(f"values.{name} must be a number or a list of numbers", name, "values") from None
         if array.dtype == object or not _all_numbers(value):
@@ -162,6 +182,49 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
     if not isinstance(bookmarks, list) or not all(isinstance(b, dict) for b in bookmarks):
         raise fail("bookmarks must be [[bookmarks]] tables, each with a step and a note", "bookmarks")
     return lesson, lines
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists nest in ``value``, counted level by level (no recursion)."""
+    depth, level = 0, [value]
+    while any(isinstance(v, list) for v in level):
+        level = [item for v in level if isinstance(v, list) for item in v]
+        depth += 1
+    return depth
+
+
+def _too_deep(text: str) -> int:
+    """The line where arrays or inline tables first nest more than ``MAX_NESTING`` deep (1 if none
+    does); strings and comments are skipped."""
+    depth, line, quote, i = 0, 1, "", 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        if quote:
+            if ch == "\\" and quote.startswith('"'):
+                i += 1  # an escaped character, a quote or a line break, is part of the string
+                line += text[i : i + 1] == "\n"
+            elif text.startswith(quote, i):
+                i, quote = i + len(quote), ""
+                continue
+        elif ch == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        elif ch in "\"'":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else ch
+            i += len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return 1
 
 
 def _all_numbers(value: Any) -> bool:
@@ -176,15 +239,21 @@ def _toml_type(value: Any) -> str:
     )
 
 
-def load(path: Path) -> tuple[Lesson, Scenario, Trace]:
+def load(path: Path, *, bug: str | None = None, dtype: str | None = None) -> tuple[Lesson, Scenario, Trace]:
     """Read a lesson and check it against its scenario: the scenario and bug exist, the edited
     values are leaves of the right shape, every step is in the trace. Raises ``LessonError``
-    (or the scenario's own ``ScenarioError`` when its file is broken)."""
+    (or the scenario's own ``ScenarioError`` when its file is broken).
+
+    ``bug`` and ``dtype``, when given, replace the lesson's own (``check lesson.toml --bug X``:
+    README "Lesson files"); a bug its scenario does not have is refused like ``--bug`` on a scenario.
+    """
     from tui_backprop.core import scenarios
     from tui_backprop.core.trace import run
 
     path = Path(path).expanduser()  # errors name the file as the user wrote it
     lesson, lines = read(path)
+    if dtype is not None:
+        lesson.dtype = dtype
     data = tomllib.loads(lines.text)
 
     def fail(message: str, key: str, table: str | None = None, entry: int | None = None) -> LessonError:
@@ -196,8 +265,12 @@ def load(path: Path) -> tuple[Lesson, Scenario, Trace]:
         if exc.origin is None or not Path(exc.origin.filename).exists():
             raise fail(exc.message, "scenario") from None
         raise
+    known = ", ".join(scenario.bugs) or "none"
+    if bug is not None:
+        if bug not in scenario.bugs:  # the command line's word, not the file's: no line to name
+            raise LessonError(f"--bug: {scenario.slug} has no bug named {bug!r} (its bugs: {known})")
+        lesson.bug = bug
     if lesson.bug is not None and lesson.bug not in scenario.bugs:
-        known = ", ".join(scenario.bugs) or "none"
         raise fail(f"{scenario.slug} has no bug named {lesson.bug!r} (its bugs: {known})", "bug")
     graph, output = scenarios.build(scenario, lesson.bug, lesson.dtype)
     for name, value in lesson.values.items():
