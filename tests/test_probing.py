@@ -7,6 +7,7 @@ import pytest
 
 from tui_backprop import Graph, ops
 from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
+from tui_backprop.check.projection import directions_for
 from tui_backprop.core.trace import run
 
 F64 = CheckSettings.for_dtype("float64")
@@ -141,7 +142,7 @@ def test_projection_verifies_a_large_custom_op_and_says_so():
     g = Graph()
     result = check(run(g, softsign_net(g)), F64)
     local = result.nodes["s"].local[0]
-    assert (local.method, local.directions, local.status) == ("projection", 4, "ok")
+    assert (local.method, local.directions, local.status) == ("projection", directions_for(SIZE), "ok")
     assert not result.failed
     assert result.nodes["q"].local[0].method == "elementwise"
 
@@ -196,7 +197,7 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
     assert main(["check", str(path), "--json"]) == 1
     nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
     sent = nodes["s"]["local_check"]
-    assert (sent["method"], sent["directions"]) == ("projection", 4)
+    assert (sent["method"], sent["directions"]) == ("projection", directions_for(SIZE))
     assert sent["inputs"]["xs"]["mismatches"] == [[17], [2500]]
     # Nothing pulls x's gradient back through the custom op: it is projected too, and the elements
     # that the wrong backward spoils downstream are found by halving.
@@ -209,7 +210,7 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
 
     assert main(["check", str(path)]) == 1
     text = capsys.readouterr().out
-    assert "projection" in text and "s (what it sends to xs, 4 directions)" in text
+    assert "projection" in text and f"s (what it sends to xs, {directions_for(SIZE)} directions)" in text
 
     assert main(["check", str(path), "--exhaustive", "--json"]) == 1
     nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}

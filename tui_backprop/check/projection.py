@@ -1,91 +1,144 @@
-"""A large tensor's local check by random projections, and the wrong elements found by halving.
+"""A large tensor's check by random projections, and the wrong elements found by halving.
 
 For an op that is neither affine nor elementwise (softmax, a loss, the author's own op or layer)
 probing every element of a large input costs one run of the op per element. Its backward can be
 verified for the whole tensor at once (torch's ``gradcheck(fast_mode=True)`` does the same): for
-a random direction v, central differences give d⟨u, op(x + t·v)⟩/dt, and the backward must give
-the same ⟨contribution, v⟩. A few directions (``DIRECTIONS``) are checked in one batch.
+a random direction v, the difference D(t) = F(x + t·v) - F(x - t·v) must equal ⟨contribution,
+δ(t)⟩, δ(t) the true step after rounding to the dtype.
 
-When a direction disagrees, the wrong elements are found by group testing: the direction is
-restricted to each half of the failing index sets, and halves that still disagree are halved
-again, down to ``LEAF`` elements, which are probed one by one as usual. So a wrong element is
-still listed (and highlighted) at a cost that grows with the number of wrong elements, not with
-the tensor. A projection sums every element's error, so it is weaker than the element-by-element
-check: an element off by less than the whole tensor's tolerance can pass. Outputs say which
-method verified what (README, "How the check works"); ``--exhaustive`` asks for every element.
+**Tolerance from the noise of the estimate.** D at t = h and 2h gives two residuals R(t) = D(t) -
+⟨a, δ(t)⟩; their Richardson combination E = (8·R(h) - R(2h))/6 cancels the truncation error (the
+t³ term), leaving ⟨a - g, δ(h)⟩ (g the true gradient) plus round-off. A direction fails when
+|E| exceeds that round-off alone: NOISE_FACTOR · machine eps · M, M the magnitude D's terms carry
+(root-sum-square over an elementwise op's outputs, whose rounding errors are independent; plus
+|F(x±t·v)| for a coupled op, whose shared intermediates err together). No rtol, no sum of
+per-element tolerances: the tolerance does not grow with the tensor.
+
+**The bound** (README, "How the check works"). With v_k = ±w_k, random signs and w_k uniform in
+[0.5, 1], one element off by e moves E by |δ_k(h)|·e ≥ h·e in every direction: above B = tol /
+min_k |δ_k(h)| it is found with certainty. Among other wrong elements (whatever they are), the
+chance that one direction misses an element off by e is at most 2B/e (w_k must fall in an interval
+of length 2·tol/(|δ_k| e) where its density is 2); above ``BOUND_FACTOR`` · B, at most 1/8. Each
+index set is tested along every direction, at the top and at each halving, so the element is
+missed with probability at most (levels) · 8^-D; ``directions_for`` picks the least D that makes
+that ≤ 1e-3 (99.9 %). ``Comparison.bound`` is BOUND_FACTOR · B.
+
+When a direction disagrees, the wrong elements are found by group testing: each failing index
+set is halved and each half tested along every direction, down to ``LEAF`` elements, which are
+probed one by one as usual (a failing direction never blames by itself: only the element probes
+judge). So a wrong element is listed and highlighted at a cost that grows with the number of
+wrong elements, not with the tensor. Outputs say which method verified what; elements verified
+only here are *covered*, not compared; ``--exhaustive`` asks for every element.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tui_backprop.check.probing import as_batch
-from tui_backprop.check.verdict import COVERED, UNCHECKED, Comparison, Tolerances, compare
+from tui_backprop.check.probing import as_batch, straddles
+from tui_backprop.check.verdict import COVERED, NOISE_FACTOR, UNCHECKED, Comparison, Tolerances, compare
 from tui_backprop.core.graph import Node
 
 Array = np.ndarray
-DIRECTIONS = 4
 LEAF = 64
 """Index sets this small are probed element by element."""
 BUDGET = 1 << 20
 """Most elements one batch of perturbed inputs may hold."""
+BOUND_FACTOR = 16.0
+"""The stated bound, in units of the error every direction sees for certain (see above)."""
+MISS = 1e-3
+"""At most this chance that an element off by more than the bound is missed (99.9 %)."""
 
 ProbeElements = Callable[[Array], tuple[Array, Array, Array]]
 """flat indices -> (numeric, noise, kink) per element: the ordinary one-by-one probe."""
-Differences = Callable[[Array, Array], tuple[Array, Array]]
-"""(rows of x + h·v, rows of x - h·v), flat and in x's dtype -> per row F(plus) - F(minus), and
-the magnitude of the values whose round-off that difference carries."""
+Differences = Callable[[Array, Array], tuple[Array, Array, Array]]
+"""(rows of x + t·v, rows of x - t·v), flat and in x's dtype -> per row F(plus) - F(minus), the
+magnitude M of the values whose round-off that difference carries, and whether the two runs fell
+on two sides of some op's kink (relu at 0): there D measures the corner, not a derivative."""
+SHRINK = 10.0
+RETRIES = 3
+"""A direction whose step straddles a kink is tried again with the step this many times smaller."""
+
+
+def directions_for(size: int) -> int:
+    """The least number of directions D with levels · 8^-D ≤ MISS (see the module docstring)."""
+    levels = 1 + max(0, math.ceil(math.log2(max(size, 1) / LEAF)))
+    return max(1, math.ceil(math.log(levels / MISS) / math.log(1.0 / (2.0 / BOUND_FACTOR))))
+
+
+def random_directions(rng: np.random.Generator, count: int, size: int) -> Array:
+    """Rows v = ±w, an independent random sign and a weight uniform in [0.5, 1] per entry."""
+    signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(count, size))
+    return signs * rng.uniform(0.5, 1.0, size=(count, size)).astype(np.float32)
 
 
 @dataclasses.dataclass
 class _Tester:
-    """F(x ± eps·v) for many directions v at once, against the backward's ⟨a, v⟩."""
+    """Per direction v: the Richardson residual E against its round-off tolerance."""
 
     x: Array
     analytic: Array
     eps: float
-    settings: Tolerances
     differences: Differences
     unit: float
 
     def failing(self, directions: Array) -> tuple[Array, Array]:
-        """Per direction (rows, flat like x): does it disagree, and its relative error?"""
-        fails, errors = [], []
-        rows = max(1, BUDGET // max(1, 2 * self.x.size))
+        """Per direction (rows, flat like x): does it disagree, and the error of one element it
+        is sure to see (tolerance / the smallest true step of an element it moves). A direction
+        whose step straddles a kink is tried with smaller steps; still straddling, it fails (its
+        elements are then probed one by one, where a kink is told from a bug)."""
+        fails, bounds = [], []
+        rows = max(1, BUDGET // max(1, 4 * self.x.size))
         for start in range(0, len(directions), rows):
-            f, e = self._test(directions[start : start + rows])
-            fails.append(f)
-            errors.append(e)
-        return np.concatenate(fails), np.concatenate(errors)
+            v = directions[start : start + rows]
+            fail, bound, kinked = self._test(v, 1.0)
+            for retry in range(1, RETRIES + 1):
+                if not kinked.any():
+                    break
+                again = np.flatnonzero(kinked)
+                f, b, k = self._test(v[again], SHRINK**-retry)
+                fail[again], bound[again], kinked[again] = f, b, k
+            fails.append(fail | kinked)
+            bounds.append(bound)
+        return np.concatenate(fails), np.concatenate(bounds)
 
-    def _test(self, v: Array) -> tuple[Array, Array]:
+    def _test(self, v: Array, scale: float) -> tuple[Array, Array, Array]:
+        count = len(v)
         flat = self.x.reshape(-1).astype(np.float64)
-        plus = (flat + self.eps * v).astype(self.x.dtype)
-        minus = (flat - self.eps * v).astype(self.x.dtype)
-        delta = plus.astype(np.float64) - minus.astype(np.float64)  # the true step, after rounding
+        h = scale * self.eps
+        steps = np.concatenate([h * v, 2 * h * v])
+        plus = (flat + steps).astype(self.x.dtype)
+        minus = (flat - steps).astype(self.x.dtype)
+        delta = plus.astype(np.float64) - minus.astype(np.float64)  # the true steps, after rounding
         with np.errstate(all="ignore"):
-            numeric, magnitude = self.differences(plus, minus)
-            analytic = delta @ self.analytic
-            noise = self.unit * magnitude
-            tolerance = (
-                np.abs(delta) @ (self.settings.atol + self.settings.rtol * np.abs(self.analytic)) + noise
-            )
-            error = np.abs(numeric - analytic)
-            fails = ~(error <= tolerance)  # NaN fails too: looked at element by element
-            scale = np.maximum(np.abs(numeric), np.abs(analytic))
-            relative = np.where(scale > 0, error / scale, 0.0)
-        return fails, relative
+            numeric, magnitude, kinked = self.differences(plus, minus)
+            residual = numeric - delta @ self.analytic
+            noise = self.unit * magnitude + _EPS64 * (np.abs(delta) @ np.abs(self.analytic))
+            error = (8 * residual[:count] - residual[count:]) / 6
+            tolerance = (8 * noise[:count] + noise[count:]) / 6
+            fails = ~(np.abs(error) <= tolerance)  # NaN fails too: looked at element by element
+            moved = np.where(v != 0, np.abs(delta[:count]), np.inf)
+            bound = tolerance / np.min(moved, axis=1)
+        return fails, bound, kinked[:count] | kinked[count:]
+
+
+_EPS64 = NOISE_FACTOR * float(np.finfo(np.float64).eps)
 
 
 def local_differences(node: Node, xs: Sequence[Array], position: int, u: Array, out: Array) -> Differences:
-    """⟨u, op(x)⟩ for the op alone, x its input ``position`` (the local check)."""
+    """⟨u, op(x)⟩ for the op alone, x its input ``position`` (the local check). Its round-off: the
+    outputs' own, root-sum-square (independent roundings), and for a coupled op also |F| (a shared
+    intermediate, softmax's sum, errs for every output alike)."""
     op = node.op
     assert op is not None
     flags = [i == position for i in range(len(xs))]
     shape = xs[position].shape
+    coupled = not (op.elementwise or op.diagonal)
+    weight = np.abs(u)
 
     def differences(plus: Array, minus: Array) -> tuple[Array, Array]:
         count = len(plus)
@@ -95,8 +148,14 @@ def local_differences(node: Node, xs: Sequence[Array], position: int, u: Array, 
             runs = as_batch(op.run_batched(batched, flags), out, 2 * count).reshape(2 * count, -1)
             runs = runs.astype(np.float64)
             up, down = runs[:count], runs[count:]
-            moved = (np.abs(up) + np.abs(down)) * (up != down)
-            return (up - down) @ u, moved @ np.abs(u)
+            terms = (np.abs(up) + np.abs(down)) * weight
+            magnitude = np.sqrt(np.einsum("ij,ij->i", terms, terms))
+            if coupled:
+                magnitude += np.abs(up @ u) + np.abs(down @ u)
+            kinked = np.zeros(count, dtype=bool)
+            if op.kink is not None:
+                kinked = straddles(op.kink_batched(batched, flags), count)
+            return (up - down) @ u, magnitude, kinked
 
     return differences
 
@@ -111,12 +170,15 @@ def global_differences(
         count = len(plus)
         batches = {node.name: np.concatenate([plus, minus]).reshape((2 * count,) + shape)}
         readers = {m.name: sum(1 for n in plan for p in n.inputs if p.name == m.name) for m in plan}
+        kinked = np.zeros(count, dtype=bool)
         for m in plan:
             assert m.op is not None
             flags = [p.name in batches for p in m.inputs]
             xs = [batches[p.name] if f else values[p.name] for p, f in zip(m.inputs, flags, strict=True)]
             with np.errstate(all="ignore"):
                 batches[m.name] = as_batch(m.op.run_batched(xs, flags), values[m.name], 2 * count)
+                if m.op.kink is not None:
+                    kinked |= straddles(m.op.kink_batched(xs, flags), count)
             for p in m.inputs:  # release what no op still to run reads
                 if p.name in readers:
                     readers[p.name] -= 1
@@ -124,7 +186,7 @@ def global_differences(
                         batches.pop(p.name, None)
         loss = batches[output.name].reshape(2 * count).astype(np.float64)
         up, down = loss[:count], loss[count:]
-        return up - down, np.abs(up) + np.abs(down)
+        return up - down, np.abs(up) + np.abs(down), kinked
 
     return differences
 
@@ -139,16 +201,18 @@ def projected(
     probe_elements: ProbeElements,
     refine: Callable[[Comparison], Comparison] = lambda c: c,
 ) -> Comparison:
-    """``analytic`` (a gradient shaped like x) verified along ``DIRECTIONS`` random directions of
-    the scalar ``differences`` measures; elements of index sets that disagree are found by halving
-    and probed one by one (``refine``: a second look at those)."""
+    """``analytic`` (a gradient shaped like x) verified along ``directions_for(x.size)`` random
+    directions of the scalar ``differences`` measures; index sets that disagree are halved, each
+    half tested along every direction, down to elements probed one by one (``refine``: a second
+    look at those). Elements never probed are *covered*."""
     rng = np.random.default_rng(list(key))
     a = np.asarray(analytic, dtype=np.float64).reshape(-1)
-    tester = _Tester(x, a, eps, settings, differences, 8.0 * float(np.finfo(x.dtype).eps))
-    weights = rng.choice([-1.0, 1.0], size=x.size) * rng.uniform(0.5, 1.0, size=(DIRECTIONS, x.size))
-    fails, _ = tester.failing(weights)
+    tester = _Tester(x, a, eps, differences, NOISE_FACTOR * float(np.finfo(x.dtype).eps))
+    count = directions_for(x.size)
+    directions = random_directions(rng, count, x.size)
+    fails, certain = tester.failing(directions)
+    bound = BOUND_FACTOR * float(np.max(certain)) if certain.size else 0.0
     suspects = [np.arange(x.size)] if fails.any() else []
-    direction = weights[int(np.argmax(fails))] if fails.any() else weights[0]
     leaves: list[Array] = []
     while suspects:
         halves = []
@@ -160,13 +224,20 @@ def projected(
                 halves += [group[:middle], group[middle:]]
         if not halves:
             break
-        rows = np.zeros((len(halves), x.size))
-        for row, group in zip(rows, halves, strict=True):
-            row[group] = direction[group]
-        failing, _ = tester.failing(rows)
+        failing = np.zeros(len(halves), dtype=bool)
+        per_chunk = max(1, BUDGET // max(1, count * x.size))
+        for start in range(0, len(halves), per_chunk):  # memory: a few rows of x at a time
+            chunk = halves[start : start + per_chunk]
+            rows = np.zeros((len(chunk) * count, x.size))
+            for i, group in enumerate(chunk):
+                rows[i * count : (i + 1) * count, group] = directions[:, group]
+            bad, _ = tester.failing(rows)
+            failing[start : start + len(chunk)] = bad.reshape(len(chunk), count).any(axis=1)
         suspects = [group for group, bad in zip(halves, failing, strict=True) if bad]
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
-    return _judged(analytic, x.shape, probed, probe_elements, settings, refine)
+    c = _judged(analytic, x.shape, probed, probe_elements, settings, refine)
+    bound = bound if np.isfinite(bound) else float("inf")
+    return dataclasses.replace(c, directions=count, bound=bound)
 
 
 def projected_local(
@@ -220,4 +291,4 @@ def _judged(
     status = c.status
     if status == "unchecked" and not c.n_unjudged:
         status = "ok"  # nothing probed one by one, nothing left unjudged: the projections passed
-    return dataclasses.replace(c, codes=codes, status=status, method="projection", directions=DIRECTIONS)
+    return dataclasses.replace(c, codes=codes, status=status, method="projection")
