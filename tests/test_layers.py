@@ -1,4 +1,5 @@
-"""The package's layers import downwards only (README, "Code map"): core < check < teach < cli < app.
+"""The package's layers import downwards only (README, "Code map"): core < check < teach < interop < cli
+< app.
 
 Every import counts, those inside functions and ``TYPE_CHECKING`` blocks included: a lazy import
 upwards is still a dependency upwards. The public faces (``tui_backprop``, ``tui_backprop.ops``,
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tui_backprop"
-LAYERS = ["core", "check", "teach", "cli", "app"]
+LAYERS = ["core", "check", "teach", "interop", "cli", "app"]
 FACES = {"tui_backprop", "tui_backprop.ops", "tui_backprop.layers"}
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from tui_backprop.core.graph import Origin
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 _LIBRARY_DIRS = tuple(
     str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
 )
 
 
-def _is_author_file(filename: str) -> bool:
+def is_author_file(filename: str) -> bool:
+    """Code the author wrote: not this package's, not the standard library's nor an installed one's."""
     path = str(Path(filename).resolve())
     if path.startswith(_PACKAGE_DIR + "/") or filename.startswith("<"):
         return False
@@ -25,7 +26,7 @@ def origin_of_exception(exc: BaseException) -> Origin | None:
     """The innermost frame of the traceback that is the author's code (not ours, not numpy's)."""
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
-        if _is_author_file(frame.filename):
+        if is_author_file(frame.filename):
             return Origin(frame.filename, frame.lineno or 0)
     if isinstance(exc, SyntaxError) and exc.filename:
         return Origin(exc.filename, exc.lineno or 0)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 NodeKind = Literal["input", "param", "op"]
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 class GraphError(ValueError):
@@ -158,7 +158,7 @@ class Graph:
             raise GraphError(f"an op's name must be a non-empty string, not {op.name!r}")
         if op.arity is not None and len(inputs) != op.arity:
             raise GraphError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-        name = name or self._fresh_name(op.name)
+        name = name or self.fresh_name(op.name)
         node = Node(name, "op", self, len(self.nodes), op=op, inputs=tuple(inputs))
         return self._append(node)
 
@@ -175,7 +175,8 @@ class Graph:
         self._by_name[node.name] = node
         return node
 
-    def _fresh_name(self, stem: str) -> str:
+    def fresh_name(self, stem: str) -> str:
+        """``stem1``, ``stem2``, ...: the first name not yet taken (an unnamed op's node)."""
         k = 1
         while f"{stem}{k}" in self._by_name:
             k += 1

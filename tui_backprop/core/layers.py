@@ -225,7 +225,7 @@ def layer(
     op = Op(
         label,
         forward,
-        _with_origin(backward, obj.backward),
+        with_origin(backward, obj.backward),
         formula or f"{{out}} = {label}({inputs})",
         1 + len(slots),
         kink=(lambda inp, *values: kink(inp)) if kink else None,
@@ -259,7 +259,7 @@ def cache_op(
         _, cache = forward(*inputs)
         return backward(upstream, cache)
 
-    return Op(name, lambda *inputs: forward(*inputs)[0], _with_origin(vjp, backward), formula, kink=kink)
+    return Op(name, lambda *inputs: forward(*inputs)[0], with_origin(vjp, backward), formula, kink=kink)
 
 
 def jacobian_op(
@@ -286,7 +286,7 @@ def jacobian_op(
             )
         return (upstream.reshape(-1) @ matrix).reshape(x.shape)
 
-    return Op(name, forward, _with_origin(vjp, jacobian), formula, 1)
+    return Op(name, forward, with_origin(vjp, jacobian), formula, 1)
 
 
 def loss(
@@ -324,11 +324,11 @@ def loss(
             return np.asarray(obj_or_fn(*args(p))[1]) * upstream
 
         source = obj_or_fn
-    op = Op(label, forward, _with_origin(vjp, source), formula or f"{{out}} = {label}({{0}}, target)", 1)
+    op = Op(label, forward, with_origin(vjp, source), formula or f"{{out}} = {label}({{0}}, target)", 1)
     return op(pred, name=name)
 
 
-def _with_origin(wrapper: Callable[..., Any], user_code: Callable[..., Any]) -> Callable[..., Any]:
+def with_origin(wrapper: Callable[..., Any], user_code: Callable[..., Any]) -> Callable[..., Any]:
     """Point error reports about ``wrapper`` at the author's function, not at this adapter."""
     code = getattr(user_code, "__code__", None) or getattr(
         getattr(user_code, "__func__", None), "__code__", None

@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -51,7 +52,7 @@ def _builtin_package() -> ModuleType:
     try:
         return importlib.import_module(BUILTIN_PACKAGE)
     except ModuleNotFoundError:
-        init = Path(__file__).resolve().parent.parent / "scenarios" / "__init__.py"
+        init = Path(__file__).resolve().parents[2] / "scenarios" / "__init__.py"
         spec = importlib.util.spec_from_file_location(
             BUILTIN_PACKAGE, init, submodule_search_locations=[str(init.parent)]
         )
@@ -269,6 +270,39 @@ def load(spec: str) -> Scenario:
         return load_file(Path(spec))
     slugs = ", ".join(s.slug for s in found.scenarios)
     raise ScenarioError(f"unknown scenario {shown(spec)!r}; choose one of: {slugs}, or a path to a .py file")
+
+
+def from_build(
+    build: Callable[..., Node],
+    *,
+    slug: str | None = None,
+    kind: str = "function",
+    source: str | None = None,
+    bugs: dict[str, str] | None = None,
+) -> Scenario:
+    """A scenario made of a ``build(g, bug=None)`` function rather than a module (the pytest helper,
+    ``--torch``): its docstring serves as the module's would (title, then description)."""
+    module = ModuleType(f"tui_backprop_build_{getattr(build, '__name__', 'build')}")
+    module.__doc__ = inspect.getdoc(build)
+    module.build = build  # type: ignore[attr-defined]
+    module.BUGS = dict(bugs or {})  # type: ignore[attr-defined]
+    with suppress(TypeError):
+        source = source or inspect.getsourcefile(build)
+    module.__file__ = source or module.__name__
+    return describe(module, slug or getattr(build, "__name__", "build").replace("_", "-"), kind)
+
+
+def as_scenario(thing: Scenario | ModuleType | str | os.PathLike[str] | Callable[..., Node]) -> Scenario:
+    """A scenario from what a test has at hand: a scenario, a module, a slug or path, a build function."""
+    if isinstance(thing, Scenario):
+        return thing
+    if isinstance(thing, ModuleType):
+        return describe(thing, slug_of(thing.__name__), "module")
+    if isinstance(thing, str | os.PathLike):
+        return load(os.fspath(thing))
+    if callable(thing):
+        return from_build(thing)
+    raise TypeError(f"not a scenario: {thing!r} (give a module, a path, a slug or a build function)")
 
 
 def build(scenario: Scenario, bug: str | None = None, dtype: str = "float64") -> tuple[Graph, Node]:
