@@ -91,3 +91,16 @@ def test_a_bwd_that_raises_is_blamed_with_its_own_file_and_line():
     assert result.blame == ["d"]
     assert "not written yet" in trace.failures["d"].message
     assert trace.failures["d"].origin.filename == __file__
+
+
+def test_the_readme_jax_example_is_blamed_with_its_sign(tmp_path, capsys):
+    import re
+
+    from tui_backprop.cli.main import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "custom_vjp" in b]
+    (tmp_path / "my_softplus.py").write_text(block)
+    assert main(["check", str(tmp_path / "my_softplus.py")]) == 1
+    out = capsys.readouterr().out
+    assert "blamed: s" in out and "x: sign flipped: analytic is -1 × numeric" in out

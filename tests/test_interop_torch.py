@@ -250,3 +250,22 @@ def test_a_model_given_the_wrong_number_of_inputs_says_how_many_it_takes():
     g = Graph()
     with pytest.raises(TypeError, match=r"takes 1 input\(s\) \(x\), given 2"):
         torch_model(g, Awkward(), g.input("a", np.zeros((2, 4))), g.input("b", np.zeros((2, 4))))
+
+
+def readme_block(marker: str) -> str:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if marker in b]
+    return block
+
+
+def test_the_readme_torch_example_is_blamed_as_a_file_and_as_a_target(tmp_path, monkeypatch, capsys):
+    from tui_backprop.cli.main import main
+
+    (tmp_path / "my_gelu.py").write_text(readme_block("class GELU"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "my_gelu.py"]) == 1
+    assert "blamed: gelu" in capsys.readouterr().out
+    assert main(["check", "--torch", "my_gelu:GELU", "--input-shape", "4x8", "--json"]) == 1
+    assert '"blame": [\n      "GELU"\n    ]' in capsys.readouterr().out

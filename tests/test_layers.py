@@ -3,7 +3,8 @@
 
 Every import counts, those inside functions and ``TYPE_CHECKING`` blocks included: a lazy import
 upwards is still a dependency upwards. The public faces (``tui_backprop``, ``tui_backprop.ops``,
-``tui_backprop.layers``) are for scenario authors; the package itself never goes through them.
+``tui_backprop.layers``, ``tui_backprop.testing``) are for scenario authors and test suites; the
+package itself never goes through them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tui_backprop"
 LAYERS = ["core", "check", "teach", "interop", "cli", "app"]
-FACES = {"tui_backprop", "tui_backprop.ops", "tui_backprop.layers"}
+FACES = {"tui_backprop", "tui_backprop.ops", "tui_backprop.layers", "tui_backprop.testing"}
 
 
 def module_name(path: Path) -> str:

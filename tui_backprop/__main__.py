@@ -7,12 +7,19 @@ the app is handed to it here, imported only when it is opened.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def open_app(scenario: str | None, bug: str | None, dtype: str, quiz: bool = False) -> int:
+if TYPE_CHECKING:
+    from tui_backprop.cli.main import Loader
+
+
+def open_app(
+    scenario: str | None, bug: str | None, dtype: str, quiz: bool = False, loader: Loader | None = None
+) -> int:
     """Open the Textual app (imported here, at the last moment) and return its exit code."""
     from tui_backprop.app.app import main
 
-    return main(scenario, bug, dtype, quiz)
+    return main(scenario, bug, dtype, quiz, loader)
 
 
 def entry() -> None:

@@ -38,8 +38,11 @@ from tui_backprop.app.teaching import TeachingMixin
 from tui_backprop.app.widgets import NodeList, StatusBar, TextView
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tui_backprop.app.session import Session
     from tui_backprop.core.filewatch import FileWatcher
+    from tui_backprop.core.scenarios import Scenario
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""
@@ -364,8 +367,14 @@ def make_app(
     return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype, quiz=quiz)
 
 
-def main(scenario: str | None, bug: str | None, dtype: str, quiz: bool = False) -> int:
-    """Run the app until the user quits; the CLI's entry point."""
-    app = make_app(scenario, bug, dtype, quiz=quiz)
+def main(
+    scenario: str | None,
+    bug: str | None,
+    dtype: str,
+    quiz: bool = False,
+    loader: Callable[[str], Scenario] | None = None,
+) -> int:
+    """Run the app until the user quits; the CLI's entry point (``loader``: see ``Engine.loader``)."""
+    app = make_app(scenario, bug, dtype, quiz=quiz, engine=Engine(loader))
     app.run()
     return app.return_code or 0

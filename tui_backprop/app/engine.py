@@ -61,6 +61,14 @@ def short_path(filename: str) -> str:
 class Engine:
     """Calls into ``tui_backprop``; every import happens on first use (usually in a worker)."""
 
+    loader: Callable[[str], Scenario] | None = None
+    """Loads a scenario by its spec where slugs and paths do not reach: the command line hands in
+    the one that also knows its ``--torch`` target (README, "From PyTorch and JAX")."""
+
+    def __init__(self, loader: Callable[[str], Scenario] | None = None) -> None:
+        if loader is not None:
+            self.loader = loader
+
     def catalog(self) -> list[Scenario]:
         """Every scenario; a ``scenarios.Catalog`` whose ``problems`` name the plugins that failed."""
         from tui_backprop.core import scenarios
@@ -71,7 +79,7 @@ class Engine:
         """Load and trace a scenario; raises ``ScenarioError`` naming the author's file and line."""
         from tui_backprop.core import scenarios
 
-        scenario = scenarios.load(spec)
+        scenario = self.loader(spec) if self.loader is not None else scenarios.load(spec)
         return scenario, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
 
     def source_files(self, scenario: Scenario) -> list[Path]:

@@ -68,7 +68,10 @@ RESOLUTION = {"float32": 2.0**-23, "float64": 2.0**-52}
 
 
 def _settings_problem(args: argparse.Namespace) -> str | None:
-    """What the per-dtype limits refuse in otherwise valid settings (a step the dtype cannot resolve)."""
+    """What parsing alone lets through: a step the dtype cannot resolve, ``--torch`` misused."""
+    torch = torch_problem(args)
+    if torch:
+        return torch
     eps = getattr(args, "eps", None)
     if eps is not None and eps <= RESOLUTION[args.dtype]:
         return (
@@ -96,6 +99,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "scenario", nargs="?", help="a built-in slug, a path to a .py scenario, or a lesson .toml"
     )
     _add_common(app)
+    _add_torch(app)
     app.add_argument("--quiz", action="store_true", help="quiz mode: type the next value or gradient")
 
     listing = _Parser(prog="backprop-tui list", description="List every scenario with its named bugs.")
@@ -122,6 +126,12 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         help="per element everywhere: never verify a large tensor by random projections only",
     )
     check.add_argument("--json", action="store_true", help="print a JSON list, one trace object per scenario")
+    check.add_argument(
+        "--junit-xml",
+        metavar="FILE",
+        help="also write JUnit XML for CI servers: one test case per scenario, a failure per blame",
+    )
+    _add_torch(check)
 
     trace = _Parser(prog="backprop-tui trace", description="Print the full trace of one scenario.")
     trace.add_argument("scenario", help="a built-in slug, a path to a .py scenario, or a lesson .toml")
@@ -148,6 +158,44 @@ def _port(text: str) -> int:
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text}")
     return value
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """``4x8`` as (4, 8); ``scalar`` as ()."""
+    if text.strip().lower() in ("scalar", "()"):
+        return ()
+    parts = text.lower().replace("×", "x").split("x")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"a shape is sizes joined by x, such as 4x8 (or 'scalar'), not {text!r}"
+        )
+    return tuple(int(p) for p in parts)
+
+
+def _add_torch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--torch",
+        metavar="MODULE:NAME",
+        help="a torch.autograd.Function, nn.Module or function of tensors, by import path "
+        "(package.module:Name), traced into one node per call (needs backprop-tui[torch])",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=_shape,
+        action="append",
+        default=[],
+        metavar="SHAPE",
+        help="with --torch: the shape of each tensor input in order, e.g. 4x8 (seeded random values)",
+    )
+
+
+def torch_problem(args: argparse.Namespace) -> str | None:
+    """What ``--torch`` and ``--input-shape`` refuse together (None: nothing)."""
+    if getattr(args, "input_shape", None) and not getattr(args, "torch", None):
+        return "argument --input-shape: only with --torch"
+    if getattr(args, "torch", None) and getattr(args, "scenario", None):
+        return "argument --torch: open either a scenario or a --torch target, not both"
+    return None
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -108,12 +110,29 @@ def _run(
 ) -> tuple[Any, Any, Any]:
     """Load, build, run and check one scenario. Raises ScenarioError, and nothing else of the
     scenario's own (its SystemExit or KeyboardInterrupt during the check included)."""
-    from tui_backprop.core.scenarios import load, trace_scenario
+    from tui_backprop.core.scenarios import trace_scenario
 
-    scenario = load(spec)
+    scenario = scenario_loader(args)(spec)
     trace = trace_scenario(scenario, bug, dtype)
     settings = _settings(dtype, args, stdio)
     return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec)
+
+
+def scenario_loader(args: argparse.Namespace) -> Callable[[str], Any]:
+    """What loads a scenario by its spec: a slug or a path, or the ``--torch`` target by its text
+    (README, "From PyTorch and JAX"); the app is handed the same, so it opens what ``check`` checks."""
+    target, shapes = getattr(args, "torch", None), list(getattr(args, "input_shape", None) or [])
+
+    def load(spec: str) -> Any:
+        if target is not None and spec == target:
+            from tui_backprop.interop.targets import target_scenario
+
+            return target_scenario(target, shapes)
+        from tui_backprop.core.scenarios import load as load_spec
+
+        return load_spec(spec)
+
+    return load
 
 
 def _settings(dtype: str, args: argparse.Namespace, stdio: Stdio | None) -> Any:
@@ -172,12 +191,15 @@ def _checked(trace: Any, settings: Any, progress: Any = None, label: str = "chec
 
 def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
     from tui_backprop.check.export import trace_json
+    from tui_backprop.cli import junit
+    from tui_backprop.cli.report import check_text
     from tui_backprop.core.errors import ScenarioError
     from tui_backprop.core.scenarios import catalog
 
     code = EXIT_OK
     results: list[dict[str, Any]] = []
-    specs = args.scenarios
+    cases: list[junit.Case] = []
+    specs = list(args.scenarios) + ([args.torch] if args.torch else [])
     if not specs:
         found = catalog()
         specs = [s.slug for s in found.scenarios]
@@ -185,9 +207,11 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             code = EXIT_ERROR
             _error(stdio, str(problem))
             results.append(_error_entry(problem.scenario or "", problem))
+            cases.append(junit.error_case(problem.scenario or "", args.bug, args.dtype, str(problem), 0.0))
     console = None if args.json else _console(stdio)
     for spec in specs:
         bug = args.bug
+        started = time.perf_counter()
         try:
             if spec.endswith(".toml"):  # a lesson: its scenario, bug, dtype and values
                 scenario, trace, result, bug = _run_lesson(spec, args, None if args.json else stdio)
@@ -197,14 +221,26 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             code = EXIT_ERROR
             _error(stdio, str(exc))
             results.append(_error_entry(spec, exc))
+            seconds = time.perf_counter() - started
+            cases.append(junit.error_case(spec, args.bug, args.dtype, str(exc), seconds))
             continue
         code = _worse(code, exit_code(result))
         if args.json:
             results.append(trace_json(scenario, bug, trace, result))
         else:
             print_check(console, scenario, bug, trace, result)
+        if args.junit_xml:
+            entry = results[-1] if args.json else trace_json(scenario, bug, trace, result)
+            report = check_text(scenario, bug, trace, result)
+            cases.append(junit.checked_case(entry, report, time.perf_counter() - started))
     if args.json:
         _dump_json(stdio, results)
+    if args.junit_xml:
+        try:
+            with open(args.junit_xml, "wb") as file:
+                file.write(junit.junit_xml(cases))
+        except OSError as exc:
+            return _error(stdio, f"cannot write the JUnit XML to {args.junit_xml}: {exc.strerror or exc}")
     return code
 
 

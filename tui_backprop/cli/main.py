@@ -15,7 +15,16 @@ from contextlib import suppress
 from typing import Any
 
 from tui_backprop.cli.args import COMMANDS, UsageError, _settings_problem, build_parsers, with_defaults
-from tui_backprop.cli.commands import EXIT_ERROR, EXIT_OK, _error, _say, cmd_check, cmd_list, cmd_trace
+from tui_backprop.cli.commands import (
+    EXIT_ERROR,
+    EXIT_OK,
+    _error,
+    _say,
+    cmd_check,
+    cmd_list,
+    cmd_trace,
+    scenario_loader,
+)
 from tui_backprop.cli.float_warnings import FloatWarnings
 from tui_backprop.core.sandbox import (
     EXIT_BROKEN_PIPE,
@@ -31,9 +40,11 @@ from tui_backprop.core.sandbox import (
     silence,
 )
 
-OpenApp = Callable[[str | None, str | None, str, bool], int]
-"""Opens the app on (scenario, bug, dtype, quiz) and returns its exit code. The command line sits
-below the app (README, "Code map"), so the caller hands it in: ``tui_backprop.__main__`` does."""
+Loader = Callable[[str], Any]
+"""Loads a scenario by its spec (``commands.scenario_loader``: slugs, paths and the ``--torch`` target)."""
+OpenApp = Callable[[str | None, str | None, str, bool, Loader | None], int]
+"""Opens the app on (scenario, bug, dtype, quiz, loader) and returns its exit code. The command line
+sits below the app (README, "Code map"), so the caller hands it in: ``tui_backprop.__main__`` does."""
 
 
 def main(argv: Sequence[str] | None = None, *, leave: bool = False, open_app: OpenApp | None = None) -> int:
@@ -128,6 +139,13 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
         problem = _scenario_word_problem(args.scenario) or _lesson_flags_problem(args)
         if problem:
             return _usage(f"{prog}: error: {problem}", prog)
+    if args.torch:
+        from tui_backprop.core.errors import not_installed
+        from tui_backprop.interop.extras import installed
+
+        if not installed("torch"):
+            _say(sys.stderr, f"backprop-tui: error: --torch: {not_installed('torch')}")
+            return EXIT_ERROR
     if not os.environ.get("TEXTUAL_DRIVER"):  # textual-serve runs the app over pipes with its own driver
         for name, stream in (("stdout", sys.stdout), ("stdin", sys.stdin)):
             if not _is_terminal(stream):
@@ -140,7 +158,9 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
                 return EXIT_ERROR
     if open_app is None:
         return _usage(f"{prog}: error: the app is not available from here; run 'backprop-tui'", prog)
-    return open_app(args.scenario, args.bug, args.dtype, args.quiz)
+    if args.torch:
+        return open_app(args.torch, args.bug, args.dtype, args.quiz, scenario_loader(args))
+    return open_app(args.scenario, args.bug, args.dtype, args.quiz, None)
 
 
 def _lesson_flags_problem(args: argparse.Namespace) -> str | None:

@@ -14,6 +14,49 @@ STATUS_STYLE = {
 }
 
 
+def check_text(scenario: Any, bug: str | None, trace: Any, result: Any, width: int = 120) -> str:
+    """The same report as plain text, no colours: for an assertion's message and a JUnit failure."""
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(
+        file=out, width=width, color_system=None, markup=False, emoji=False, highlight=False, soft_wrap=False
+    )
+    print_check(console, scenario, bug, trace, result)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()).strip("\n") + "\n"
+
+
+def verdict_line(entry: dict[str, Any]) -> str:
+    """The verdict in one line, from the JSON trace: each blamed node with its formula and the diagnosis."""
+    nodes = {n["name"]: n for n in entry["nodes"]}
+    blamed = []
+    for name in entry["blame"]:
+        local = nodes[name].get("local_check", {})
+        words = (
+            local.get("diagnosis")
+            or local.get("error")
+            or "its backward rule disagrees with finite differences"
+        )
+        blamed.append(f"blamed: {nodes[name].get('formula') or name}: {words}")
+    if blamed:
+        return "; ".join(blamed)
+    if entry["status"] == "fail":
+        bad = ("mismatch", "nonfinite", "nondeterministic")
+        odd = [
+            n["name"] for n in entry["nodes"] if {_status(n, "check"), _status(n, "local_check")} & set(bad)
+        ]
+        return f"the check failed at: {', '.join(odd)}"
+    if entry["status"] == "incomplete":
+        return "incomplete: nothing is wrong, but some elements could not be checked"
+    return entry["status"]
+
+
+def _status(node: dict[str, Any], part: str) -> str:
+    return node.get(part, {}).get("status", "")
+
+
 def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
     """The check as a table; every user string (names, titles, formulas, messages) goes in as Text."""
     from rich import box

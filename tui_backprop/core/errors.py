@@ -33,12 +33,25 @@ def origin_of_exception(exc: BaseException) -> Origin | None:
     return None
 
 
+EXTRAS = {"torch": ("PyTorch", "torch"), "jax": ("JAX", "jax"), "jaxlib": ("JAX", "jax")}
+"""Optional dependencies: module name -> (what it is called, the extra of backprop-tui that installs it)."""
+
+
+def not_installed(module: str) -> str:
+    """``PyTorch is not installed: pip install 'backprop-tui[torch]'``."""
+    label, extra = EXTRAS[module]
+    return f"{label} is not installed: pip install 'backprop-tui[{extra}]'"
+
+
 MESSAGE_LIMIT = 300
 """Longest exception message shown: an error is one line, even for a megabyte of message."""
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``ValueError: message`` on one line."""
+    """``ValueError: message`` on one line; a missing optional dependency says how to install it."""
+    name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if name in EXTRAS and not str(exc).startswith(EXTRAS[name][0]):
+        return f"{type(exc).__name__}: {not_installed(name)}"
     try:
         text = str(exc).strip().splitlines()
     except Exception:  # an author's exception whose __str__ itself fails

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
-EXTRAS = {"torch": ("PyTorch", "torch"), "jax": ("JAX", "jax")}
-"""Module name -> (what it is called, the extra of backprop-tui that installs it)."""
+from tui_backprop.core.errors import not_installed
 
 
 class MissingExtraError(ModuleNotFoundError):
     """An optional dependency is not installed; the message is the install command."""
+
+
+def installed(module: str) -> bool:
+    """Whether ``torch`` or ``jax`` can be imported, found without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that fails, or a module set to None
+        return False
 
 
 def require(module: str) -> ModuleType:
@@ -18,7 +26,4 @@ def require(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        label, extra = EXTRAS[module]
-        raise MissingExtraError(
-            f"{label} is not installed ({exc}): pip install 'backprop-tui[{extra}]'", name=module
-        ) from exc
+        raise MissingExtraError(not_installed(module), name=module) from exc

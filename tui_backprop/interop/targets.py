@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from tui_backprop.core import ops
-from tui_backprop.core.errors import ScenarioError, describe_exception, origin_of_exception
+from tui_backprop.core.errors import ScenarioError, describe_exception, not_installed, origin_of_exception
 from tui_backprop.core.graph import Graph, Node, Origin
 from tui_backprop.core.scenarios import Scenario, from_build
-from tui_backprop.interop.extras import MissingExtraError, require
+from tui_backprop.interop.extras import installed
 
 Shape = tuple[int, ...]
 SEED = 0
@@ -34,10 +34,8 @@ def shape_text(shape: Shape) -> str:
 
 def target_scenario(target: str, shapes: Sequence[Shape]) -> Scenario:
     """The scenario of ``package.module:Thing`` fed inputs of ``shapes``; ScenarioError if it cannot be."""
-    try:
-        require("torch")
-    except MissingExtraError as exc:
-        raise ScenarioError(f"--torch needs {exc}") from None
+    if not installed("torch"):
+        raise ScenarioError(f"--torch: {not_installed('torch')}")
     thing, source = _resolve(target)
     kind = _kind_of(thing, target, source)
     shown = ", ".join(shape_text(s) for s in shapes)
