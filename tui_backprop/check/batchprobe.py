@@ -13,6 +13,7 @@ from tui_backprop.check import probing
 from tui_backprop.check.probing import as_batch, half_step, perturbed, straddles
 from tui_backprop.check.verdict import round_off
 from tui_backprop.core.graph import Node
+from tui_backprop.core.ops.base import MAX_DIMS
 from tui_backprop.core.trace import Trace
 
 Array = np.ndarray
@@ -38,13 +39,15 @@ def noise_of(dtype: np.dtype) -> probing.Noise:
     return lambda magnitude, step: round_off(magnitude, step, dtype)
 
 
-def plan_modes(node: Node, plan: list[Node]) -> dict[str, str]:
+def plan_modes(node: Node, plan: list[Node], values: dict[str, Array] | None = None) -> dict[str, str]:
     """'basis' for the probed node, 'delta' while ops stay affine in it, 'value' after."""
     modes = {node.name: "basis"}
     for m in plan:
         assert m.op is not None
         hit = [i for i, p in enumerate(m.inputs) if p.name in modes]
         exact = len(hit) == 1 and modes[m.inputs[hit[0]].name] != "value"
+        if values is not None:  # a tangent batch adds an axis: it must stay within numpy's limit
+            exact = exact and max(np.ndim(values[p.name]) for p in [m, *m.inputs]) < MAX_DIMS
         if exact and hit[0] in m.op.linear_in and m.op.tangent is not None:
             modes[m.name] = "delta"
         else:

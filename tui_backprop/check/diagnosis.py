@@ -2,10 +2,13 @@
 
 When a backward rule is blamed, the elements it gets wrong often follow a pattern the checker can
 name (README, "How the check works"): analytic = c · numeric for one constant c (-1: a sign
-flipped; 2 or 1/2: a factor 2; N or 1/N for a batch or axis size N: a sum where a mean belongs or
-the reverse), analytic = numeric transposed, analytic zero where numeric is not (a path not
-propagated), or, for a small op, a Jacobian of which only the diagonal is right (an elementwise
-derivative used for a coupled op such as softmax).
+flipped, and "prediction and target swapped?" only for a node made with ``loss()`` or one whose
+backward sends an input what the numbers say another input's gradient is; 2 or 1/2: a factor 2;
+N or 1/N for a batch or axis size N: a sum where a mean belongs or the reverse), analytic =
+numeric transposed, analytic exactly zero where numeric is not (a path not propagated), analytic
+nonzero where numeric is 0 (gradient sent where nothing depends: an average for a max), or, for a
+small op, a Jacobian of which only the diagonal is right (an elementwise derivative used for a
+coupled op such as softmax). Every word comes from the numbers, none from a shape.
 """
 
 from __future__ import annotations
@@ -92,8 +95,15 @@ def diagnose(
                     "only the diagonal of the Jacobian is right: an elementwise derivative used for "
                     "an op whose outputs each depend on every input"
                 )
-    if np.all(np.abs(a[bad]) <= spread * scale):
+    if np.all(a[bad] == 0):
         return "analytic is 0 where numeric is not: a path not propagated"
+    tiny = np.finfo(np.float64).eps * max(scale, float(np.max(np.abs(a[bad]), initial=0.0)))
+    stray = bad & (np.abs(n) <= tiny) & (np.abs(a) > tiny)
+    if np.any(stray) and np.count_nonzero(bad & ~stray) < np.count_nonzero(stray):
+        return (
+            "analytic is nonzero where numeric is 0: gradient sent to elements that do not affect "
+            "the output (an average where a max or a pick belongs?)"
+        )
     if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1:
         full = np.isfinite(n).all() and np.allclose(a, n.T, rtol=spread, atol=spread * scale)
         if full and not np.allclose(a, n, rtol=spread, atol=spread * scale):
@@ -114,15 +124,30 @@ def diagnose_node(
 ) -> dict[int, str]:
     """Per input position of a blamed node: the words for what it sends wrong."""
     sizes = sizes_involved(trace, node)
-    formula = node.formula() or ""
-    loss = trace.values[node.name].size == 1 and (len(node.inputs) >= 2 or "target" in formula)
+    made_by_loss = len(node.inputs) == 1 and "target" in (node.op.formula if node.op else "")
     spread = max(5 * rtol, 1e-6)
     words: dict[int, str] = {}
     for position, c in local.items():
         jac = None
         if position in jacobians and node.name in trace.jacobians:
             jac = (trace.jacobians[node.name][position], jacobians[position].numeric)
+        loss = made_by_loss or _takes_the_others_gradient(c, position, local, spread)
         text = diagnose(c, sizes, loss, spread, jac)
         if text:
             words[position] = text
     return words
+
+
+def _takes_the_others_gradient(
+    c: Comparison, position: int, local: dict[int, Comparison], spread: float
+) -> bool:
+    """What the node sends this input is the numeric gradient of another input of the same shape:
+    the roles of the two (prediction and target) swapped in the backward. Data, not a shape."""
+    a = c.analytic
+    for other, d in local.items():
+        if other == position or d.numeric.shape != a.shape or not np.all(np.isfinite(d.numeric)):
+            continue
+        scale = float(np.max(np.abs(d.numeric), initial=0.0))
+        if scale > 0 and np.allclose(a, d.numeric, rtol=spread, atol=spread * scale):
+            return True
+    return False

@@ -59,6 +59,7 @@ from tui_backprop.check.verdict import (  # noqa: F401 - re-exported: the checke
 )
 from tui_backprop.core.graph import Node
 from tui_backprop.core.ops import Op, ProbeError
+from tui_backprop.core.ops.base import MAX_DIMS
 from tui_backprop.core.trace import Trace
 
 Array = np.ndarray
@@ -243,7 +244,7 @@ def _projected_global(
     trace: Trace, node: Node, settings: CheckSettings, refine: Callable[[Comparison], Comparison]
 ) -> Comparison:
     plan = trace.graph.downstream(node, trace.output)
-    modes = plan_modes(node, plan)
+    modes = plan_modes(node, plan, trace.values)
     base = trace.values[node.name]
     per_item = max([2 * base.size] + [2 * trace.values[m.name].size for m in plan])
 
@@ -297,7 +298,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     base = trace.values[node.name]
     indices = _probe_indices(node, base.size, settings)
     plan = trace.graph.downstream(node, trace.output)
-    modes = plan_modes(node, plan)
+    modes = plan_modes(node, plan, trace.values)
     materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
     per_item = max(
         [2 * base.size if materialized else base.size]  # a tangent starts from a basis row
@@ -403,7 +404,7 @@ def _local_input(
         return
     probes = Probes(x)
     columns: list[tuple[Array, Array, Array]] = []
-    exact = position in node.op.linear_in and node.op.tangent is not None
+    exact = position in node.op.linear_in and node.op.tangent is not None and x.ndim < MAX_DIMS
     per_item = max(x.size, values[node.name].size) if exact else 2 * (x.size + values[node.name].size)
     for flat in _chunks(indices, per_item):
         d, level, straddle, jac, jac_noise = _probe_local(
@@ -499,7 +500,7 @@ def _probe_local(
     assert op is not None
     count = len(flat)
     x = xs[position]
-    if position in op.linear_in and op.tangent is not None:
+    if position in op.linear_in and op.tangent is not None and x.ndim < MAX_DIMS:
         tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
         numeric = tangent @ u
         half = np.full(count, 0.5)
