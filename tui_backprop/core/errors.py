@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import sysconfig
 import traceback
-from pathlib import Path
 
-from tui_backprop.core.graph import Origin
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-_LIBRARY_DIRS = tuple(
-    str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
-)
+from tui_backprop.core.graph import Origin, is_scenario_file
 
 
 def is_author_file(filename: str) -> bool:
-    """Code the author wrote: not this package's, not the standard library's nor an installed one's."""
-    path = str(Path(filename).resolve())
-    if path.startswith(_PACKAGE_DIR + "/") or filename.startswith("<"):
-        return False
-    return not path.startswith(_LIBRARY_DIRS)
+    """Code the author wrote: a scenario file (``graph.is_scenario_file``: not this package's own
+    code, not the standard library's nor an installed one's, but the built-in scenarios), never a
+    ``<string>``."""
+    return not filename.startswith("<") and is_scenario_file(filename)
 
 
 def origin_of_exception(exc: BaseException) -> Origin | None:

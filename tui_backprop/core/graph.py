@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ NodeKind = Literal["input", "param", "op"]
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+_BUILTIN_DIR = _PACKAGE_DIR + "/builtin"
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
+)
 
 
 class GraphError(ValueError):
@@ -40,13 +45,25 @@ class Origin:
         return f"{self.filename}:{self.lineno}"
 
 
+def is_scenario_file(filename: str) -> bool:
+    """Scenario code: a file outside this package and outside the installed libraries, or one of the
+    package's own built-in scenarios (installed inside the package, written as any author's are)."""
+    path = str(Path(filename).resolve())
+    if path.startswith(_BUILTIN_DIR + "/"):
+        return True
+    return not path.startswith(_PACKAGE_DIR + "/") and not path.startswith(_LIBRARY_DIRS)
+
+
 def caller_origin() -> Origin | None:
-    """The innermost stack frame outside this package: the scenario line being executed."""
+    """The scenario line being executed: the first frame outside the package's own code, if it is
+    the author's. None when the package was called by something else (a thread's ``run`` in
+    ``threading.py`` is nobody's scenario line)."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not str(Path(filename).resolve()).startswith(_PACKAGE_DIR + "/"):
-            return Origin(filename, frame.f_lineno)
+        path = str(Path(filename).resolve())
+        if not path.startswith(_PACKAGE_DIR + "/") or path.startswith(_BUILTIN_DIR + "/"):
+            return Origin(filename, frame.f_lineno) if is_scenario_file(filename) else None
         frame = frame.f_back
     return None
 
