@@ -13,12 +13,14 @@ Pure functions over a ``Trace``; no formatting of numbers (the views choose the 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from tui_backprop.core.graph import Node
 from tui_backprop.core.trace import Trace
+from tui_backprop.teach.element import Focus, FocusLike, as_focus
 
 Array = np.ndarray
 Index = tuple[int, ...]
@@ -80,12 +82,18 @@ def _get(values: tuple[float | None, ...], k: int) -> float | None:
     return values[k] if k < len(values) else None
 
 
-def links(trace: Trace, name: str, focus: dict[int, Index] | None = None) -> list[Link]:
+def links(trace: Trace, name: str, focus: FocusLike | Mapping[int, Index] = None) -> list[Link]:
     """The chain rule for every input of op node ``name`` (its backward step).
 
-    ``focus`` may name the element of each input to write the numbers for; by default it is the
-    element that receives the largest gradient (the one that matters most).
+    The numbers are written for the element of each input that ``focus`` follows
+    (``teach.element``: the lecturer's choice, else the first flagged, else the largest gradient).
+    A mapping keyed by input *position* is still read as the element per position (the app's
+    older form).
     """
+    positions: Mapping[int, Index] = {}
+    if isinstance(focus, Mapping) and not isinstance(focus, Focus) and any(isinstance(k, int) for k in focus):
+        positions, focus = focus, None  # type: ignore[assignment]
+    chooser = as_focus(focus)  # type: ignore[arg-type]
     node = trace.graph[name]
     if node.op is None or name not in trace.contributions:
         return []
@@ -97,9 +105,9 @@ def links(trace: Trace, name: str, focus: dict[int, Index] | None = None) -> lis
     for position, parent in enumerate(node.inputs):
         x = xs[position]
         sent = trace.contributions[name][position]
-        k = (focus or {}).get(position)
+        k = positions.get(position)
         if k is None:
-            k = _largest(sent)
+            k = chooser.index(trace, parent.name)
         result.append(
             Link(
                 position=position,
@@ -154,14 +162,6 @@ def _textbook(node: Node, out: Array, xs: list[Array]) -> list[Array | None] | N
         return [np.asarray(v, dtype=np.float64) if v is not None else None for v in values]
     except Exception:  # an author's evaluate: the view falls back to what the backward rule did
         return None
-
-
-def _largest(sent: Array) -> Index:
-    if sent.size <= 1:
-        return tuple(0 for _ in sent.shape)
-    with np.errstate(all="ignore"):
-        magnitude = np.where(np.isfinite(sent), np.abs(sent), -1.0)
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(magnitude)), sent.shape))
 
 
 def _item(a: Array, k: Index) -> float | None:
@@ -239,6 +239,11 @@ class Probe:
     def numeric(self) -> float:
         with np.errstate(all="ignore"):
             return float((np.float64(self.f_plus) - np.float64(self.f_minus)) / (2 * np.float64(self.h)))
+
+
+def probe(trace: Trace, name: str, eps: float, focus: FocusLike = None) -> Probe:
+    """The central difference at the element of ``name`` that ``focus`` follows (``teach.element``)."""
+    return central_difference(trace, name, as_focus(focus).index(trace, name), eps)
 
 
 def central_difference(trace: Trace, name: str, index: Index, eps: float) -> Probe:

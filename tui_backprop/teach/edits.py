@@ -15,6 +15,7 @@ import numpy as np
 
 from tui_backprop.core.graph import Graph, Node
 from tui_backprop.core.trace import Trace, run
+from tui_backprop.teach.element import FocusLike, as_focus, element_label
 from tui_backprop.teach.typed_numbers import NotANumberError, parse_value
 
 Array = np.ndarray
@@ -29,11 +30,6 @@ off by about h·f''/2, far below this for the built-in scenarios."""
 
 class EditError(ValueError):
     """An edit that cannot be made: not a leaf, a wrong index, or a value refused (message says why)."""
-
-
-def element_label(name: str, index: Index) -> str:
-    """``x0`` for a scalar, ``W[1, 2]`` for an element of a tensor."""
-    return f"{name}[{', '.join(map(str, index))}]" if index else name
 
 
 @dataclass
@@ -249,13 +245,24 @@ def distinct(a: float, b: float) -> tuple[str, str]:
     return f"{a:.6{kind}}", f"{b:.6{kind}}"
 
 
-def nudge(trace: Trace, edits: Edits, name: str, index: Index, h: float = NUDGE_H) -> tuple[Nudge, Trace]:
+def nudge(
+    trace: Trace,
+    edits: Edits,
+    name: str,
+    index: Index | None = None,
+    h: float = NUDGE_H,
+    *,
+    focus: FocusLike = None,
+) -> tuple[Nudge, Trace]:
     """Move one element of a leaf by +h (recorded in ``edits``, so undo takes it back); re-run.
 
+    The element is ``index``, else the one ``focus`` follows in ``name`` (``teach.element``).
     Returns the lesson and the new trace. Raises ``EditError`` for a non-leaf, a bad index or a
     non-finite h, and ``ScenarioError`` when the graph cannot run with the new value.
     """
     leaf(trace.graph, name)
+    if index is None:
+        index = as_focus(focus).index(trace, name)
     if not np.isfinite(h) or h == 0:
         raise EditError("h must be a finite number other than 0")
     old = current_value(trace, name)

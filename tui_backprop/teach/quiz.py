@@ -1,7 +1,8 @@
 """Quiz mode: the next value or gradient is hidden; the student computes it, the quiz grades it.
 
-A forward step asks for the node's value (its first element for a tensor); a backward step asks
-what the op sends back to its first input. A wrong answer is compared with the slips students make
+A forward step asks for the node's value (for a tensor, the element the views follow:
+``teach.element``); a backward step asks what the op sends back to its first input, at that input's
+followed element. A wrong answer is compared with the slips students make
 most (a flipped sign, a factor 2, forgetting to multiply by the upstream gradient, sending an
 input the other input's gradient) so the feedback can say which one it looks like.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tui_backprop.core.trace import Trace
-from tui_backprop.teach.edits import element_label
+from tui_backprop.teach.element import FocusLike, as_focus, element_label
 from tui_backprop.teach.step_words import num, plug, sent_by, short
 
 RTOL = 5e-3
@@ -56,17 +57,19 @@ class Grade:
         return f"✗ {num(self.answer)}: expected {q.label} = {num(q.expected)}{slip}. Rule: {q.rule}"
 
 
-def question_for(trace: Trace, step: int) -> Question | None:
-    """The question hiding the result of ``step`` (None past the last step)."""
+def question_for(trace: Trace, step: int, focus: FocusLike = None) -> Question | None:
+    """The question hiding the result of ``step`` (None past the last step), about the element
+    ``focus`` follows in the tensor asked for."""
     if not 0 <= step < len(trace.steps):
         return None
+    chooser = as_focus(focus)
     s = trace.steps[step]
     node = trace.graph[s.node]
     value = np.asarray(trace.values[node.name], dtype=np.float64)
-    index = tuple(int(i) for i in np.unravel_index(0, value.shape)) if value.size > 1 else ()
     if s.phase == "forward":
+        index = chooser.index(trace, node.name) if value.size > 1 else ()
         operands = [short(trace.values[p.name]) for p in node.inputs]
-        expected = float(value.reshape(-1)[0])
+        expected = float(value[index]) if index else float(value.reshape(-1)[0])
         label = element_label(node.name, index)
         where = f"{label} where " if index else ""
         rule = f"{plug(node, operands)} = {short(value)}"
@@ -79,8 +82,9 @@ def question_for(trace: Trace, step: int) -> Question | None:
         return None
     first = sent[0]
     contribution = np.asarray(first.contribution, dtype=np.float64)
-    cindex = tuple(int(i) for i in np.unravel_index(0, contribution.shape)) if contribution.size > 1 else ()
-    expected = float(contribution.reshape(-1)[0])
+    cindex = chooser.index(trace, first.parent) if contribution.size > 1 else ()
+    flat = int(np.ravel_multi_index(cindex, contribution.shape)) if cindex else 0
+    expected = float(contribution.reshape(-1)[flat])
     target = element_label(first.parent, cindex)
     label = f"dL/d{target} from {node.name}"
     upstream = np.asarray(trace.grads[node.name], dtype=np.float64)
@@ -95,7 +99,7 @@ def question_for(trace: Trace, step: int) -> Question | None:
         ("factor 2", expected / 2),
     ]
     if first.local is not None:
-        local = first.local[:, 0]
+        local = first.local[:, flat]
         slips.append(("forgot the upstream gradient (sent the local derivative alone)", float(local.sum())))
     if upstream.size == 1 and contribution.size == 1:
         slips.append(
@@ -104,7 +108,7 @@ def question_for(trace: Trace, step: int) -> Question | None:
     for other in sent[1:]:
         c = np.asarray(other.contribution, dtype=np.float64)
         if c.shape == contribution.shape:
-            slips.append((f"swapped inputs (that is what {other.parent} gets)", float(c.reshape(-1)[0])))
+            slips.append((f"swapped inputs (that is what {other.parent} gets)", float(c.reshape(-1)[flat])))
     return Question(step, node.name, "backward", label, prompt, expected, first.rule(node.name), tuple(slips))
 
 

@@ -14,44 +14,34 @@ import numpy as np
 
 from tui_backprop.core.graph import Node
 from tui_backprop.core.trace import Step, Trace
+from tui_backprop.teach.numbers import DIGITS, factor, inline, number, shape_text
 
 Array = np.ndarray
 
 
-def num(x: float, digits: int = 4) -> str:
-    """A number as the lesson writes it: 4 significant digits, ``-0`` shown as ``0``."""
-    x = float(x)
-    if x == 0:
-        return "0"
-    if not np.isfinite(x):
-        return {True: "inf", False: "-inf"}[x > 0] if not np.isnan(x) else "nan"
-    return f"{x:.{digits}g}"
+def num(x: float, digits: int = DIGITS) -> str:
+    """A number as the lesson writes it (``teach.numbers``: one style for every view)."""
+    return number(x, digits)
 
 
-def short(a: Array, digits: int = 4) -> str:
-    """A scalar as a number, a small tensor as a list, a big one as its shape and norm."""
+def short(a: Array, digits: int = DIGITS) -> str:
+    """A scalar as a number, a small tensor inline (``[1 2; 3 4]``), a big one as its shape and norm."""
     a = np.asarray(a, dtype=np.float64)
     if a.size == 1:
         return num(a.reshape(-1)[0], digits)
     if a.size <= 6:
-        return _nested(a, digits)
-    return f"{'×'.join(map(str, a.shape))} tensor, norm {num(float(np.linalg.norm(a)), digits)}"
+        return inline(a, digits)
+    return f"{shape_text(a.shape)} tensor, norm {num(float(np.linalg.norm(a)), digits)}"
 
 
-def compact(a: np.ndarray, digits: int = 4) -> str:
-    """A value in one table cell: a scalar, up to 4 numbers, else its shape and norm."""
-    a = np.asarray(a)
+def compact(a: np.ndarray, digits: int = DIGITS) -> str:
+    """A value in one table cell: a scalar, up to 4 numbers inline, else its shape and norm."""
+    a = np.asarray(a, dtype=np.float64)
     if a.size == 1:
-        return f"{float(a.reshape(-1)[0]):.{digits}g}"
+        return num(a.reshape(-1)[0], digits)
     if a.size <= 4:
-        return "[" + ", ".join(f"{float(v):.{digits}g}" for v in a.reshape(-1)) + "]"
-    return f"{'x'.join(map(str, a.shape))} |{float(np.linalg.norm(a)):.{digits}g}|"
-
-
-def _nested(a: Array, digits: int) -> str:
-    if a.ndim == 0:
-        return num(a, digits)
-    return "[" + ", ".join(_nested(row, digits) for row in a) + "]"
+        return inline(a, digits)
+    return f"{'x'.join(map(str, a.shape))} |{num(float(np.linalg.norm(a)), digits)}|"
 
 
 def plug(node: Node, operands: list[str]) -> str:
@@ -100,8 +90,7 @@ class Sent:
         """``dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.315`` for scalars; in words for tensors."""
         head = f"dL/d{self.parent} += dL/d{out} · ∂{out}/∂{self.parent}"
         if self.upstream.size == 1 and self.contribution.size == 1 and self.local is not None:
-            local = num(self.local.reshape(-1)[0])
-            local = f"({local})" if local.startswith("-") else local
+            local = factor(self.local.reshape(-1)[0])
             upstream, sent = num(self.upstream.reshape(-1)[0]), num(self.contribution.reshape(-1)[0])
             return f"{head} = {upstream} · {local} = {sent}"
         return f"{head} (a vector-Jacobian product) = {short(self.contribution)}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui_backprop.core.trace import Trace
+from tui_backprop.teach.element import FocusLike, as_focus
 
 Array = np.ndarray
 
@@ -61,8 +62,18 @@ class Sweep:
         return any(any(c.kinks) for c in self.curves)
 
 
-def sweep(traces: dict[str, Trace], name: str, index: tuple[int, ...] = (), eps_values=EPS_VALUES) -> Sweep:
-    """The sweep of ``name[index]`` in each given trace (keyed by dtype name, same graph built twice)."""
+def sweep(
+    traces: dict[str, Trace],
+    name: str,
+    index: tuple[int, ...] | None = None,
+    eps_values=EPS_VALUES,
+    *,
+    focus: FocusLike = None,
+) -> Sweep:
+    """The sweep of ``name[index]`` in each given trace (keyed by dtype name, same graph built twice);
+    without ``index``, of the element ``focus`` follows in ``name`` (``teach.element``)."""
+    if index is None:
+        index = as_focus(focus).index(next(iter(traces.values())), name)
     curves = []
     for dtype, trace in traces.items():
         numeric, kinks = [], []
