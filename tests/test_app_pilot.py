@@ -14,7 +14,7 @@ from tui_backprop.app.screens import BugScreen, ErrorScreen, HelpScreen, PickerS
 from tui_backprop.app.tensorview import GridView, TensorScreen
 from tui_backprop.app.widgets import NodeList, TextView
 
-SCENARIOS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
+SCENARIOS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp", "digits"]
 FILES = Path(__file__).parent / "scenario_files"
 
 
@@ -144,7 +144,7 @@ async def test_without_a_scenario_the_picker_lists_every_builtin_and_enter_opens
         await settle(app, pilot)
         assert isinstance(app.screen, PickerScreen)
         options = app.screen.query_one("#scenarios")
-        assert [option.id for option in options.options][:5] == SCENARIOS
+        assert [option.id for option in options.options][:6] == SCENARIOS
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, PickerScreen)

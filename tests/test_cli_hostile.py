@@ -635,7 +635,15 @@ def test_a_plugin_that_fails_is_reported_in_one_line_and_the_rest_still_work(tmp
     code, out, err = run_cli(capsys, "list", "--json")
     assert code == 0
     slugs = [entry["slug"] for entry in json.loads(out)]
-    assert slugs == ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp", "good-plugin"]
+    assert slugs == [
+        "sigmoid-chain",
+        "l1-mse",
+        "two-layer-net",
+        "softmax",
+        "deep-mlp",
+        "digits",
+        "good-plugin",
+    ]
     problems = err.strip().splitlines()
     assert len(problems) == 4 and "Traceback" not in err
     assert "'broken-plugin' (broken_plugin) failed to import: ModuleNotFoundError" in problems[0]
@@ -652,7 +660,7 @@ def test_a_plugin_that_fails_is_reported_in_one_line_and_the_rest_still_work(tmp
     # --sample 3 leaves the larger tensors' other elements unchecked: incomplete, never fail
     statuses = {e["scenario"]: e["status"] for e in entries if "status" in e}
     assert statuses["sigmoid-chain"] == "pass" and statuses["deep-mlp"] == "incomplete"
-    assert set(statuses.values()) == {"pass", "incomplete"} and len(statuses) == 6
+    assert set(statuses.values()) == {"pass", "incomplete"} and len(statuses) == 7
     failed = [e["scenario"] for e in entries if "error" in e]
     assert failed == ["broken-plugin", "exiting-plugin", "empty-plugin", "softmax"]
 
@@ -709,7 +717,7 @@ def test_markdown_tables_are_well_formed_for_every_builtin_bug_and_dtype():
                 assert len(node_table) == 2 + len(trace.graph.nodes)
                 assert assert_well_formed(text, (scenario.slug, bug, dtype)) > 1
                 seen += 1
-    assert seen == 2 * (5 + 10)
+    assert seen == 2 * (6 + 12)
 
 
 def test_markdown_escapes_pipes_newlines_and_backticks_in_user_strings(tmp_path, capsys):

@@ -20,8 +20,9 @@ def test_wheel_ships_builtin_scenarios_and_stylesheets(tmp_path):
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("backprop_tui-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ["sigmoid_chain", "l1_mse", "two_layer_net", "softmax", "deep_mlp"]:
+    for module in ["sigmoid_chain", "l1_mse", "two_layer_net", "softmax", "deep_mlp", "digits"]:
         assert f"tui_backprop/builtin/{module}.py" in names
+    assert "tui_backprop/builtin/digits.csv.gz" in names  # the digits scenario's data, no download
     assert not any(name.startswith("scenarios/") for name in names)
     styles = sorted((ROOT / "tui_backprop" / "app").glob("*.tcss"))
     assert all(f"tui_backprop/app/{s.name}" in names for s in styles)

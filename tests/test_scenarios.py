@@ -23,8 +23,15 @@ def traced(slug: str, bug: str | None = None, dtype: str = "float64"):
 
 def test_builtins_are_listed_in_order_with_bugs():
     found = scenarios.available()
-    assert [s.slug for s in found][:5] == ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
-    assert all(s.bugs and s.title and s.description for s in found[:5])
+    assert [s.slug for s in found][:6] == [
+        "sigmoid-chain",
+        "l1-mse",
+        "two-layer-net",
+        "softmax",
+        "deep-mlp",
+        "digits",
+    ]
+    assert all(s.bugs and s.title and s.description for s in found[:6])
 
 
 def test_sigmoid_chain_matches_the_textbook_numbers():
@@ -168,6 +175,8 @@ BLAMED = {
     ("softmax", "elementwise-derivative"): "s",
     ("deep-mlp", "logsoftmax-forgets-softmax"): "logp",
     ("deep-mlp", "relu-passes-negatives"): "a3",
+    ("digits", "logsoftmax-sign"): "logp",
+    ("digits", "bias-grad-averaged"): "z1",
 }
 
 

@@ -14,12 +14,17 @@ if TYPE_CHECKING:
 
 
 def open_app(
-    scenario: str | None, bug: str | None, dtype: str, quiz: bool = False, loader: Loader | None = None
+    scenario: str | None,
+    bug: str | None,
+    dtype: str,
+    quiz: bool = False,
+    loader: Loader | None = None,
+    mystery: bool = False,
 ) -> int:
     """Open the Textual app (imported here, at the last moment) and return its exit code."""
     from tui_backprop.app.app import main
 
-    return main(scenario, bug, dtype, quiz, loader)
+    return main(scenario, bug, dtype, quiz, loader, mystery)
 
 
 def entry() -> None:

@@ -373,8 +373,11 @@ def main(
     dtype: str,
     quiz: bool = False,
     loader: Callable[[str], Scenario] | None = None,
+    mystery: bool = False,
 ) -> int:
-    """Run the app until the user quits; the CLI's entry point (``loader``: see ``Engine.loader``)."""
+    """Run the app until the user quits; the CLI's entry point (``loader``: see ``Engine.loader``;
+    ``mystery``: README, mystery-bug mode)."""
     app = make_app(scenario, bug, dtype, quiz=quiz, engine=Engine(loader))
+    app.mystery = mystery
     app.run()
     return app.return_code or 0

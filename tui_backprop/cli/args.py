@@ -53,6 +53,20 @@ def _absolute(text: str) -> float:
     return value
 
 
+def _learning_rate(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -101,9 +115,11 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     _add_common(app)
     _add_torch(app)
     app.add_argument("--quiz", action="store_true", help="quiz mode: type the next value or gradient")
+    _add_mystery(app)
 
     listing = _Parser(prog="backprop-tui list", description="List every scenario with its named bugs.")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_mystery(listing)
 
     check = _Parser(
         prog="backprop-tui check",
@@ -132,11 +148,22 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         help="also write JUnit XML for CI servers: one test case per scenario, a failure per blame",
     )
     _add_torch(check)
+    _add_mystery(check)
 
     trace = _Parser(prog="backprop-tui trace", description="Print the full trace of one scenario.")
     trace.add_argument("scenario", help="a built-in slug, a path to a .py scenario, or a lesson .toml")
     _add_common(trace)
     trace.add_argument("--format", choices=("json", "markdown"), default="json")
+    _add_mystery(trace)
+    trace.add_argument(
+        "--train", type=_positive_int, metavar="N", help="also run N update steps and report the loss of each"
+    )
+    trace.add_argument(
+        "--lr", type=_learning_rate, help="learning rate of --train (default: the scenario's, else 0.1)"
+    )
+    trace.add_argument(
+        "--momentum", type=_momentum, default=0.0, help="momentum of --train (default 0: plain SGD)"
+    )
     serve = _Parser(
         prog="backprop-tui serve",
         description="Serve the app to web browsers (textual-serve; pip install 'backprop-tui[serve]'). "
@@ -196,6 +223,14 @@ def torch_problem(args: argparse.Namespace) -> str | None:
     if getattr(args, "torch", None) and getattr(args, "scenario", None):
         return "argument --torch: open either a scenario or a --torch target, not both"
     return None
+
+
+def _add_mystery(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mystery",
+        action="store_true",
+        help='mystery-bug mode: bugs are "bug 1", "bug 2", with no name or description',
+    )
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

@@ -74,6 +74,7 @@ def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
     from rich.text import Text
 
     from tui_backprop.core.scenarios import catalog
+    from tui_backprop.teach.mystery import public_bugs
 
     found = catalog()
     _report_problems(stdio, found.problems)
@@ -84,7 +85,7 @@ def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
                 "title": s.title,
                 "description": s.description,
                 "source": s.source,
-                "bugs": [{"name": name, "description": text} for name, text in s.bugs.items()],
+                "bugs": [{"name": name, "description": text} for name, text in public_bugs(s, args.mystery)],
             }
             for s in found.scenarios
         ]
@@ -96,7 +97,8 @@ def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
     table.add_column("named bugs (--bug NAME)")
     for s in found.scenarios:
         bugs = Text("\n").join(
-            Text.assemble((name, "magenta"), ": ", text) for name, text in s.bugs.items()
+            Text.assemble((name, "magenta"), *((": ", text) if text else ()))
+            for name, text in public_bugs(s, args.mystery)
         ) or Text("-")
         table.add_row(Text(s.slug), Text.assemble((s.title, "bold"), "\n", s.description), bugs)
         table.add_row("", "", "")
@@ -107,15 +109,18 @@ def cmd_list(args: argparse.Namespace, stdio: Stdio) -> int:
 # ---------------------------------------------------------------- check and trace
 def _run(
     spec: str, bug: str | None, dtype: str, args: argparse.Namespace, stdio: Stdio | None = None
-) -> tuple[Any, Any, Any]:
-    """Load, build, run and check one scenario. Raises ScenarioError, and nothing else of the
-    scenario's own (its SystemExit or KeyboardInterrupt during the check included)."""
+) -> tuple[Any, Any, Any, str | None]:
+    """Load, build, run and check one scenario; the bug may be given by name or as ``bug N``.
+    Raises ScenarioError, and nothing else of the scenario's own (its SystemExit or
+    KeyboardInterrupt during the check included)."""
     from tui_backprop.core.scenarios import trace_scenario
+    from tui_backprop.teach.mystery import resolve_bug
 
     scenario = scenario_loader(args)(spec)
+    bug = resolve_bug(scenario, bug, getattr(args, "mystery", False))
     trace = trace_scenario(scenario, bug, dtype)
     settings = _settings(dtype, args, stdio)
-    return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec)
+    return scenario, trace, _checked(trace, settings, stdio.err if stdio is not None else None, spec), bug
 
 
 def scenario_loader(args: argparse.Namespace) -> Callable[[str], Any]:
@@ -160,8 +165,11 @@ def _lesson(spec: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return load(Path(spec), bug=args.bug, dtype=args.dtype if args.dtype_given else None)
 
 
-def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None) -> tuple[Any, Any, Any, Any]:
-    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given settings."""
+def _run_lesson(
+    spec: str, args: argparse.Namespace, stdio: Stdio | None = None
+) -> tuple[Any, Any, Any, Any, bool]:
+    """``check lesson.toml``: the lesson's scenario run with its values, checked with the given
+    settings; and whether the lesson asks for mystery-bug mode."""
     lesson, scenario, trace = _lesson(spec, args)
     settings = _settings(lesson.dtype, args, stdio)
     return (
@@ -169,6 +177,7 @@ def _run_lesson(spec: str, args: argparse.Namespace, stdio: Stdio | None = None)
         trace,
         _checked(trace, settings, stdio.err if stdio is not None else None, spec),
         lesson.bug,
+        lesson.mystery,
     )
 
 
@@ -189,12 +198,25 @@ def _checked(trace: Any, settings: Any, progress: Any = None, label: str = "chec
         raise ScenarioError(f"the check failed: {describe_exception(exc)}", origin) from exc
 
 
-def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
+def public_json(scenario: Any, bug: str | None, trace: Any, result: Any, mystery: bool) -> dict[str, Any]:
+    """The JSON trace with the bug as the mode may name it: ``"bug": "bug 1"`` and ``"mystery": true``
+    in mystery-bug mode (README, "Teaching with it")."""
     from tui_backprop.check.export import trace_json
+    from tui_backprop.teach.mystery import bug_label
+
+    payload = trace_json(scenario, bug, trace, result)
+    if mystery:
+        payload["bug"] = bug_label(scenario, bug, mystery)
+        payload["mystery"] = True
+    return payload
+
+
+def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
     from tui_backprop.cli import junit
     from tui_backprop.cli.report import check_text
     from tui_backprop.core.errors import ScenarioError
     from tui_backprop.core.scenarios import catalog
+    from tui_backprop.teach.mystery import bug_label
 
     code = EXIT_OK
     results: list[dict[str, Any]] = []
@@ -210,13 +232,18 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             cases.append(junit.error_case(problem.scenario or "", args.bug, args.dtype, str(problem), 0.0))
     console = None if args.json else _console(stdio)
     for spec in specs:
-        bug = args.bug
+        mystery = args.mystery
         started = time.perf_counter()
         try:
-            if spec.endswith(".toml"):  # a lesson: its scenario, bug, dtype and values
-                scenario, trace, result, bug = _run_lesson(spec, args, None if args.json else stdio)
+            if spec.endswith(".toml"):  # a lesson: its scenario, bug, dtype, values and mode
+                scenario, trace, result, bug, in_lesson = _run_lesson(
+                    spec, args, None if args.json else stdio
+                )
+                mystery = mystery or in_lesson
             else:
-                scenario, trace, result = _run(spec, args.bug, args.dtype, args, None if args.json else stdio)
+                scenario, trace, result, bug = _run(
+                    spec, args.bug, args.dtype, args, None if args.json else stdio
+                )
         except ScenarioError as exc:
             code = EXIT_ERROR
             _error(stdio, str(exc))
@@ -225,13 +252,14 @@ def cmd_check(args: argparse.Namespace, stdio: Stdio) -> int:
             cases.append(junit.error_case(spec, args.bug, args.dtype, str(exc), seconds))
             continue
         code = _worse(code, exit_code(result))
+        label = bug_label(scenario, bug, mystery)
         if args.json:
-            results.append(trace_json(scenario, bug, trace, result))
+            results.append(public_json(scenario, bug, trace, result, mystery))
         else:
-            print_check(console, scenario, bug, trace, result)
+            print_check(console, scenario, label, trace, result)
         if args.junit_xml:
-            entry = results[-1] if args.json else trace_json(scenario, bug, trace, result)
-            report = check_text(scenario, bug, trace, result)
+            entry = results[-1] if args.json else public_json(scenario, bug, trace, result, mystery)
+            report = check_text(scenario, label, trace, result)
             cases.append(junit.checked_case(entry, report, time.perf_counter() - started))
     if args.json:
         _dump_json(stdio, results)
@@ -249,20 +277,26 @@ def _error_entry(spec: str, exc: Any) -> dict[str, Any]:
 
 
 def cmd_trace(args: argparse.Namespace, stdio: Stdio) -> int:
-    from tui_backprop.check.export import trace_json
     from tui_backprop.core.errors import ScenarioError
-    from tui_backprop.teach.handout import trace_markdown
+    from tui_backprop.teach.handout import trace_markdown, training_markdown
 
     if args.scenario.endswith(".toml"):
         return _trace_lesson(args, stdio)
     try:
-        scenario, trace, result = _run(args.scenario, args.bug, args.dtype, args)
+        scenario, trace, result, bug = _run(args.scenario, args.bug, args.dtype, args)
+        training = _training(args, scenario, trace)
     except ScenarioError as exc:
         return _trace_error(stdio, args, exc)
     if args.format == "json":
-        _dump_json(stdio, trace_json(scenario, args.bug, trace, result))
+        payload = public_json(scenario, bug, trace, result, args.mystery)
+        if training is not None:
+            payload["training"] = training_json(training)
+        _dump_json(stdio, payload)
     else:
-        _print_text(stdio, trace_markdown(scenario, args.bug, trace, result))
+        text = trace_markdown(scenario, bug, trace, result, mystery=args.mystery)
+        if training is not None:
+            text += training_markdown(training)
+        _print_text(stdio, text)
     return exit_code(result)
 
 
@@ -272,6 +306,42 @@ def _trace_error(stdio: Stdio, args: argparse.Namespace, exc: Any) -> int:
     if args.format == "json":
         _dump_json(stdio, _error_entry(args.scenario, exc))
     return _error(stdio, str(exc))
+
+
+def _training(args: argparse.Namespace, scenario: Any, trace: Any, start: Any = None) -> Any:
+    """``trace --train N``: N update steps from the traced values (None without ``--train``).
+    The scenario's ``LEARNING_RATE`` and ``accuracy`` are used; a broken one is a ScenarioError."""
+    if not args.train:
+        return None
+    from tui_backprop.core.errors import ScenarioError
+    from tui_backprop.teach.training import (
+        Optimizer,
+        Training,
+        TrainingError,
+        scenario_accuracy,
+        scenario_learning_rate,
+    )
+
+    try:
+        lr = args.lr if args.lr is not None else scenario_learning_rate(scenario.module)
+        training = Training(
+            trace.graph,
+            trace.output,
+            Optimizer(lr, args.momentum),
+            start=start,
+            accuracy=scenario_accuracy(scenario.module),
+            first=trace,
+        )
+        training.run(args.train)
+    except TrainingError as exc:
+        raise ScenarioError(str(exc), None) from None
+    return training
+
+
+def training_json(training: Any) -> dict[str, Any]:
+    from tui_backprop.teach.training import training_json as as_json
+
+    return as_json(training)
 
 
 def _print_text(stdio: Stdio, text: str) -> None:
@@ -284,28 +354,37 @@ def _print_text(stdio: Stdio, text: str) -> None:
 def _trace_lesson(args: argparse.Namespace, stdio: Stdio) -> int:
     """``trace lesson.toml``: the lesson's scenario, bug, dtype and values (``--bug`` and ``--dtype``
     over them when typed); Markdown shows its bookmarks."""
-    from tui_backprop.check.export import array, trace_json
+    from tui_backprop.check.export import array
     from tui_backprop.check.gradcheck import CheckSettings
     from tui_backprop.core.errors import ScenarioError
-    from tui_backprop.teach.handout import trace_markdown
+    from tui_backprop.teach.handout import trace_markdown, training_markdown
 
     try:
         lesson, scenario, trace = _lesson(args.scenario, args)
         result = _checked(trace, CheckSettings.for_dtype(lesson.dtype))
+        training = _training(args, scenario, trace, lesson.values)
     except ScenarioError as exc:
         return _trace_error(stdio, args, exc)
+    mystery = args.mystery or lesson.mystery
     if args.format == "json":
-        payload = trace_json(scenario, lesson.bug, trace, result)
+        payload = public_json(scenario, lesson.bug, trace, result, mystery)
         payload["lesson"] = {
             "file": str(lesson.path),
             "bookmarks": [{"step": b.step, "note": b.note} for b in lesson.bookmarks],
             "values": {name: array(value) for name, value in lesson.values.items()},
         }
+        if training is not None:
+            payload["training"] = training_json(training)
         _dump_json(stdio, payload)
     else:
         steps = sorted({b.step for b in lesson.bookmarks}) or None
         notes: dict[int, str] = {}
         for mark in lesson.bookmarks:
             notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
-        _print_text(stdio, trace_markdown(scenario, lesson.bug, trace, result, steps, notes, lesson.values))
+        text = trace_markdown(
+            scenario, lesson.bug, trace, result, steps, notes, lesson.values, mystery=mystery
+        )
+        if training is not None:
+            text += training_markdown(training)
+        _print_text(stdio, text)
     return exit_code(result)

@@ -42,9 +42,10 @@ from tui_backprop.core.sandbox import (
 
 Loader = Callable[[str], Any]
 """Loads a scenario by its spec (``commands.scenario_loader``: slugs, paths and the ``--torch`` target)."""
-OpenApp = Callable[[str | None, str | None, str, bool, Loader | None], int]
-"""Opens the app on (scenario, bug, dtype, quiz, loader) and returns its exit code. The command line
-sits below the app (README, "Code map"), so the caller hands it in: ``tui_backprop.__main__`` does."""
+OpenApp = Callable[[str | None, str | None, str, bool, Loader | None, bool], int]
+"""Opens the app on (scenario, bug, dtype, quiz, loader, mystery) and returns its exit code. The
+command line sits below the app (README, "Code map"), so the caller hands it in:
+``tui_backprop.__main__`` does."""
 
 
 def main(argv: Sequence[str] | None = None, *, leave: bool = False, open_app: OpenApp | None = None) -> int:
@@ -159,8 +160,8 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
     if open_app is None:
         return _usage(f"{prog}: error: the app is not available from here; run 'backprop-tui'", prog)
     if args.torch:
-        return open_app(args.torch, args.bug, args.dtype, args.quiz, scenario_loader(args))
-    return open_app(args.scenario, args.bug, args.dtype, args.quiz, None)
+        return open_app(args.torch, args.bug, args.dtype, args.quiz, scenario_loader(args), args.mystery)
+    return open_app(args.scenario, args.bug, args.dtype, args.quiz, None, args.mystery)
 
 
 def _lesson_flags_problem(args: argparse.Namespace) -> str | None:

@@ -15,7 +15,10 @@ from tui_backprop.check.gradcheck import Check
 from tui_backprop.core.sandbox import printable
 from tui_backprop.core.scenarios import Scenario
 from tui_backprop.core.trace import Trace
+from tui_backprop.teach.mystery import bug_description, bug_label
+from tui_backprop.teach.numbers import number
 from tui_backprop.teach.step_words import compact, sent_by, short, with_numbers
+from tui_backprop.teach.training import Training, summary
 
 
 def cell(text: str) -> str:
@@ -101,13 +104,17 @@ def trace_markdown(
     steps: list[int] | None = None,
     notes: dict[int, str] | None = None,
     values: dict[str, np.ndarray] | None = None,
+    *,
+    mystery: bool = False,
 ) -> str:
     """The trace as a Markdown handout: a node table, every step worked out (or only ``steps``,
-    a lesson's bookmarks, with their ``notes``), and the verdict. ``values``: leaves a lesson edited."""
+    a lesson's bookmarks, with their ``notes``), and the verdict. ``values``: leaves a lesson edited;
+    ``mystery``: the bug as ``bug N``, undescribed (``teach.mystery``)."""
     lines = [f"# {cell(scenario.title)}", ""]
     if scenario.description:
         lines += [cell(scenario.description), ""]
-    bug_text = f"{code(bug)}: {cell(scenario.bugs[bug])}" if bug else "none"
+    label, description = bug_label(scenario, bug, mystery), bug_description(scenario, bug, mystery)
+    bug_text = (f"{code(label)}: {cell(description)}" if description else code(label)) if label else "none"
     lines += [
         f"- scenario: {code(scenario.slug)}",
         f"- bug: {bug_text}",
@@ -143,4 +150,33 @@ def trace_markdown(
         lines.append("A mismatch or a non-finite value; no single backward rule is to blame.")
     else:
         lines.append("Every gradient agrees with central finite differences.")
+    return "\n".join(lines) + "\n"
+
+
+def training_markdown(training: Training) -> str:
+    """``trace --train N`` in the handout: the first update step with its numbers, what it predicted
+    and what the loss did, then one row per iteration (loss, accuracy, predicted and actual change)."""
+    step = training.pending_update(0)
+    lines = [
+        "",
+        "## Training",
+        "",
+        f"{cell(training.optimizer.name)}, {len(training) - 1} update step(s).",
+        "",
+    ]
+    lines += [f"- {code(u.line())}" for u in step.updates]
+    lines.append(f"- {code(step.prediction_line())}")
+    if len(training) > 1:
+        actual = training.iterations[1].loss - training.iterations[0].loss
+        lines.append(f"- {code('ΔL actual = ' + number(actual))} (after the next forward)")
+    lines += ["", "| iteration | loss | accuracy | predicted ΔL | actual ΔL |", "|---|---|---|---|---|"]
+    for row in summary(training):
+        cells = [
+            str(row["index"]),
+            number(row["loss"], 6),
+            "-" if row["accuracy"] is None else f"{row['accuracy']:.1%}",
+            "-" if row["predicted_change"] is None else number(row["predicted_change"]),
+            "-" if row["actual_change"] is None else number(row["actual_change"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ VIEWS = ("debugger", "circuit", "presenter")
 """Views a lesson may start in (README "Lesson files")."""
 MAX_NESTING = 32
 """Lists in ``[values]`` nest at most this deep (a leaf of more dimensions is no lesson's)."""
-KEYS = ("scenario", "bug", "dtype", "start", "view", "quiz", "values", "bookmarks")
+KEYS = ("scenario", "bug", "dtype", "start", "view", "quiz", "mystery", "values", "bookmarks")
 SUFFIX = ".toml"
 
 
@@ -56,6 +56,8 @@ class Lesson:
     start: int | None = None
     view: str = "debugger"
     quiz: bool = False
+    mystery: bool = False
+    """Mystery-bug mode: the bug is "bug N", undescribed (``teach.mystery``)."""
     values: dict[str, Array] = field(default_factory=dict)
     bookmarks: list[Bookmark] = field(default_factory=list)
     path: Path | None = None
@@ -148,6 +150,7 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
         ("dtype", str, "float64 or float32"),
         ("view", str, f"one of {', '.join(VIEWS)}"),
         ("quiz", bool, "true or false"),
+        ("mystery", bool, "true or false"),
     ):
         if key in data and not isinstance(data[key], kind):
             raise fail(f"{key} must be {what}, not {_toml_type(data[key])}", key)
@@ -159,6 +162,7 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
     if lesson.view not in VIEWS:
         raise fail(f"view must be one of {', '.join(VIEWS)}, not {lesson.view!r}", "view")
     lesson.quiz = data.get("quiz", False)
+    lesson.mystery = data.get("mystery", False)
     values = data.get("values", {})
     if not isinstance(values, dict):
         raise fail("values must be a table: [values] with one line per leaf, e.g. x = 2.5", "values")
@@ -249,6 +253,7 @@ def load(path: Path, *, bug: str | None = None, dtype: str | None = None) -> tup
     """
     from tui_backprop.core import scenarios
     from tui_backprop.core.trace import run
+    from tui_backprop.teach.mystery import resolve_bug
 
     path = Path(path).expanduser()  # errors name the file as the user wrote it
     lesson, lines = read(path)
@@ -265,13 +270,16 @@ def load(path: Path, *, bug: str | None = None, dtype: str | None = None) -> tup
         if exc.origin is None or not Path(exc.origin.filename).exists():
             raise fail(exc.message, "scenario") from None
         raise
-    known = ", ".join(scenario.bugs) or "none"
-    if bug is not None:
-        if bug not in scenario.bugs:  # the command line's word, not the file's: no line to name
-            raise LessonError(f"--bug: {scenario.slug} has no bug named {bug!r} (its bugs: {known})")
-        lesson.bug = bug
-    if lesson.bug is not None and lesson.bug not in scenario.bugs:
-        raise fail(f"{scenario.slug} has no bug named {lesson.bug!r} (its bugs: {known})", "bug")
+    if bug is not None:  # the command line's word, not the file's: no line to name
+        try:
+            lesson.bug = resolve_bug(scenario, bug, lesson.mystery)
+        except ScenarioError as exc:
+            raise LessonError(f"--bug: {exc.message}") from None
+    else:
+        try:  # by name, or as "bug N" (a mystery lesson need not name it either)
+            lesson.bug = resolve_bug(scenario, lesson.bug, lesson.mystery)
+        except ScenarioError as exc:
+            raise fail(exc.message, "bug") from None
     graph, output = scenarios.build(scenario, lesson.bug, lesson.dtype)
     for name, value in lesson.values.items():
         if name not in graph:
@@ -355,6 +363,8 @@ def dumps(lesson: Lesson, folder: Path | None = None) -> str:
         out.append(f"start = {lesson.start + 1}")
     out.append(f"view = {_string(lesson.view)}")
     out.append(f"quiz = {'true' if lesson.quiz else 'false'}")
+    if lesson.mystery:
+        out.append("mystery = true")
     if lesson.values:
         out += ["", "# leaf values that differ from the scenario file", "[values]"]
         out += [f"{_key(name)} = {_array(value)}" for name, value in lesson.values.items()]
