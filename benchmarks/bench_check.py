@@ -6,7 +6,12 @@ the difference of the two losses. It computes only the global numeric gradients;
 also runs every local check, so the ratio is conservative. Target: the full check at least 5x
 faster than the naive loop.
 
+``--report``: the text report of a 1,003-node chain (250 linear + tanh layers) against its check,
+with the report's own line layout and with Rich's table layout (what it used before), best of 5
+each in one run. Target (issue 15): the report within 0.25x of the check.
+
     python benchmarks/bench_check.py [SCENARIO]
+    python benchmarks/bench_check.py --report
 """
 
 from __future__ import annotations
@@ -44,7 +49,61 @@ def naive_numeric_grads(trace: Trace, eps: float) -> dict[str, np.ndarray]:
     return grads
 
 
+def best(run, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def report_ratio() -> None:
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from tui_backprop import Graph
+    from tui_backprop.cli import report
+    from tui_backprop.core.trace import run
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_scale import build_chain
+
+    class Chain:
+        slug, title = "chain-250", "250 linear + tanh layers"
+
+    g = Graph()
+    trace = run(g, build_chain(g, 250))
+    settings = CheckSettings.for_dtype("float64", lean=True)  # as `check`'s text runs it
+    result = check(trace, settings)
+
+    def console() -> Console:
+        return Console(file=io.StringIO(), width=120, markup=False, emoji=False, highlight=False)
+
+    checking = best(lambda: check(trace, settings))
+    lines = best(lambda: report.print_check(console(), Chain(), None, trace, result))
+    original = report.node_table
+    report.node_table = lambda _console, title, caption, rows: report.rich_table(title, caption, rows)
+    try:
+        rich = best(lambda: report.print_check(console(), Chain(), None, trace, result))
+    finally:
+        report.node_table = original
+    print(f"graph             chain-250 ({len(trace.graph.nodes)} nodes)")
+    print(f"check             {checking * 1000:8.1f} ms  (best of 5, lean as check's text runs it)")
+    print(
+        f"report, lines     {lines * 1000:8.1f} ms  ratio {lines / checking:.2f}x the check (target <= 0.25x)"
+    )
+    print(
+        f"report, Rich      {rich * 1000:8.1f} ms  ratio {rich / checking:.2f}x the check (the table before)"
+    )
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--report"]:
+        report_ratio()
+        return
     slug = sys.argv[1] if len(sys.argv) > 1 else "deep-mlp"
     trace = scenarios.trace_scenario(scenarios.load(slug))
     settings = CheckSettings.for_dtype("float64")

@@ -131,7 +131,9 @@ class Check:
     @property
     def incomplete(self) -> bool:
         """No failure, but some element neither compared nor covered: exit code 3 (README)."""
-        return not self.failed and any(self.unchecked().values())
+        return not self.failed and any(
+            c.n_unchecked for nc in self.nodes.values() for _, c in nc.comparisons()
+        )
 
     def unchecked(self) -> dict[str, dict[str, int]]:
         """Per node with elements left unchecked: reason -> count (see ``NodeCheck.unchecked``)."""

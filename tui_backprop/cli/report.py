@@ -57,10 +57,91 @@ def _status(node: dict[str, Any], part: str) -> str:
     return node.get(part, {}).get("status", "")
 
 
-def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
-    """The check as a table; every user string (names, titles, formulas, messages) goes in as Text."""
+COLUMNS = ("node", "op", "shape", "dL/dnode", "max rel err", "status")
+RIGHT = {3, 4}
+"""Columns justified right (the numbers)."""
+GRAD_WIDTH = 18
+"""The dL/dnode column's most cells; longer values end in an ellipsis."""
+
+
+def node_table(console: Any, title: Any, caption: Any, rows: list[list[Any]]) -> Any:
+    """The node table as Rich's ``Table`` with box SIMPLE_HEAD draws it, written line by line: a
+    1,003-node chain is laid out in milliseconds, not in the second Rich's layout takes (issue 15's
+    target: the report within a quarter of the check). A table wider than the console, or a title
+    or caption that would wrap, goes to Rich's own layout, which knows how to shrink it."""
+    from rich.text import Text
+
+    for row in rows:
+        if row[3].cell_len > GRAD_WIDTH:
+            row[3].truncate(GRAD_WIDTH, overflow="ellipsis")
+    lengths = [[cell.cell_len for cell in row] for row in rows]
+    widths = [max([len(heading)] + [row[i] for row in lengths]) for i, heading in enumerate(COLUMNS)]
+    width = sum(widths) + 3 * (len(widths) - 1) + 2
+    if width <= console.width and title.cell_len <= width and caption.cell_len <= width:
+        heading = [Text(h) for h in COLUMNS]
+        lines = [
+            _padded(title, width),
+            Text(" " * width),
+            _row(heading, [len(h) for h in COLUMNS], widths, "bold"),
+        ]
+        lines.append(Text(" " + "─" * (width - 2) + " "))
+        lines += [_row(row, cells, widths) for row, cells in zip(rows, lengths, strict=True)]
+        lines += [Text(" " * width), _padded(caption, width)]
+        return Text("\n", no_wrap=True).join(lines)
+    return rich_table(title, caption, rows)
+
+
+def rich_table(title: Any, caption: Any, rows: list[list[Any]]) -> Any:
+    """The node table laid out by Rich (for tables too wide for the console)."""
     from rich import box
     from rich.table import Table
+
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for i, heading in enumerate(COLUMNS):
+        extra = {"overflow": "ellipsis", "max_width": GRAD_WIDTH} if i == 3 else {}
+        table.add_column(heading, justify="right" if i in RIGHT else "left", no_wrap=True, **extra)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _padded(text: Any, width: int) -> Any:
+    line = text.copy()
+    line.pad_right(width - line.cell_len)
+    return line
+
+
+def _row(cells: list[Any], lengths: list[int], widths: list[int], style: str = "") -> Any:
+    """One table line: the cells padded to their widths, 3 cells apart, their styles kept."""
+    from rich.text import Span, Text
+
+    parts, spans, at = [" "], [], 1
+    for i, (cell, length, width) in enumerate(zip(cells, lengths, widths, strict=True)):
+        if i:
+            parts.append("   ")
+            at += 3
+        gap = " " * (width - length)
+        start = at + (len(gap) if i in RIGHT else 0)
+        text = cell.plain
+        parts += [gap, text] if i in RIGHT else [text, gap]
+        if cell.style:
+            spans.append(Span(start, start + len(text), cell.style))
+        spans += [Span(start + span.start, start + span.end, span.style) for span in cell.spans]
+        at += len(gap) + len(text)
+    parts.append(" ")
+    return Text("".join(parts), style=style, spans=spans, no_wrap=True)
+
+
+def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result: Any) -> None:
+    """The check as a table; every user string (names, titles, formulas, messages) goes in as Text."""
     from rich.text import Text
 
     from tui_backprop.teach.step_words import compact
@@ -73,21 +154,7 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
         f"{trace.graph.dtype_name}  eps {settings.eps:g}  rtol {settings.rtol:g}  "
         f"atol {settings.atol:g}  output {trace.output.name} = {trace.loss:.6g}"
     )
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption=caption,
-        caption_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    table.add_column("node", no_wrap=True)
-    table.add_column("op", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("dL/dnode", justify="right", no_wrap=True, overflow="ellipsis", max_width=18)
-    table.add_column("max rel err", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    rows = []
     for node in trace.graph.nodes:
         nc = result.nodes[node.name]
         symbol, style = STATUS_STYLE[nc.status]
@@ -99,15 +166,18 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
         err = f"{nc.grad.max_rel_err:.1e}" if nc.grad is not None and nc.grad.n_probed else "-"
         if nc.blamed and nc.local:  # the local error is what blamed it
             err = f"{max(c.max_rel_err for c in nc.local.values()):.1e} local"
-        table.add_row(
-            Text(node.name, style="bold red" if nc.blamed else ""),
-            Text(node.op.name if node.op else node.kind),
-            "x".join(map(str, trace.values[node.name].shape)) or "()",
-            compact(trace.grads[node.name], 3),
-            err,
-            status,
+        rows.append(
+            [
+                Text(node.name, style="bold red" if nc.blamed else ""),
+                Text(node.op.name if node.op else node.kind),
+                Text("x".join(map(str, trace.values[node.name].shape)) or "()"),
+                Text(compact(trace.grads[node.name], 3)),
+                Text(err),
+                status,
+            ]
         )
-    console.print(table)
+    table = node_table(console, title, caption, rows)
+    console.print(table, soft_wrap=isinstance(table, Text))  # our lines fit: no wrapping to compute
     for name in result.blame:
         nc = result.nodes[name]
         node = trace.graph[name]
@@ -142,9 +212,10 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
-    word, style = VERDICT_STYLE[result.verdict]
+    verdict = result.verdict
+    word, style = VERDICT_STYLE[verdict]
     console.print(Text.assemble((word, style), f"  {counts}"))
-    if result.verdict == "incomplete":
+    if verdict == "incomplete":
         console.print(Text(f"  {incomplete_line(result)}", style="yellow"))
     console.print()
 

@@ -1,0 +1,53 @@
+"""check's text lays its node table out line by line (fast on 1,003 nodes); it must read exactly as
+Rich's table layout would, and leave a table too wide for the console to Rich."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from tui_backprop.check.gradcheck import CheckSettings, check
+from tui_backprop.cli import report
+from tui_backprop.core import scenarios
+
+
+def text_of(spec: str, bug: str | None, width: int, layout=None) -> str:
+    scenario = scenarios.load(spec)
+    trace = scenarios.trace_scenario(scenario, bug)
+    result = check(trace, CheckSettings.for_dtype("float64", lean=True))
+    out = io.StringIO()
+    console = Console(file=out, width=width, markup=False, emoji=False, highlight=False, color_system=None)
+    if layout is not None:
+        original, report.node_table = report.node_table, layout
+    try:
+        report.print_check(console, scenario, bug, trace, result)
+    finally:
+        if layout is not None:
+            report.node_table = original
+    return out.getvalue()
+
+
+def rich_layout(_console, title, caption, rows):
+    return report.rich_table(title, caption, rows)
+
+
+@pytest.mark.parametrize(
+    ("spec", "bug"),
+    [
+        ("sigmoid-chain", "reciprocal-sign"),
+        ("two-layer-net", "sigmoid-missing-factor"),
+        ("deep-mlp", None),
+        ("softmax", "elementwise-derivative"),
+        ("tests/scenario_files/sqrt_at_boundary.py", None),
+    ],
+)
+def test_the_line_layout_reads_exactly_as_richs_table(spec, bug):
+    assert text_of(spec, bug, 120) == text_of(spec, bug, 120, rich_layout)
+
+
+def test_a_table_wider_than_the_console_is_left_to_rich_which_shrinks_it():
+    narrow = text_of("deep-mlp", None, 50)
+    assert all(len(line) <= 50 for line in narrow.splitlines())
+    assert narrow == text_of("deep-mlp", None, 50, rich_layout)
