@@ -34,7 +34,11 @@ async def settle(app: BackpropApp, pilot) -> None:
     for _ in range(200):
         await wait_for_workers(app)
         await pilot.pause()
-        session = app.session
-        if app.loading is None and (session is None or session.check_complete) and not app._refresh_pending:
+        session = app.model.session
+        if (
+            app.model.loading is None
+            and (session is None or session.check_complete)
+            and not app.loader.checker.pending
+        ):
             return
     raise AssertionError("the app did not settle")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_backprop.app.session import Session
+from tui_backprop.app.model.session import Session
 from tui_backprop.check.gradcheck import CheckSettings, iter_check
 from tui_backprop.core import scenarios
 

@@ -9,9 +9,10 @@ from app_support import settle, sync
 from textual.widgets import Input, Static
 
 from tui_backprop.app.app import BackpropApp, make_app
-from tui_backprop.app.explore_screens import EditScreen, NudgeScreen, QuizBar, StepSizeScreen
-from tui_backprop.app.screens import ErrorScreen
-from tui_backprop.app.widgets import TextView
+from tui_backprop.app.explore.quiz_bar import QuizBar
+from tui_backprop.app.explore.screens import EditScreen, NudgeScreen, StepSizeScreen
+from tui_backprop.app.inspector.text_view import TextView
+from tui_backprop.app.screens.error import ErrorScreen
 
 
 def status(app: BackpropApp) -> str:
@@ -47,12 +48,12 @@ async def test_edit_a_value_reruns_on_the_same_step_and_undo_returns_it():
         assert app.screen.query_one("#prompt-input", Input).value == "x = 2.0"
         await type_into(pilot, app, "#prompt-input", "x = 1/2")
         assert not isinstance(app.screen, EditScreen)
-        assert app.session.step == 2 and float(app.session.trace.values["a"]) == 1.5
+        assert app.model.session.step == 2 and float(app.model.session.trace.values["a"]) == 1.5
         assert "values differ from the file: x" in status(app)
         assert "c = -1 · (-2.5) = 2.5" in inspector(app)
         await pilot.press("u")
         await settle(app, pilot)
-        assert float(app.session.trace.values["x"]) == 2.0 and app.session.step == 2
+        assert float(app.model.session.trace.values["x"]) == 2.0 and app.model.session.step == 2
         assert "values differ" not in status(app)
 
 
@@ -61,7 +62,7 @@ async def test_refused_edits_say_why_and_change_nothing():
     app = make_app("two-layer-net")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        before = app.session.trace
+        before = app.model.session.trace
         await pilot.press("i")
         for text, why in [
             ("W1[0, 0] = two", "not the name 'two'"),
@@ -72,9 +73,9 @@ async def test_refused_edits_say_why_and_change_nothing():
         ]:
             await type_into(pilot, app, "#prompt-input", text)
             assert isinstance(app.screen, EditScreen) and why in shown(app, "#prompt-error")
-        assert app.session.trace is before
+        assert app.model.session.trace is before
         await type_into(pilot, app, "#prompt-input", "W1 = [[1, 2], [3, 4]]")
-        assert app.session.trace.values["W1"].tolist() == [[1, 2], [3, 4]]
+        assert app.model.session.trace.values["W1"].tolist() == [[1, 2], [3, 4]]
 
 
 @sync
@@ -95,7 +96,7 @@ async def test_nudge_shows_the_lecture_line_and_marks_every_changed_value():
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        app.peek("x")  # as the list cursor does
+        app.stepper.peek("x")  # as the list cursor does
         await pilot.press("h")
         await settle(app, pilot)
         assert isinstance(app.screen, NudgeScreen)
@@ -107,7 +108,10 @@ async def test_nudge_shows_the_lecture_line_and_marks_every_changed_value():
         assert shown(app, "#nudge-lesson").startswith("w0 -= 0.01 → f: 0.881112 → 0.879")
         await pilot.press("escape", "u", "u")
         await settle(app, pilot)
-        assert float(app.session.trace.values["x"]) == 2.0 and float(app.session.trace.values["w0"]) == 3.0
+        assert (
+            float(app.model.session.trace.values["x"]) == 2.0
+            and float(app.model.session.trace.values["w0"]) == 3.0
+        )
 
 
 @sync
@@ -133,13 +137,13 @@ async def test_quiz_grades_right_wrong_slips_and_refuses_non_numbers():
         bar = app.debugger.query_one(QuizBar)
         assert bar.display and "step 2 (forward): b = 6 + (-4) = ?" in shown(app, "#quiz-question")
         await type_into(pilot, app, "#quiz-input", "6 + -4")
-        assert app.session.step == 1 and "✓ b = 2" in shown(app, "#quiz-question")
+        assert app.model.session.step == 1 and "✓ b = 2" in shown(app, "#quiz-question")
         await type_into(pilot, app, "#quiz-input", "b")
-        assert "not graded: only numbers" in shown(app, "#quiz-question") and app.session.step == 1
+        assert "not graded: only numbers" in shown(app, "#quiz-question") and app.model.session.step == 1
         await type_into(pilot, app, "#quiz-input", "2")  # c = -1 · 2: the sign slip
         assert "✗ 2: expected c = -2; looks like: sign" in shown(app, "#quiz-question")
         assert "quiz 1/2 right" in status(app)
-        app.go(10)  # a = x · w0 sends x: 0.105 · 3
+        app.stepper.go(10)  # a = x · w0 sends x: 0.105 · 3
         await settle(app, pilot)
         await type_into(pilot, app, "#quiz-input", "3")
         text = shown(app, "#quiz-question")
@@ -161,11 +165,11 @@ async def test_bookmarks_jump_with_their_notes_and_a_lesson_saves_and_reopens(tm
         await pilot.press("end", "m")
         await type_into(pilot, app, "#prompt-input", "x gets w0 times the upstream")
         await pilot.press("home", "apostrophe")
-        assert app.session.step == 6 and "🔖 1/2 the sign of d(1/e)/de" in status(app)
+        assert app.model.session.step == 6 and "🔖 1/2 the sign of d(1/e)/de" in status(app)
         await pilot.press("apostrophe")
-        assert app.session.step == 11 and "2/2 x gets w0" in status(app)
+        assert app.model.session.step == 11 and "2/2 x gets w0" in status(app)
         await pilot.press("quotation_mark")
-        assert app.session.step == 6
+        assert app.model.session.step == 6
         await pilot.press("i")
         await type_into(pilot, app, "#prompt-input", "x = 2.5")
         await pilot.press("ctrl+s")
@@ -181,7 +185,7 @@ async def test_bookmarks_jump_with_their_notes_and_a_lesson_saves_and_reopens(tm
     again = make_app(str(tmp_path / "class.toml"))
     async with again.run_test(size=(120, 40)) as pilot:
         await settle(again, pilot)
-        session = again.session
+        session = again.model.session
         assert session.bug == "reciprocal-sign" and session.step == 6
         assert float(session.trace.values["x"]) == 2.5 and "values differ from the file: x" in status(again)
         await pilot.press("apostrophe")
@@ -211,17 +215,17 @@ async def test_edits_survive_a_live_reload_where_the_leaf_still_exists(tmp_path)
         await pilot.press("i")
         await type_into(pilot, app, "#prompt-input", "w[0, 1] = 0.5")
         path.write_text(source.read_text().replace("[[0.5, -1.0, 2.0]]", "[[0.5, -1.0, 3.0]]") + "\n")
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
-        values = app.session.trace.values
+        values = app.model.session.trace.values
         assert values["w"][0, 1] == 0.5 and values["x"][0, 2] == 3.0
         assert "values differ from the file: w" in status(app)
 
 
 @sync
 async def test_in_the_circuit_view_the_quiz_hides_the_asked_number_as_a_question_mark(tmp_path):
-    from tui_backprop.app import circuit_labels as cl
-    from tui_backprop.app.circuit import CircuitView
+    from tui_backprop.app.circuit import labels as cl
+    from tui_backprop.app.circuit.view import CircuitView
 
     path = tmp_path / "lesson.toml"
     path.write_text('scenario = "sigmoid-chain"\nview = "circuit"\nquiz = true\nstart = 9\n')
@@ -229,21 +233,22 @@ async def test_in_the_circuit_view_the_quiz_hides_the_asked_number_as_a_question
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.pause()
-        assert app.circuit_on and app.quiz_on and app.session.step == 8
+        assert (app.model.view == "circuit") and app.model.quiz.on and app.model.session.step == 8
         circuit = app.debugger.query_one(CircuitView)
         assert "?" in str(circuit.rows)
-        app.set_quiz(False)
+        app.quiz.set(False)
         await pilot.pause()
         assert "?" not in str(circuit.rows)
-        app.set_quiz(True)
+        app.quiz.set(True)
         # step 10 asks what c = -1 · b sends back to b: its wire carries the ?
-        state = app.quiz_on_circuit(cl.state(app.session, [n.name for n in app.session.trace.graph.nodes]))
-        assert state.labels["b"].callout == ("?", cl.CALLOUT)
+        assert app.quiz.hidden_wire() == ("b", "callout")
+        state = cl.state(app.model.session, [n.name for n in app.model.session.trace.graph.nodes])
+        assert cl.hide(state, *app.quiz.hidden_wire()).labels["b"].callout == ("?", cl.CALLOUT)
 
 
 @sync
 async def test_a_lesson_in_presenter_mode_shows_the_bookmark_note_on_the_card(tmp_path):
-    from tui_backprop.app.presenter import PresenterScreen
+    from tui_backprop.app.presenter.screen import PresenterScreen
 
     path = tmp_path / "lesson.toml"
     path.write_text('scenario = "sigmoid-chain"\nview = "presenter"\n[[bookmarks]]\nstep = 7\nnote = "1/e"\n')
@@ -254,4 +259,4 @@ async def test_a_lesson_in_presenter_mode_shows_the_bookmark_note_on_the_card(tm
         assert isinstance(app.screen, PresenterScreen)
         await pilot.press("apostrophe")
         await pilot.pause()
-        assert app.session.step == 6 and "🔖 1/1 1/e" in shown(app, "#p-note")
+        assert app.model.session.step == 6 and "🔖 1/1 1/e" in shown(app, "#p-note")

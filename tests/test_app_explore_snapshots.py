@@ -20,9 +20,9 @@ def test_step_size_explorer(snap_compare, size):
     async def run_before(pilot) -> None:
         app = pilot.app
         await settle(app, pilot)
-        assert app.try_edit("W = [[0.003, 1.0]]") is None
+        assert app.editor.try_edit("W = [[0.003, 1.0]]") is None
         await settle(app, pilot)
-        app.peek("W")
+        app.stepper.peek("W")
         await pilot.press("z")
         await settle(app, pilot)
         await pilot.pause()

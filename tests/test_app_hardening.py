@@ -13,10 +13,9 @@ from textual import events
 from textual.command import CommandList, CommandPalette
 from textual.keys import _character_to_key
 
-from tui_backprop.app import views
 from tui_backprop.app.app import make_app
-from tui_backprop.app.loading import CheckDone, CheckProgress
-from tui_backprop.app.session import Session
+from tui_backprop.app.inspector.text import inspector
+from tui_backprop.app.model.session import Session
 from tui_backprop.check.gradcheck import CheckSettings, check
 from tui_backprop.core import scenarios
 
@@ -44,7 +43,7 @@ def test_the_inspector_lays_out_every_node_at_every_width_down_to_nothing():
     session.go(session.n_steps - 1)  # deepest nesting: every backward section is shown
     for node in trace.graph.nodes:
         for width in (0, 1, 10, 21, 30, 40):
-            text = views.inspector(session, node.name, width)
+            text = inspector(session, node.name, width)
             assert node.name in text.plain
 
 
@@ -55,7 +54,7 @@ async def test_a_narrow_terminal_steps_through_a_deep_graph(size):
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         await burst(app, pilot, "end", *["p"] * 6, "tab", "down", "pagedown")
-        assert app.is_running and app.session.step == app.session.n_steps - 7
+        assert app.is_running and app.model.session.step == app.model.session.n_steps - 7
 
 
 @pytest.mark.parametrize(
@@ -86,7 +85,7 @@ async def test_a_dialog_answers_once_however_fast_the_keys_come(opener, keys):
 
 @sync
 async def test_a_dialog_dismissed_twice_answers_its_caller_once():
-    from tui_backprop.app.screens import BugScreen
+    from tui_backprop.app.screens.choices import BugScreen
 
     app = make_app("sigmoid-chain")
     answers = []
@@ -106,17 +105,17 @@ async def test_answers_that_arrive_after_the_app_began_to_exit_are_dropped():
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        node_check = next(iter(app.session.checks.values()))
+        node_check = next(iter(app.model.session.checks.values()))
+        checker = app.loader.checker
         app.exit()
-        app.on_check_progress(CheckProgress(app.generation, node_check))
-        app.on_check_done(CheckDone(app.generation))
-        app.refresh_view()
+        checker.record(checker.generation, node_check)
+        checker.finish(checker.generation, "late")
+        app.loader.fail(RuntimeError("late"))
     # The app has closed and its screen stack is empty: late answers still do nothing.
     assert not app.screen_stack
-    app.on_check_progress(CheckProgress(app.generation, node_check))
-    app.on_check_done(CheckDone(app.generation, "late"))
-    app.refresh_view()
-    assert app.session.check_error is None
+    checker.finish(checker.generation, "late")
+    app.loader.fail(RuntimeError("late"))
+    assert app.model.session.check_error is None and app.model.failure is None
 
 
 @sync
@@ -160,9 +159,9 @@ async def test_bookmarks_past_the_end_of_a_new_trace_are_dropped_before_a_handou
         await pilot.press("end", "m")
         await settle(app, pilot)
         await burst(app, pilot, "enter")  # the bookmark's note: none
-        assert [b.step for b in app.bookmarks] == [app.session.n_steps - 1]
-        app.open_scenario("sigmoid-chain")  # far fewer steps
+        assert [b.step for b in app.model.bookmarks] == [app.model.session.n_steps - 1]
+        app.loader.open("sigmoid-chain")  # far fewer steps
         await settle(app, pilot)
-        assert all(b.step < app.session.n_steps for b in app.bookmarks)
-        assert app.save_handout("handout.md") is None
+        assert all(b.step < app.model.session.n_steps for b in app.model.bookmarks)
+        assert app.lessons.save_handout("handout.md") is None
         assert (tmp_path / "handout.md").exists()

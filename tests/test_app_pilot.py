@@ -9,10 +9,14 @@ from app_support import settle, sync
 
 from tui_backprop.app import keys
 from tui_backprop.app.app import BackpropApp, make_app
+from tui_backprop.app.debugger.node_list import NodeList
 from tui_backprop.app.engine import Overrides
-from tui_backprop.app.screens import BugScreen, ErrorScreen, HelpScreen, PickerScreen, SettingsScreen
-from tui_backprop.app.tensorview import GridView, TensorScreen
-from tui_backprop.app.widgets import NodeList, TextView
+from tui_backprop.app.inspector.tensor_screen import GridView, TensorScreen
+from tui_backprop.app.inspector.text_view import TextView
+from tui_backprop.app.screens.choices import BugScreen, SettingsScreen
+from tui_backprop.app.screens.error import ErrorScreen
+from tui_backprop.app.screens.help import HelpScreen
+from tui_backprop.app.screens.picker import PickerScreen
 
 SCENARIOS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp", "digits"]
 FILES = Path(__file__).parent / "scenario_files"
@@ -34,7 +38,7 @@ async def test_every_scenario_steps_to_the_end_and_back_restoring_each_screen(sl
     app = make_app(slug)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        session = app.session
+        session = app.model.session
         assert session is not None and session.step == 0
         output = session.trace.output.name
         assert f"{output} = ?" in snapshot(app)[2]
@@ -78,7 +82,7 @@ async def test_continue_goes_to_the_blamed_node_and_its_row_stands_out():
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("c")
-        session = app.session
+        session = app.model.session
         assert session.current.node == "a2" and session.phase == "backward"
         assert "BLAMED" in inspector(app)
         row = next(s for s in app.debugger.query_one(NodeList).states if s.name == "a2")
@@ -96,14 +100,15 @@ async def test_a_breakpoint_stops_continue_and_play():
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("n", "n", "b", "home")  # breakpoint on c
-        assert app.session.breakpoints == {"c"}
+        assert app.model.session.breakpoints == {"c"}
         await pilot.press("c")
-        assert app.session.current.node == "c" and app.session.phase == "forward"
+        assert app.model.session.current.node == "c" and app.model.session.phase == "forward"
         await pilot.press("home", "space")
-        assert app.playing is not None
+        assert app.model.playing and app.play_timer is not None
         for _ in range(5):
-            app._tick()  # the timer's work, without waiting for it; a late tick does nothing
-        assert app.playing is None and app.session.current.node == "c"
+            app.stepper.tick()  # the timer's work, without waiting for it; a late tick does nothing
+        assert not app.model.playing and app.model.session.current.node == "c"
+        assert app.play_timer is None
 
 
 @sync
@@ -111,7 +116,7 @@ async def test_selecting_a_node_jumps_to_its_step_and_a_leaf_is_peeked_at():
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        session = app.session
+        session = app.model.session
         await pilot.press("down", "down")  # the list cursor moves from a to c
         assert session.step == 0
         assert inspector(app).startswith("c ") and "peeking" in inspector(app)
@@ -134,7 +139,7 @@ async def test_clicking_a_row_selects_its_node():
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.click(NodeList, offset=(5, 1 + 6))  # header, then x w0 w1 a b c d
-        assert app.session.step == app.session.step_of("d", "forward")
+        assert app.model.session.step == app.model.session.step_of("d", "forward")
 
 
 @sync
@@ -148,7 +153,7 @@ async def test_without_a_scenario_the_picker_lists_every_builtin_and_enter_opens
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, PickerScreen)
-        assert app.session.scenario.slug == "l1-mse"
+        assert app.model.session.scenario.slug == "l1-mse"
 
 
 @pytest.mark.parametrize(
@@ -177,16 +182,16 @@ async def test_a_failed_reload_keeps_the_last_good_trace_and_a_good_one_keeps_th
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("{", "n", "n")  # backward through d
-        assert app.session.current.node == "d"
-        app.open_scenario(str(FILES / "syntax_error.py"), keep_position=True)
+        assert app.model.session.current.node == "d"
+        app.loader.open(str(FILES / "syntax_error.py"), keep_position=True)
         await settle(app, pilot)
         assert isinstance(app.screen, ErrorScreen)
         await pilot.press("escape")
-        assert app.session.scenario.slug == "sigmoid-chain" and app.session.current.node == "d"
-        app.open_scenario("sigmoid-chain", "exp-uses-input", keep_position=True)
+        assert app.model.session.scenario.slug == "sigmoid-chain" and app.model.session.current.node == "d"
+        app.loader.open("sigmoid-chain", "exp-uses-input", keep_position=True)
         await settle(app, pilot)
-        assert app.session.bug == "exp-uses-input"
-        assert (app.session.current.node, app.session.phase) == ("d", "backward")
+        assert app.model.session.bug == "exp-uses-input"
+        assert (app.model.session.current.node, app.model.session.phase) == ("d", "backward")
 
 
 @sync
@@ -202,19 +207,19 @@ async def test_load_trace_is_the_reload_hook_and_show_error_leaves_the_trace_alo
         await pilot.press("]", "b")  # end of the forward pass (loss), breakpoint there
         scenario = scenarios.load("l1-mse")
         trace = scenarios.trace_scenario(scenario, "mse-missing-2")
-        app.load_trace(scenario, trace, "mse-missing-2", "float64")
+        app.loader.show(scenario, trace, "mse-missing-2", "float64")
         await settle(app, pilot)
-        assert app.session.bug == "mse-missing-2" and app.session.current.node == "loss"
-        assert app.session.breakpoints == {"loss"}
-        assert app.session.blamed == ["sq"]
-        app.show_error(Failure("boom", str(FILES / "syntax_error.py"), 3))
+        assert app.model.session.bug == "mse-missing-2" and app.model.session.current.node == "loss"
+        assert app.model.session.breakpoints == {"loss"}
+        assert app.model.session.blamed == ["sq"]
+        app.loader.fail(Failure("boom", str(FILES / "syntax_error.py"), 3))
         await pilot.pause()
-        assert isinstance(app.screen, ErrorScreen) and app.session.bug == "mse-missing-2"
-        app.show_error(ScenarioError("bang", Origin(str(FILES / "syntax_error.py"), 1)))
+        assert isinstance(app.screen, ErrorScreen) and app.model.session.bug == "mse-missing-2"
+        app.loader.fail(ScenarioError("bang", Origin(str(FILES / "syntax_error.py"), 1)))
         await pilot.pause()
         assert "bang" in str(app.screen.query_one("#error-text").render())
         await pilot.press("escape")
-        assert app.session.bug == "mse-missing-2" and app.session.current.node == "loss"
+        assert app.model.session.bug == "mse-missing-2" and app.model.session.current.node == "loss"
 
 
 @sync
@@ -226,16 +231,16 @@ async def test_bug_dtype_and_settings_can_be_changed_from_their_keys():
         assert isinstance(app.screen, BugScreen)
         await pilot.press("down", "enter")
         await settle(app, pilot)
-        assert app.session.bug == "eps-denominator" and app.session.blamed == ["s"]
+        assert app.model.session.bug == "eps-denominator" and app.model.session.blamed == ["s"]
         await pilot.press("t")
         await settle(app, pilot)
-        assert app.session.dtype == "float32" and app.session.bug == "eps-denominator"
-        assert str(app.session.trace.values["s"].dtype) == "float32"
+        assert app.model.session.dtype == "float32" and app.model.session.bug == "eps-denominator"
+        assert str(app.model.session.trace.values["s"].dtype) == "float32"
         await pilot.press("e")
         assert isinstance(app.screen, SettingsScreen)
         await pilot.press(*"0.01", "enter")
         await settle(app, pilot)
-        assert app.overrides.eps == 0.01 and app.session.settings.eps == 0.01
+        assert app.model.overrides.eps == 0.01 and app.model.session.settings.eps == 0.01
         assert "eps 0.01" in snapshot(app)[2]
 
 
@@ -248,7 +253,7 @@ async def test_settings_refuse_a_value_that_is_not_a_positive_number():
         assert isinstance(app.screen, SettingsScreen)
         assert "positive number" in str(app.screen.query_one("#settings-error").render())
         await pilot.press("escape")
-        assert app.overrides == Overrides()
+        assert app.model.overrides == Overrides()
 
 
 @sync
@@ -270,11 +275,11 @@ async def test_the_palette_sets_eps_from_what_is_typed_and_lists_every_action():
         assert str(hits[0].match_display) == "Set eps = 0.0001"
         hits[0].command()
         await settle(app, pilot)
-        assert app.session.settings.eps == 1e-4
+        assert app.model.session.settings.eps == 1e-4
 
 
 def test_every_binding_has_an_id_a_description_and_a_help_line():
-    from tui_backprop.app.screens import help_text
+    from tui_backprop.app.screens.help import help_text
 
     ids = [b.id for b in keys.DEBUGGER + keys.GLOBAL]
     assert all(ids) and len(set(ids)) == len(ids)

@@ -6,7 +6,7 @@ from app_support import settle, sync
 from plugin_support import install_plugins
 
 from tui_backprop.app.app import make_app
-from tui_backprop.app.screens import PickerScreen
+from tui_backprop.app.screens.picker import PickerScreen
 
 GOOD = '''"""A good plugin
 
@@ -44,6 +44,6 @@ def test_a_plugin_that_fails_to_import_is_a_row_of_the_picker_and_the_rest_still
             app.screen.query_one("#scenarios").highlighted = [o.id for o in options].index("good-plugin")
             await pilot.press("enter")
             await settle(app, pilot)
-            assert app.session is not None and app.session.scenario.slug == "good-plugin"
+            assert app.model.session is not None and app.model.session.scenario.slug == "good-plugin"
 
     run()

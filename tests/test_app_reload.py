@@ -12,7 +12,7 @@ from app_support import settle, sync
 
 from tui_backprop.app.app import make_app
 from tui_backprop.app.engine import Engine
-from tui_backprop.app.screens import ErrorScreen
+from tui_backprop.app.screens.error import ErrorScreen
 
 GOOD = '''
 """Reload me"""
@@ -42,30 +42,30 @@ async def test_save_rebuild_break_and_fix_keep_the_place(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("{", "n")  # backward pass, second step: node b
-        assert (app.session.current.node, app.session.phase) == ("b", "backward")
-        assert float(app.session.trace.values["x"]) == 2.0
+        assert (app.model.session.current.node, app.model.session.phase) == ("b", "backward")
+        assert float(app.model.session.trace.values["x"]) == 2.0
 
         save(path, GOOD.format(x=0.5, op="sigmoid"))
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
-        assert float(app.session.trace.values["x"]) == 0.5
-        assert app.session.trace.graph["b"].op.name == "sigmoid"
-        assert (app.session.current.node, app.session.phase) == ("b", "backward")
+        assert float(app.model.session.trace.values["x"]) == 0.5
+        assert app.model.session.trace.graph["b"].op.name == "sigmoid"
+        assert (app.model.session.current.node, app.model.session.phase) == ("b", "backward")
 
         save(path, "def build(g, bug=None)\n    pass\n")
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
         assert isinstance(app.screen, ErrorScreen)
         assert "mine.py:1" in str(app.screen.query_one("#error-text").render())
-        assert float(app.session.trace.values["x"]) == 0.5  # the last good graph stays
+        assert float(app.model.session.trace.values["x"]) == 0.5  # the last good graph stays
 
         save(path, GOOD.format(x=-1.0, op="tanh"))
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
         assert not isinstance(app.screen, ErrorScreen)
-        assert float(app.session.trace.values["x"]) == -1.0
-        assert (app.session.current.node, app.session.phase) == ("b", "backward")
-        assert not app.reload_if_saved()  # nothing saved since
+        assert float(app.model.session.trace.values["x"]) == -1.0
+        assert (app.model.session.current.node, app.model.session.phase) == ("b", "backward")
+        assert not app.loader.poll()  # nothing saved since
 
 
 @sync
@@ -80,10 +80,10 @@ async def test_a_save_is_noticed_by_polling_and_a_sibling_module_counts(tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         save(tmp_path / "consts.py", "X = 7.0\n")
-        while app.loading is None and float(app.session.trace.values["x"]) != 7.0:
+        while app.model.loading is None and float(app.model.session.trace.values["x"]) != 7.0:
             await pilot.pause()  # until the poll timer sees the save (no fixed window)
         await settle(app, pilot)
-        assert float(app.session.trace.values["x"]) == 7.0
+        assert float(app.model.session.trace.values["x"]) == 7.0
 
 
 @sync
@@ -93,12 +93,12 @@ async def test_a_file_that_never_ran_opens_once_it_is_fixed(tmp_path):
     app = make_app(str(path))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        assert isinstance(app.screen, ErrorScreen) and app.session is None
+        assert isinstance(app.screen, ErrorScreen) and app.model.session is None
         save(path, GOOD.format(x=1.0, op="tanh"))
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
         assert not isinstance(app.screen, ErrorScreen)
-        assert app.session.scenario.title == "Reload me"
+        assert app.model.session.scenario.title == "Reload me"
 
 
 @sync
@@ -106,7 +106,7 @@ async def test_builtins_are_not_watched():
     app = make_app("softmax")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        assert app.watcher is None and not app.reload_if_saved()
+        assert app.loader.watcher is None and not app.loader.poll()
 
 
 class SlowBuild(Engine):
@@ -136,13 +136,13 @@ async def test_a_save_while_a_reload_is_building_is_not_lost(tmp_path):
         await settle(app, pilot)
         engine.hold_next = True
         save(path, GOOD.format(x=0.5, op="tanh"))
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         while not engine.holding.is_set():
             await pilot.pause()
         save(path, GOOD.format(x=-1.0, op="tanh"))  # saved while the first reload still builds
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
         engine.release.set()  # the older build answers last: it must not win
         await settle(app, pilot)
-        assert float(app.session.trace.values["x"]) == -1.0
-        assert not app.reload_if_saved()
+        assert float(app.model.session.trace.values["x"]) == -1.0
+        assert not app.loader.poll()

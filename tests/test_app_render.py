@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 from session_support import session_of
 
-from tui_backprop.app import tensorfmt as tf
-from tui_backprop.app import views
-from tui_backprop.app.session import Session
+from tui_backprop.app.debugger import rows
+from tui_backprop.app.debugger.status_text import status_line
+from tui_backprop.app.inspector.text import inspector
+from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.model.session import Session
 from tui_backprop.check.gradcheck import MISMATCH
 
 
 def inspect(session: Session, step: int, name: str | None = None, width: int = 70) -> str:
     session.go(step)
-    return views.inspector(session, name or session.node_name, width).plain
+    return inspector(session, name or session.node_name, width).plain
 
 
 @pytest.mark.parametrize(
@@ -111,19 +113,19 @@ def test_a_backward_rule_that_raises_is_reported_with_its_file_and_line():
 
 def test_node_rows_hide_what_a_step_has_not_computed():
     session = session_of("sigmoid-chain")
-    columns = views.columns_for(session, 80)
+    columns = rows.columns_for(session, 80)
     session.go(0)
-    row = {r.name: views.node_row(session, r, columns).plain for r in session.rows()}
+    row = {r.name: rows.node_row(session, r, columns).plain for r in session.rows()}
     assert row["f"].split()[-3] == "·"  # value of f not computed yet
     assert "▶" in row["a"]
     session.go(session.backward_end)
-    row = {r.name: views.node_row(session, r, columns).plain for r in session.rows()}
+    row = {r.name: rows.node_row(session, r, columns).plain for r in session.rows()}
     assert "0.315" in row["x"]  # dL/dx has arrived
 
 
 def test_the_node_list_drops_columns_to_fit_but_keeps_name_grad_and_check():
     session = session_of("deep-mlp")
-    keys = [c.key for c in views.columns_for(session, 36)]
+    keys = [c.key for c in rows.columns_for(session, 36)]
     assert {"name", "grad", "check"} <= set(keys)
     assert "shape" not in keys
 
@@ -131,16 +133,16 @@ def test_the_node_list_drops_columns_to_fit_but_keeps_name_grad_and_check():
 def test_the_status_line_says_scenario_bug_phase_step_output_mismatches_and_eps():
     session = session_of("sigmoid-chain", "reciprocal-sign")
     session.go(0)
-    text = views.status_line(session, "sigmoid-chain", None).plain
+    text = status_line(session, "sigmoid-chain", None).plain
     assert "reciprocal-sign" in text and "forward 1/12" in text
     assert "f = ?" in text  # the output is not computed at the first step
     assert "mismatch" not in text and "✓ so far" in text  # no spoilers before the backward pass
     assert "float64 eps 1e-6" in text and "4 digits" in text
     session.go(session.step_of("f", "backward"))
-    text = views.status_line(session, "sigmoid-chain", None).plain
+    text = status_line(session, "sigmoid-chain", None).plain
     assert "f = 0.8808" in text and "2 mismatches" in text and "blame f" in text  # f and e (now final)
     session.go(session.backward_end)
-    assert "9 mismatches" in views.status_line(session, "sigmoid-chain", None).plain
+    assert "9 mismatches" in status_line(session, "sigmoid-chain", None).plain
     session.go(0)
     session.show_all = True  # the setting that shows every result at once
-    assert "9 mismatches" in views.status_line(session, "sigmoid-chain", None).plain
+    assert "9 mismatches" in status_line(session, "sigmoid-chain", None).plain

@@ -10,7 +10,10 @@ HEAVY = [
     "tui_backprop.scenarios",
     "tui_backprop.check.gradcheck",
     "tui_backprop.core.trace",
-    "tui_backprop.app.views",
+    "tui_backprop.app.debugger.rows",
+    "tui_backprop.app.debugger.status_text",
+    "tui_backprop.app.inspector.text",
+    "tui_backprop.app.look.numbers",
 ]
 
 

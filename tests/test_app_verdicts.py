@@ -6,8 +6,8 @@ from pathlib import Path
 
 from session_support import session_of
 
-from tui_backprop.app import views
-from tui_backprop.app.tensorview import layers_for
+from tui_backprop.app.debugger.status_text import status_line
+from tui_backprop.app.inspector.tensor_screen import layers_for
 
 FILES = Path(__file__).parent / "scenario_files"
 
@@ -24,13 +24,13 @@ def test_v_on_a_blamed_node_lists_the_mismatching_elements_of_what_it_sends():
 
 def test_the_status_line_counts_warnings():
     session = session_of(str(FILES / "dict_params.py"))
-    line = views.status_line(session, "dict-params", None, width=200)
+    line = status_line(session, "dict-params", None, width=200)
     assert "⚠ 1 warning" in line.plain
-    assert "warning" not in views.status_line(session_of("two-layer-net"), "t", None, width=200).plain
+    assert "warning" not in status_line(session_of("two-layer-net"), "t", None, width=200).plain
 
 
 def test_the_status_line_says_a_forward_is_not_deterministic():
     session = session_of(str(FILES / "dropout_fresh_mask.py"))
     session.step = session.n_steps - 1
-    line = views.status_line(session, "dropout", None, width=200).plain
+    line = status_line(session, "dropout", None, width=200).plain
     assert "? 1 not deterministic" in line and "mismatch" not in line

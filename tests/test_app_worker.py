@@ -10,8 +10,8 @@ from app_support import settle, sync
 
 from tui_backprop.app.app import make_app
 from tui_backprop.app.engine import Engine
-from tui_backprop.app.screens import ErrorScreen
-from tui_backprop.app.widgets import TextView
+from tui_backprop.app.inspector.text_view import TextView
+from tui_backprop.app.screens.error import ErrorScreen
 
 
 def status(app) -> str:
@@ -55,7 +55,7 @@ async def test_the_check_worker_is_cancelled_mid_run_and_its_results_are_dropped
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, engine.blocked)
         await pilot.pause()
-        session = app.session
+        session = app.model.session
         first = next(w for w in app.workers if w.group == "check")
         assert session.n_checked == 1 and not session.check_complete
         assert "check" in status(app) and "1/27" in status(app)
@@ -95,7 +95,7 @@ async def test_a_check_that_raises_shows_the_error_and_never_reads_as_a_pass(err
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         assert app.is_running
-        session = app.session
+        session = app.model.session
         assert session.check_complete and session.check_error.startswith(type(error).__name__)
         assert session.n_checked == 1
         assert "check incomplete" in status(app) and "no mismatch" not in status(app)
@@ -131,13 +131,13 @@ async def test_a_stuck_build_is_superseded_by_the_next_load_and_its_late_answer_
         await settle(app, pilot)
         await pilot.press("t")  # float32: the rebuild hangs
         await wait_until(pilot, engine.stuck)
-        assert app.loading is not None and app.loading.dtype == "float32"
-        app.open_scenario("softmax")  # a newer load goes ahead regardless
+        assert app.model.loading is not None and app.model.loading.dtype == "float32"
+        app.loader.open("softmax")  # a newer load goes ahead regardless
         await settle(app, pilot)
-        assert app.session.scenario.slug == "softmax" and app.loading is None
+        assert app.model.session.scenario.slug == "softmax" and app.model.loading is None
         engine.release.set()  # the stuck build finally returns: too late to count
         await settle(app, pilot)
-        assert app.session.scenario.slug == "softmax"
+        assert app.model.session.scenario.slug == "softmax"
         assert app.is_running
 
 
@@ -164,9 +164,9 @@ async def test_user_code_exiting_during_a_reload_shows_the_error_screen(tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         save(path, BUILD_RAISES.format(raise_it=raise_it))
-        assert app.reload_if_saved()
+        assert app.loader.poll()
         await settle(app, pilot)
         assert app.is_running
         assert isinstance(app.screen, ErrorScreen)
         assert "exits.py" in str(app.screen.query_one("#error-text").render())
-        assert app.session.scenario.title == "Exits"  # the last good trace stays
+        assert app.model.session.scenario.title == "Exits"  # the last good trace stays

@@ -6,11 +6,12 @@ import pytest
 from app_support import settle, sync
 from session_support import session_of as checked_session
 
-from tui_backprop.app import circuit_labels as cl
 from tui_backprop.app.app import make_app
-from tui_backprop.app.circuit import CircuitView, overlays
-from tui_backprop.app.circuit_layout import NodeSpec, layout
-from tui_backprop.app.session import Session
+from tui_backprop.app.circuit import labels as cl
+from tui_backprop.app.circuit.layout import NodeSpec, layout
+from tui_backprop.app.circuit.view import CircuitView, overlays
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.model.session import Session
 
 BUILT_INS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
 
@@ -62,7 +63,7 @@ def test_a_wire_that_skips_a_layer_passes_through_it():
 
 
 def test_two_wires_that_cross_are_drawn_crossing_and_one_that_turns_is_not():
-    from tui_backprop.app.circuit_layout import _Canvas
+    from tui_backprop.app.circuit.layout import _Canvas
 
     canvas = _Canvas()
     canvas.line("a", 0, 1, 4, 1)  # straight through (2, 1)
@@ -123,7 +124,7 @@ def test_check_marks_wait_for_their_step_unless_every_result_is_asked_for():
     assert session.status_of("x") == "hidden"
     session.go(session.step_of("f", "backward"))
     state = cl.state(session, session.node_names)
-    assert state.marks["f"] == ("✗", "blame") and "f" in state.blamed
+    assert state.marks["f"] == ("✗", st.BLAME) and "f" in state.blamed
     assert session.status_of("x") == "hidden"  # x's gradient is not final yet
     session.show_all = True
     assert session.status_of("x") == "mismatch"
@@ -135,7 +136,7 @@ def test_a_blamed_gate_is_drawn_with_a_double_frame():
     drawn = circuit_of(session)
     rows = overlays(drawn, cl.state(session, list(drawn.gates)))
     gate = drawn.gates["f"]
-    framed = [text for x, text, style in rows[gate.top] if style == "blame" and x == gate.x0]
+    framed = [text for x, text, style in rows[gate.top] if style == st.BLAME and x == gate.x0]
     assert framed and framed[0].startswith("╔") and framed[0].endswith("╗")
 
 
@@ -146,7 +147,7 @@ async def test_the_circuit_view_follows_the_step_and_going_back_hides_again():
         await settle(app, pilot)
         await pilot.press("g")
         circuit = app.debugger.query_one(CircuitView)
-        assert circuit.display and app.circuit_on
+        assert circuit.display and (app.model.view == "circuit")
         await pilot.press("]", "n")  # the first backward step: f sends dL/de
         slot = circuit.layout_.slots["e"]
         below = "".join(text for x, text, _ in circuit.rows.get(slot.y + 1, ()) if x == slot.x0)
@@ -163,8 +164,8 @@ async def test_the_circuit_view_follows_the_step_and_going_back_hides_again():
 
 @sync
 async def test_digits_and_spoilers_change_every_view_and_the_palette_sets_digits():
-    from tui_backprop.app import digits as display
     from tui_backprop.app.commands import BackpropCommands
+    from tui_backprop.app.look import digits as display
 
     app = make_app("sigmoid-chain", "reciprocal-sign")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -181,23 +182,23 @@ async def test_digits_and_spoilers_change_every_view_and_the_palette_sets_digits
         await pilot.pause()
         assert display.digits() == 12
         await pilot.press("home")
-        rows = {state.name: state.status for state in app.session.rows()}
+        rows = {state.name: state.status for state in app.model.session.rows()}
         assert rows["x"] == "hidden" and rows["f"] == "hidden"
         await pilot.press("A")
-        rows = {state.name: state.status for state in app.session.rows()}
+        rows = {state.name: state.status for state in app.model.session.rows()}
         assert rows["x"] == "mismatch" and rows["f"] == "blame"
     assert display.digits() == display.DIGITS  # the next app starts from the default
 
 
 def inspector_text(app) -> str:
-    from tui_backprop.app.widgets import TextView
+    from tui_backprop.app.inspector.text_view import TextView
 
     return app.debugger.query_one("#inspector", TextView).plain
 
 
 @sync
 async def test_presenter_mode_steps_and_returns():
-    from tui_backprop.app.presenter import PresenterScreen
+    from tui_backprop.app.presenter.screen import PresenterScreen
 
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -216,6 +217,6 @@ async def test_presenter_mode_steps_and_returns():
 
 def test_h_nudges_even_when_the_circuit_has_the_focus():
     """`h` is Nudge everywhere: the circuit scrolls sideways with shift+arrows, never with `h`."""
-    from tui_backprop.app.circuit import CircuitView
+    from tui_backprop.app.circuit.view import CircuitView
 
     assert not any("h" in b.key.split(",") for b in CircuitView.BINDINGS)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tui_backprop import Graph
-from tui_backprop.app import derivation_view as dv
+from tui_backprop.app.inspector import derivation as dv
 from tui_backprop.core import ops, scenarios
 from tui_backprop.core.trace import run
 from tui_backprop.teach.derivation import central_difference, links

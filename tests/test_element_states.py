@@ -116,7 +116,7 @@ def test_projected_elements_are_covered_not_compared_and_never_read_ok(tmp_path,
 
 
 def test_the_app_status_line_says_incomplete_never_a_tick(tmp_path):
-    from tui_backprop.app.views import status_line
+    from tui_backprop.app.debugger.status_text import status_line
 
     path = tmp_path / "picky.py"
     path.write_text(REFUSES_PROBE)

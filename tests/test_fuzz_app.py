@@ -42,8 +42,8 @@ SEED = int(os.environ.get("BACKPROP_FUZZ_SEED", "0"))
 def bound_keys() -> set[str]:
     """Every key bound by the app or by any screen in its package (new screens included)."""
     keys: set[str] = set()
-    for info in pkgutil.iter_modules(tui_backprop.app.__path__):
-        module = importlib.import_module(f"tui_backprop.app.{info.name}")
+    for info in pkgutil.walk_packages(tui_backprop.app.__path__, "tui_backprop.app."):
+        module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Screen) or cls.__name__ == "BackpropApp":
                 for binding in getattr(cls, "BINDINGS", []):
@@ -75,7 +75,7 @@ async def fuzz(target: str | None, count: int, seed: int) -> int:
         app = make_app(target)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
-            assert target is None or app.session is not None, f"{target} did not open"
+            assert target is None or app.model.session is not None, f"{target} did not open"
             while sent < count and app.is_running:
                 roll = rng.random()
                 if roll < 0.06:

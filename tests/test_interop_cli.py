@@ -140,10 +140,10 @@ def test_the_app_is_handed_the_same_target_with_the_same_arguments(monkeypatch):
 @sync
 async def test_the_app_steps_blames_lists_elements_and_draws_the_circuit_of_a_torch_model(monkeypatch):
     from tui_backprop.app.app import make_app
-    from tui_backprop.app.circuit import CircuitView
+    from tui_backprop.app.circuit.view import CircuitView
     from tui_backprop.app.engine import Engine
-    from tui_backprop.app.tensorview import TensorScreen
-    from tui_backprop.app.widgets import TextView
+    from tui_backprop.app.inspector.tensor_screen import TensorScreen
+    from tui_backprop.app.inspector.text_view import TextView
     from tui_backprop.cli.args import build_parsers
     from tui_backprop.cli.commands import scenario_loader
 
@@ -154,7 +154,7 @@ async def test_the_app_steps_blames_lists_elements_and_draws_the_circuit_of_a_to
     app = make_app(args.torch, engine=Engine(scenario_loader(args)))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        session = app.session
+        session = app.model.session
         assert session.scenario.slug == "torch_model:TwoFunctionNet"
         await pilot.press("c")  # continue: stops at the blamed node's backward step
         assert session.current.node == "feature_mean" and session.phase == "backward"

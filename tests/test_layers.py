@@ -76,3 +76,90 @@ def test_a_lazy_or_relative_upward_import_is_seen():
     source = "if TYPE_CHECKING:\n    from ..app import app\ndef f():\n    import tui_backprop.cli.main\n"
     found = imports_in(source, "tui_backprop.core")
     assert {"tui_backprop.app.app", "tui_backprop.cli.main"} <= found
+
+
+# ---------------------------------------------------------------- the app's one door into the engine
+DOOR = "tui_backprop.app.engine"
+ENGINE = ("core", "check", "teach")
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if layer_of(module_name(p)) == "app"], ids=module_name)
+def test_the_app_reaches_the_engine_only_through_its_door(path):
+    """``app/engine.py`` is the app's only import of core, check and teach (README, "Code map")."""
+    if module_name(path) == DOOR:
+        return
+    through_the_wall = sorted(m for m in imports_of(path) if layer_of(m) in ENGINE)
+    assert not through_the_wall, f"{module_name(path)} imports the engine directly: {through_the_wall}"
+
+
+# ---------------------------------------------------------------- no import circles
+def runtime_imports_in(source: str, package: str) -> set[str]:
+    """Every ``tui_backprop`` import that runs: at module level or inside a function (lazy ones
+    included); an ``if TYPE_CHECKING:`` block never runs, so it cannot close a circle."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = [ast.Pass()]
+    return imports_in(ast.unparse(tree), package)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imported_modules(name: str) -> set[str]:
+    """The package's modules that ``name`` imports when it runs (a name in a module counts as it)."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for imported in runtime_imports_in(path.read_text(encoding="utf-8"), package):
+        while imported and imported not in MODULES:
+            imported = imported.rpartition(".")[0]
+        if imported and imported != name:
+            found.add(imported)
+    return found
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_of_the_package_imports_itself_round_a_circle():
+    graph = {name: imported_modules(name) for name in MODULES}
+    assert not circles(graph), f"import circles (lazy imports count): {circles(graph)}"
+
+
+def test_a_circle_closed_by_a_lazy_import_is_found_and_a_type_only_one_is_not():
+    lazy = "def f():\n    from tui_backprop.app import views\n"
+    typed = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tui_backprop.app import views\n"
+    assert "tui_backprop.app.views" in runtime_imports_in(lazy, "tui_backprop.app")
+    assert "tui_backprop.app.views" not in runtime_imports_in(typed, "tui_backprop.app")
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert circles(graph) == [["a", "b", "c"]]

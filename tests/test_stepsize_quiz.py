@@ -82,7 +82,7 @@ def test_right_answers_within_rounding_and_the_score_counts_each_step_once():
 
 
 def test_the_explorer_draws_both_curves_with_decade_ticks_regions_and_the_kink_at_80_columns():
-    from tui_backprop.app.stepsize_view import explorer_lines
+    from tui_backprop.app.explore.stepsize_words import explorer_lines
 
     edits = Edits()
     edits.set("W", np.array([[0.003, 1.0]]))

@@ -1,48 +1,45 @@
-"""The Textual app: a node list, an inspector and a status line over one scenario's trace.
+"""The Textual app: it builds the model and its services, composes the screens and routes the keys.
 
-It renders the engine's trace and check and computes nothing of its own. The app is handed an
-``Engine`` and a ``Request`` (memray's habit); ``make_app`` builds it for ``main()`` and for the
-tests alike. Its parts, by concern: ``loading.py`` (opening scenarios, live reload and the check,
-in worker threads), ``stepping.py`` (moving through the trace), and here the drawing and the
-screens it opens. The screens and the palette never import this module: they answer with the
-value they dismiss with, or call the ``Host`` protocol (``host.py``).
+Nothing is computed or drawn here. The session is one observable ``Model`` (``model/``); the
+services change it (``Stepper``, ``Loader``, ``Editor``, ``Quiz``, ``Lessons``, ``StepSizes``);
+the widgets watch it and draw themselves. The App turns a key into a service call, pushes the
+screen a service needs an answer from, and keeps the two timers (playing, live reload). It is
+handed an ``Engine`` and a ``Request`` (memray's habit); ``make_app`` builds it for ``main()``
+and for the tests alike. No part of the app imports this module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections import OrderedDict
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal
+from textual.app import App
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
-from tui_backprop.app import digits, keys
+from tui_backprop.app import keys
 from tui_backprop.app.commands import BackpropCommands, Palette
-from tui_backprop.app.engine import DTYPES, Engine, Overrides
-from tui_backprop.app.explore import ExploreMixin
-from tui_backprop.app.explore_screens import QuizBar
-from tui_backprop.app.lessons import LessonMixin
-from tui_backprop.app.loading import LoadingMixin, Request
-from tui_backprop.app.stepping import PACES, SteppingMixin
-from tui_backprop.app.teaching import TeachingMixin
-from tui_backprop.app.widgets import NodeList, StatusBar, TextView
+from tui_backprop.app.debugger.screen import DebuggerScreen
+from tui_backprop.app.engine import Engine, Overrides
+from tui_backprop.app.explore.editing import Editor
+from tui_backprop.app.explore.lessons import Lessons
+from tui_backprop.app.explore.quiz import Quiz
+from tui_backprop.app.explore.sweeping import StepSizes
+from tui_backprop.app.look import digits as display
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.look.styles import styled
+from tui_backprop.app.model.loading import RELOAD_POLL, Loader
+from tui_backprop.app.model.model import PACES, Aspect, Model, Request
+from tui_backprop.app.model.stepping import Stepper
+from tui_backprop.app.model.tasks import Work
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tui_backprop.app.session import Session
-    from tui_backprop.core.filewatch import FileWatcher
-    from tui_backprop.core.scenarios import Scenario
+    from tui_backprop.app.engine import Scenario
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""
@@ -50,45 +47,22 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 __all__ = ["BackpropApp", "DebuggerScreen", "Request", "main", "make_app"]
 
 
-# ---------------------------------------------------------------- the stepping screen
-class DebuggerScreen(Screen):
-    """Node list on the left, inspector on the right, status line and keys below."""
-
-    BINDINGS = keys.DEBUGGER
-    AUTO_FOCUS = "#nodes"
-
-    def compose(self) -> ComposeResult:
-        from tui_backprop.app.circuit import CircuitView
-
-        yield CircuitView(id="circuit")
-        with Horizontal(id="main"):
-            yield NodeList(id="nodes")
-            yield TextView(Text("starting…", style="italic"), id="inspector")
-        yield QuizBar(id="quiz")
-        yield StatusBar(id="status")
-        yield Footer(compact=True, id="footer")
-
-    @on(NodeList.Highlighted)
-    def _peek(self, event: NodeList.Highlighted) -> None:
-        self.app.peek(event.name)  # type: ignore[attr-defined]
-
-    @on(NodeList.Selected)
-    def _select(self, event: NodeList.Selected) -> None:
-        self.app.select_node(event.name)  # type: ignore[attr-defined]
-
-    def on_circuit_view_selected(self, event) -> None:
-        self.app.select_node(event.name)  # type: ignore[attr-defined]
+def warm_up_views() -> None:
+    """Import what drawing a trace needs (numpy included), in the load's thread, not the UI's."""
+    import tui_backprop.app.debugger.rows
+    import tui_backprop.app.debugger.status_text
+    import tui_backprop.app.inspector.text  # noqa: F401
 
 
-# ---------------------------------------------------------------- the app
-class BackpropApp(TeachingMixin, ExploreMixin, LessonMixin, LoadingMixin, SteppingMixin, App[int]):
-    """Steps through a trace; every number it shows comes from the engine."""
+class BackpropApp(App[int]):
+    """Steps through a trace; every number it shows comes from the engine, through the model."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     """Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too."""
     TITLE = "backprop-tui"
     BINDINGS = keys.GLOBAL
     COMMANDS = App.COMMANDS | {BackpropCommands}
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(st.COMPONENT_CLASSES)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (16, "-tall")]
 
@@ -101,49 +75,54 @@ class BackpropApp(TeachingMixin, ExploreMixin, LessonMixin, LoadingMixin, Steppi
         quiz: bool = False,
     ) -> None:
         super().__init__()
-        self.init_explore()
-        self.start_quiz = quiz
-        digits.set_digits(digits.DIGITS)  # a fresh app shows the default digits
+        display.set_digits(display.DIGITS)  # a fresh app shows the default digits
+        self.console.push_theme(st.blank_theme())
         self.request = request
+        self.start_quiz = quiz
         self.engine = engine or Engine()
-        self.overrides = overrides or Overrides()
-        self.default_dtype = request.dtype if request else dtype
-        self.session: Session | None = None
-        self.loaded: Request | None = None
-        """The request the current session came from (what a bug or dtype switch reopens)."""
-        self.inspected: str | None = None
-        """The node the list cursor peeks at; None follows the current step's node."""
-        self.loading: Request | None = None
-        self.load_ticket = 0
-        self.generation = 0
-        self.progress: tuple[int, int] | None = None
-        self.playing: Timer | None = None
-        self._failed: Request | None = None
-        self.pace = PACES.index(1.0)
-        self._catalog: list[tuple[str, str]] | None = None
-        self._inspector_cache: OrderedDict[tuple, Text] = OrderedDict()
-        self._refresh_pending = False
-        self.watcher: FileWatcher | None = None
-        """The user's scenario files, polled for saves (None for built-ins)."""
-        self._watch_timer: Timer | None = None
+        self.model = Model(
+            default_dtype=request.dtype if request else dtype, overrides=overrides or Overrides()
+        )
+        self.stepper = Stepper(self.model)
+        self.loader = Loader(self.model, self.engine, self, warm_up=warm_up_views)
+        self.editor = Editor(self.model, self.engine, show=self.loader.show_edited)
+        self.loader.prepare = self.editor.with_edits
+        self.quiz = Quiz(self.model, self.stepper)
+        self.lessons = Lessons(self.model, self.engine, self.stepper)
+        self.loader.apply_lesson = self.lessons.apply
+        self.step_sizes = StepSizes(self.model, self.engine)
+        self.play_timer: Timer | None = None
+        self.watch_timer: Timer | None = None
+        self._sigterm_caught = False
 
-    # ------------------------------------------------------------ startup
+    def spawn(self, work: Work, group: str) -> None:
+        """The services' background work, as Textual workers (``model.tasks.Tasks``)."""
+        self.run_worker(work, group=group, exclusive=True, exit_on_error=False)
+
+    # ------------------------------------------------------------ startup and shutdown
     def get_default_screen(self) -> Screen:
-        return DebuggerScreen(id="_default")
+        return DebuggerScreen(self.model, self.stepper, self.quiz, id="_default")
+
+    @property
+    def debugger(self) -> DebuggerScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
 
     def on_mount(self) -> None:
         self._catch_sigterm()
+        self._push_styles()
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+        self.model.on_notice(self._notice)
+        self.model.subscribe(self._route, Aspect.PLAY | Aspect.FAILURE | Aspect.VIEW | Aspect.SESSION)
         if self.start_quiz:
-            self.call_after_refresh(self.set_quiz, True)
-        if self.request is not None:
-            self.loading = self.request
-            self.load_ticket += 1
-            self.refresh_view()
-            # After the first frame: the import of numpy and the engine must not delay it.
-            self.call_after_refresh(self._load, self.request, self.load_ticket, False)
-        else:
-            self.refresh_view()
+            self.call_after_refresh(self.quiz.set, True)
+        request = self.request
+        if request is None:
             self.action_open_picker()
+            return
+        self.model.loading = request
+        self.model.changed(Aspect.LOADING)
+        # After the first frame: the import of numpy and the engine must not delay it.
+        self.call_after_refresh(self.loader.open, request.spec, request.bug, request.dtype)
 
     def _catch_sigterm(self) -> None:
         """SIGTERM ends the app the way ``q`` does, so the terminal is restored; exit status 143."""
@@ -153,204 +132,265 @@ class BackpropApp(TeachingMixin, ExploreMixin, LessonMixin, LoadingMixin, Steppi
             return  # not the main thread, or no signals here: the default action stands
         self._sigterm_caught = True
 
+    def exit(self, result: int | None = None, return_code: int = 0, message: object = None) -> None:
+        """Answers from builds and checks still running are dropped from now on."""
+        self.loader.close()
+        super().exit(result, return_code, message)  # type: ignore[arg-type]
+
     def on_unmount(self) -> None:
-        if getattr(self, "_sigterm_caught", False):
+        self.loader.close()
+        display.set_digits(display.DIGITS)  # the next app (or test) starts from the default
+        if self._sigterm_caught:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+
+    def _notice(self, message: str, severity: str, timeout: float) -> None:
+        self.notify(message, severity=severity, timeout=timeout)  # type: ignore[arg-type]
+
+    def _push_styles(self) -> None:
+        """The stylesheet's ``.bp--NAME`` rules as the Rich theme every view's text resolves."""
+        self.console.push_theme(
+            st.rich_theme(lambda name: self.get_component_styles(name).partial_rich_style)
+        )
+
+    def _restyle(self) -> None:
+        """Another Textual theme: the named styles again, and every view drawn again with them."""
+        self.console.pop_theme()
+        self._push_styles()
+        for screen in self.screen_stack:
+            for widget in screen.walk_children(with_self=True):
+                widget.notify_style_update()
+                widget.refresh()
+        self.model.changed(~Aspect.VIEW)
 
     def action_command_palette(self) -> None:
         """Textual's palette, guarded against two crashes of its own (``commands.Palette``)."""
         if self.use_command_palette and not Palette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
 
-    @property
-    def debugger(self) -> DebuggerScreen:
-        return self.screen_stack[0]  # type: ignore[return-value]
+    # ------------------------------------------------------------ what the model asks of the App
+    def _route(self, touched: Aspect) -> None:
+        """Timers, the error screen and presenter mode follow the model."""
+        if touched & Aspect.PLAY:
+            if self.play_timer is not None:
+                self.play_timer.stop()
+                self.play_timer = None
+            if self.model.playing:
+                self.play_timer = self.set_interval(PACES[self.model.pace], self.stepper.tick)
+        if self.loader.watcher is not None and self.watch_timer is None:
+            self.watch_timer = self.set_interval(RELOAD_POLL, self.loader.poll)
+        if touched & Aspect.FAILURE:
+            self._show_failure()
+        if touched & Aspect.VIEW:
+            self._show_presenter()
 
-    def on_resize(self) -> None:
-        # The status line picks its full or compact form by width (the inspector sees to itself).
-        self.call_after_refresh(self.refresh_view)
+    def _show_failure(self) -> None:
+        from tui_backprop.app.screens.error import ErrorScreen
 
-    # ------------------------------------------------------------ drawing
-    def _show_rows(self) -> None:
-        from tui_backprop.app import views
-
-        session = self.session
-        assert session is not None
-        columns: dict[tuple[int, str], list[views.Column]] = {}
-
-        def columns_at(width: int, phase: str = "backward") -> list[views.Column]:
-            if (width, phase) not in columns:
-                columns[width, phase] = views.columns_for(session, width, phase)
-            return columns[width, phase]
-
-        nodes = self.debugger.query_one(NodeList)
-        natural = sum(c.width + 1 for c in columns_at(10_000)) + 1
-        nodes.natural_width = natural
-        nodes.show(
-            session.node_names,
-            session.rows(),
-            lambda state, width: views.node_row(session, state, columns_at(width, state.phase)),
-            lambda width: views.header_row(columns_at(width, session.phase)),
-            cursor=session.node_names.index(session.node_name),
-            header_key=session.phase,
-        )
-        nodes.refresh(layout=True)
-
-    def refresh_view(self) -> None:
-        """Bring the list, the inspector and the status line up to the session's state."""
-        if self.exiting:
+        failure = self.model.failure
+        if failure is None:
+            if isinstance(self.screen, ErrorScreen):
+                self.screen.dismiss(None)
             return
-        debugger = self.debugger
-        if not debugger.is_mounted:
-            return
-        session = self.session
-        status = debugger.query_one(StatusBar)
-        inspector = debugger.query_one(TextView)
-        if session is None:
-            # No numpy yet: the first frame is drawn before the engine is imported.
-            status.set_text(Text(f" {self._title()} ", style="bold"))
-            inspector.set_text(self._placeholder())
-            return
-        from tui_backprop.app import views  # cached: the load worker imported it
-
-        session.show_all = self.show_all_checks
-
-        line = views.status_line(
-            session, self._title(), self.progress, self._status_extra(), status.size.width
-        )
-        status.set_text(line)
-        nodes = debugger.query_one(NodeList)
-        nodes.update_states(session.rows(), session.phase)
-        name = self.inspected or session.node_name
-        nodes.move_cursor(session.node_names.index(name))
-        inspector.set_content(partial(self._inspector_text, session, name), (id(session), name, session.step))
-        self.refresh_quiz()
-        self.refresh_teaching()
-
-    def _inspector_text(self, session: Session, name: str, width: int) -> Text:
-        """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
-        from tui_backprop.app import views
-
-        width = width if width > 0 else 60
-        key = (
-            id(session),
-            name,
-            session.step,
-            width,
-            session.n_checked,
-            session.check_complete,
-            session.show_all,
-        )
-        text = self._inspector_cache.get(key)
-        if text is None:
-            text = views.inspector(session, name, width)
-            self._inspector_cache[key] = text
-            if len(self._inspector_cache) > 256:
-                self._inspector_cache.popitem(last=False)
-        return text
-
-    def _title(self) -> str:
-        if self.session is not None:
-            return self.session.scenario.slug
-        if self.loading is not None:
-            return f"loading {self.loading.spec}…"
-        return "backprop-tui"
-
-    def _status_extra(self) -> str:
-        parts = []
-        if self.playing is not None:
-            parts.append(f"▶ playing {PACES[self.pace]:g}s/step")
-        if self.loading is not None and self.session is not None:
-            parts.append(f"loading {self.loading.spec}…")
-        parts += self.explore_status()
-        return "  ".join(parts)
-
-    def _placeholder(self) -> Text:
-        text = Text()
-        if self.loading is not None:
-            text.append(f"loading {self.loading.spec}…", style="italic")
+        failed = self.model.failed
+        spec = failed.spec if failed else "scenario"
+        has_trace = self.model.session is not None
+        if isinstance(self.screen, ErrorScreen):
+            self.screen.show(spec, failure, has_trace)
         else:
-            text.append("No scenario open. ", style="bold")
-            text.append("Press o to pick one, ? for help, q to quit.")
-        return text
+            self.push_screen(ErrorScreen(spec, failure, has_trace), callback=self._after_error)
 
-    # ------------------------------------------------------------ screens
-    def action_open_picker(self) -> None:
-        from tui_backprop.app.screens import PickerScreen
+    def _after_error(self, choice: str | None) -> None:
+        if choice == "picker":
+            self.action_open_picker()
+        elif choice == "retry":
+            self.loader.retry()
 
-        if any(isinstance(s, PickerScreen) for s in self.screen_stack):
+    def _show_presenter(self) -> None:
+        from tui_backprop.app.presenter.screen import PresenterScreen
+
+        shown = isinstance(self.screen, PresenterScreen)
+        if self.model.presenting and not shown and self.model.session is not None:
+            self.push_screen(PresenterScreen(self.model))
+        elif not self.model.presenting and shown:
+            self.screen.dismiss(None)
+
+    # ------------------------------------------------------------ stepping keys
+    def action_step(self, delta: int) -> None:
+        self.stepper.step(delta)
+
+    def action_continue_run(self, direction: int) -> None:
+        self.stepper.continue_run(direction)
+
+    def action_jump(self, where: str) -> None:
+        self.stepper.jump(where)
+
+    def action_toggle_breakpoint(self) -> None:
+        self.stepper.toggle_breakpoint()
+
+    def action_play(self) -> None:
+        self.stepper.play()
+
+    def action_pace(self, delta: int) -> None:
+        self.stepper.pace(delta)
+
+    # ------------------------------------------------------------ views
+    def action_toggle_circuit(self) -> None:
+        """The graph as a circuit above the inspector (again: back to the node list)."""
+        self.model.set_view("debugger" if self.model.view == "circuit" else "circuit")
+
+    def action_presenter(self) -> None:
+        """The current step as one large, high-contrast card; Escape (or P) returns."""
+        self.model.set_presenting(not self.model.presenting)
+
+    def action_digits(self, delta: int) -> None:
+        """Show more (or fewer) significant digits everywhere, 3 to 17."""
+        now = self.model.set_digits(display.digits() + delta)
+        self.notify(f"{now} significant digits", timeout=1.5)
+
+    def action_toggle_spoilers(self) -> None:
+        """Show every check result at once (for debugging) or only once its step is reached."""
+        self.model.set_show_all(not self.model.show_all)
+        every = "every check result shown"
+        self.notify(
+            every if self.model.show_all else "check results shown as their steps are reached", timeout=2
+        )
+
+    def action_view_tensor(self) -> None:
+        name = self.model.looked_at
+        if self.model.session is None or name is None:
             return
-        self._stop_playing()
-        current = self.session.scenario.slug if self.session is not None else None
-        picker = PickerScreen(self.engine.catalog, current, can_go_back=self.session is not None)
-        self.push_screen(picker, callback=self._picked)
+        from tui_backprop.app.inspector.tensor_screen import TensorScreen, layers_for
 
-    def _picked(self, spec: str | None) -> None:
-        if spec:
-            self.open_scenario(spec)
+        layers, comparison = layers_for(self.model.session, name)
+        self.push_screen(TensorScreen(name, layers, comparison))
 
     def action_help(self) -> None:
-        from tui_backprop.app.screens import HelpScreen
+        from tui_backprop.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_view_tensor(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        from tui_backprop.app.tensorview import TensorScreen, layers_for
+    # ------------------------------------------------------------ scenario and check
+    def action_open_picker(self) -> None:
+        from tui_backprop.app.screens.picker import PickerScreen
 
-        name = self.inspected or session.node_name
-        layers, comparison = layers_for(session, name)
-        self.push_screen(TensorScreen(name, layers, comparison))
+        if any(isinstance(s, PickerScreen) for s in self.screen_stack):
+            return
+        self.stepper.stop()
+        session = self.model.session
+        current = session.scenario.slug if session is not None else None
+        picker = PickerScreen(self.engine.catalog, current, can_go_back=session is not None)
+        self.push_screen(picker, callback=lambda spec: self.loader.open(spec) if spec else None)
 
     def action_choose_bug(self) -> None:
-        session = self.session
+        session = self.model.session
         if session is None:
             return
-        from tui_backprop.app.screens import BugScreen
+        from tui_backprop.app.screens.choices import BugScreen
 
-        self.push_screen(BugScreen(session.scenario.bugs, session.bug), callback=self._bug_chosen)
+        def chosen(bug: str | None) -> None:
+            if bug is not None:
+                self.loader.set_bug(bug or None)
 
-    def _bug_chosen(self, bug: str | None) -> None:
-        if bug is not None:
-            self.set_bug(bug or None)
-
-    def set_bug(self, bug: str | None) -> None:
-        """Rebuild the scenario with a named bug on (or none), staying on the same node."""
-        if self.loaded is not None:
-            self.open_scenario(self.loaded.spec, bug, self.loaded.dtype, keep_position=True)
-
-    def set_dtype(self, dtype: str) -> None:
-        if dtype in DTYPES and self.loaded is not None:
-            self.open_scenario(self.loaded.spec, self.loaded.bug, dtype, keep_position=True)
+        self.push_screen(BugScreen(session.scenario.bugs, session.bug), callback=chosen)
 
     def action_toggle_dtype(self) -> None:
-        if self.loaded is not None:
-            self.set_dtype("float32" if self.loaded.dtype == "float64" else "float64")
+        self.loader.toggle_dtype()
 
     def action_edit_settings(self) -> None:
-        from tui_backprop.app.screens import SettingsScreen
+        from tui_backprop.app.screens.choices import SettingsScreen
 
-        dtype = self.session.dtype if self.session else self.default_dtype
-        defaults = self.engine.settings(dtype, Overrides())
-        values = {"eps": defaults.eps, "rtol": defaults.rtol, "atol": defaults.atol}
-        self.push_screen(SettingsScreen(dtype, self.overrides, values), callback=self.set_overrides)
-
-    def set_overrides(self, overrides: Overrides | None) -> None:
-        """New eps / tolerances (None: the dtype's defaults) and a fresh check."""
-        self.overrides = overrides if overrides is not None else Overrides()
-        session = self.session
-        if session is not None:
-            session.settings = self.engine.settings(session.dtype, self.overrides)
-            self.start_check()
-
-    def set_setting(self, field: str, value: float) -> None:
-        self.set_overrides(replace(self.overrides, **{field: value}))
+        session = self.model.session
+        dtype = session.dtype if session else self.model.default_dtype
+        screen = SettingsScreen(dtype, self.model.overrides, self.loader.default_settings())
+        self.push_screen(screen, callback=self.loader.set_overrides)
 
     def action_rerun_check(self) -> None:
-        self.start_check()
+        self.loader.checker.start()
+
+    # ------------------------------------------------------------ explore it live
+    def action_edit_value(self) -> None:
+        from tui_backprop.app.explore.screens import EditScreen
+        from tui_backprop.app.explore.words import leaves_hint, prefill
+
+        session = self.model.session
+        name = self.editor.target()
+        if session is None or name is None:
+            return
+        trace = session.trace
+        self.push_screen(EditScreen(prefill(trace, name), leaves_hint(trace), self.editor.try_edit))
+
+    def action_nudge(self) -> None:
+        from tui_backprop.app.explore.screens import NudgeScreen
+        from tui_backprop.app.explore.words import nudge_words
+
+        first = self.editor.first_nudge()
+        if first is None:
+            return
+        answer = nudge_words(self.editor.try_nudge(first))
+        if isinstance(answer, str):
+            self.notify(answer, severity="error", timeout=5)
+            return
+
+        def again(text: str) -> tuple[Text, Text] | str:
+            return nudge_words(self.editor.try_nudge(text))
+
+        self.push_screen(NudgeScreen(*answer, first, again))
+
+    def action_undo_edit(self) -> None:
+        self.editor.undo()
+
+    def action_step_size_explorer(self) -> None:
+        if self.model.session is not None:
+            self.spawn(self._explore_step_size(), "sweep")
+
+    async def _explore_step_size(self) -> None:
+        from functools import partial
+
+        from tui_backprop.app.explore.screens import StepSizeScreen
+        from tui_backprop.app.explore.stepsize_words import explorer_lines
+
+        result = await self.step_sizes.sweep()
+        if result is not None and not self.loader.closed:
+            self.push_screen(StepSizeScreen(partial(explorer_lines, result.sweep, result.eps)))
+
+    def action_toggle_quiz(self) -> None:
+        self.quiz.toggle()
+
+    # ------------------------------------------------------------ bookmarks and lessons
+    def action_toggle_bookmark(self) -> None:
+        from functools import partial
+
+        from tui_backprop.app.explore.screens import NoteScreen
+
+        title = self.lessons.toggle_bookmark()
+        session = self.model.session
+        if title is not None and session is not None:
+            self.push_screen(NoteScreen(title, "", partial(self.lessons.add_bookmark, session.step)))
+
+    def action_next_bookmark(self, direction: int) -> None:
+        self.lessons.next_bookmark(direction)
+
+    def action_save_lesson(self) -> None:
+        from tui_backprop.app.explore.screens import SaveLessonScreen
+
+        session = self.model.session
+        if session is None:
+            return
+        summary = styled(self.lessons.lesson_summary(), st.DIM)
+        default = f"{session.scenario.slug}.lesson.toml"
+        self.push_screen(SaveLessonScreen(default, summary, self.lessons.save_lesson))
+
+    def action_save_handout(self) -> None:
+        from tui_backprop.app.explore.screens import SaveLessonScreen
+
+        session = self.model.session
+        if session is None:
+            return
+        summary = styled(self.lessons.handout_summary(), st.DIM)
+        default = f"{session.scenario.slug}-handout.md"
+        screen = SaveLessonScreen(default, summary, self.lessons.save_handout, title="Save handout")
+        self.push_screen(screen)
 
 
 def make_app(

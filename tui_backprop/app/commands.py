@@ -11,20 +11,35 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 from tui_backprop.app import keys
-from tui_backprop.app.dialog import AnswersOnce
-from tui_backprop.app.host import Host
+from tui_backprop.app.screens.dialog import AnswersOnce
+
+if TYPE_CHECKING:
+    from tui_backprop.app.model.loading import Loader
+    from tui_backprop.app.model.model import Model
 
 Command = tuple[str, str, Callable[[], object]]
 """(name, help, callback)."""
 
 DIGITS = re.compile(r"^\s*digits\s*[= ]\s*(\d{1,2})\s*$")
 SETTING = re.compile(r"^\s*(eps|rtol|atol)\s*[= ]\s*([0-9.eE+-]+)\s*$")
+
+
+class Host(Protocol):
+    """What the palette may ask of the app (the palette never imports it): its model, the loader
+    that opens scenarios and changes the check's settings, and its actions by name."""
+
+    model: Model
+    loader: Loader
+
+    async def run_action(self, action: str, default_namespace: Any = None) -> bool: ...
+
+    def action_edit_settings(self) -> None: ...
 
 
 class BackpropCommands(Provider):
@@ -45,28 +60,29 @@ class BackpropCommands(Provider):
                 f"{binding.tooltip}  [{keys.keys_of(binding)}]",
                 partial(app.run_action, binding.action),
             )
-        for slug, title in app.catalog_names():
-            yield (f"Switch scenario: {slug}", title, partial(app.open_scenario, slug))
-        session = app.session
+        loader = app.loader
+        for slug, title in loader.catalog_names():
+            yield (f"Switch scenario: {slug}", title, partial(loader.open, slug))
+        session = app.model.session
         if session is not None:
             for name, description in session.scenario.bugs.items():
                 verb = "Switch off bug" if session.bug == name else "Toggle bug"
                 target = None if session.bug == name else name
-                yield (f"{verb}: {name}", description, partial(app.set_bug, target))
+                yield (f"{verb}: {name}", description, partial(loader.set_bug, target))
             if session.bug:
-                yield ("Switch off the bug", session.bug, partial(app.set_bug, None))
+                yield ("Switch off the bug", session.bug, partial(loader.set_bug, None))
             other = "float32" if session.dtype == "float64" else "float64"
             yield (
                 f"Change dtype to {other}",
                 "rebuild the trace and check it again",
-                partial(app.set_dtype, other),
+                partial(loader.set_dtype, other),
             )
         yield (
             "Change eps / rtol / atol…",
             "type e.g. 'eps 1e-4' here, or open the settings",
             app.action_edit_settings,
         )
-        yield ("Reset eps and tolerances to the dtype's defaults", "", partial(app.set_overrides, None))
+        yield ("Reset eps and tolerances to the dtype's defaults", "", partial(loader.set_overrides, None))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands:
@@ -77,7 +93,9 @@ class BackpropCommands(Provider):
         if digits:
             count = int(digits.group(1))
             yield Hit(
-                1.0, Content(f"Show {count} significant digits"), partial(self.backprop.set_digits, count)
+                1.0,
+                Content(f"Show {count} significant digits"),
+                partial(self.backprop.model.set_digits, count),
             )
         match = SETTING.match(query)
         if match:
@@ -88,7 +106,9 @@ class BackpropCommands(Provider):
                 value = -1.0
             if value > 0:
                 yield Hit(
-                    1.0, Content(f"Set {field} = {value:g}"), partial(self.backprop.set_setting, field, value)
+                    1.0,
+                    Content(f"Set {field} = {value:g}"),
+                    partial(self.backprop.loader.set_setting, field, value),
                 )
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands:

@@ -1,24 +1,84 @@
-"""The app's one door into the engine: loading, tracing and checking, imported only when used.
+"""The app's one door into the engine: no other module of ``app/`` imports ``core``, ``check`` or ``teach``.
 
-The app is handed an ``Engine`` (memray's habit: the UI takes its data source as an argument), so
-tests can give it one whose check is slow or whose scenarios fail, and so that numpy and the
-engine are imported in a worker thread after the first frame rather than before it.
+Two things pass through it (README, "Code map"):
+
+- ``Engine``, every call that *runs* the engine: load and trace a scenario, check a trace, run it
+  again with edited values, rebuild it in another dtype, read a lesson, write a handout. The app
+  is handed one (memray's habit), so a test can give it one whose check is slow or whose
+  scenarios fail; its imports happen on first use, in a worker thread after the first frame.
+- The engine's vocabulary that the views read: its result types (for type hints) and the pure
+  helpers that put its numbers into words (``plug``, ``links``, ``question_for`` ...). They are
+  re-exported here by name and imported on first use (the module's ``__getattr__``), so that
+  importing the app does not import numpy before its first frame (tests/test_app_startup.py).
+
+``tests/test_layers.py`` holds the door shut: an import of the engine anywhere else in ``app/``,
+inside a function or a ``TYPE_CHECKING`` block included, fails it.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui_backprop.app.session import Session
     from tui_backprop.check.gradcheck import CheckSettings, NodeCheck
     from tui_backprop.core.scenarios import Scenario
     from tui_backprop.core.trace import Trace
     from tui_backprop.teach.lesson import Lesson
+
+_VOCABULARY = {
+    "tui_backprop.check.gradcheck": ["DEFAULTS", "CheckSettings", "Comparison", "NodeCheck"],
+    "tui_backprop.check.resolution": ["below_resolution"],
+    "tui_backprop.core.errors": ["describe_exception"],
+    "tui_backprop.core.filewatch": ["FileWatcher"],
+    "tui_backprop.core.graph": ["Node", "Origin"],
+    "tui_backprop.core.scenarios": ["Scenario"],
+    "tui_backprop.core.trace": ["Step", "Trace", "backward_origin"],
+    "tui_backprop.teach.derivation": ["Link", "Probe", "central_difference", "links"],
+    "tui_backprop.teach.edits": [
+        "NUDGE_H",
+        "EditError",
+        "Edits",
+        "Nudge",
+        "distinct",
+        "edited_value",
+        "element_label",
+        "first_nonfinite",
+        "nudge",
+    ],
+    "tui_backprop.teach.lesson": ["Bookmark", "Lesson"],
+    "tui_backprop.teach.quiz": ["Grade", "Question", "Score", "grade", "question_for"],
+    "tui_backprop.teach.step_words": ["num", "plug", "plug_formula"],
+    "tui_backprop.teach.stepsize": ["Sweep", "sweep"],
+    "tui_backprop.teach.typed_numbers": ["NotANumberError", "evaluate"],
+}
+_HOME = {name: module for module, names in _VOCABULARY.items() for name in names}
+
+__all__ = [
+    "DTYPES",
+    "Engine",
+    "Failure",
+    "Overrides",
+    "failure_of",
+    "short_path",
+    *_HOME,
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The engine's vocabulary, imported the first time a view asks for a name (PEP 562)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 DTYPES = ("float64", "float32")
 
@@ -50,7 +110,14 @@ class Failure:
 
 
 def short_path(filename: str) -> str:
-    """A path as the user would type it: relative when it is under the working directory."""
+    """A path as the user would type it: relative when under the working directory; a built-in
+    scenario's file as ``builtin/NAME.py`` wherever the package is installed (so no screen shows
+    where the app happens to be installed)."""
+    builtin = sys.modules.get("tui_backprop.builtin")
+    folders = [os.path.realpath(p) for p in getattr(builtin, "__path__", [])]
+    real = os.path.realpath(filename)
+    if any(os.path.dirname(real) == folder for folder in folders):
+        return f"builtin/{os.path.basename(real)}"
     try:
         relative = os.path.relpath(filename)
     except ValueError:
@@ -59,7 +126,7 @@ def short_path(filename: str) -> str:
 
 
 class Engine:
-    """Calls into ``tui_backprop``; every import happens on first use (usually in a worker)."""
+    """Calls into the engine; every import happens on first use (usually in a worker thread)."""
 
     loader: Callable[[str], Scenario] | None = None
     """Loads a scenario by its spec where slugs and paths do not reach: the command line hands in
@@ -107,6 +174,12 @@ class Engine:
 
         return lesson.load(Path(path))
 
+    def save_lesson(self, lesson: Lesson, path: Path) -> Path:
+        """Write a lesson file; the path written (``OSError`` when it cannot be)."""
+        from tui_backprop.teach.lesson import save
+
+        return save(lesson, path)
+
     def rerun(self, trace: Trace, values: dict) -> Trace:
         """The same graph run again with some leaves' values replaced (edits, nudges, undo)."""
         from tui_backprop.core.trace import run
@@ -121,20 +194,29 @@ class Engine:
         graph, output = scenarios.build(scenario, bug, dtype)
         return run(graph, output, {k: v for k, v in values.items() if k in graph})
 
-    def handout(self, session: Session, notes: dict[int, str], values: dict) -> str:
-        """The Markdown handout of what is open: the bookmarked steps with their notes (every step
-        when there are none), the node table and the verdict from the check as far as it got."""
+    def handout(
+        self,
+        scenario: Scenario,
+        bug: str | None,
+        trace: Trace,
+        settings: CheckSettings,
+        checks: dict[str, NodeCheck],
+        notes: dict[int, str],
+        values: dict,
+    ) -> str:
+        """The Markdown handout of the bookmarked steps with their notes (every step when there are
+        none), the node table and the verdict from the check as far as it got."""
         from tui_backprop.check.gradcheck import Check
         from tui_backprop.teach.handout import trace_markdown
 
-        check = Check(session.trace, session.settings, dict(session.checks))
-        steps = sorted(notes) or None
-        return trace_markdown(session.scenario, session.bug, session.trace, check, steps, notes, values)
+        check = Check(trace, settings, dict(checks))
+        return trace_markdown(scenario, bug, trace, check, sorted(notes) or None, notes, values)
 
     def warm_up(self) -> None:
-        """Import what rendering a trace needs, so the UI thread does not pay for it later."""
-        import tui_backprop.app.views
-        import tui_backprop.check.gradcheck  # noqa: F401
+        """Import what checking and explaining a trace needs, so the UI thread does not pay for it."""
+        import tui_backprop.check.gradcheck
+        import tui_backprop.teach.derivation
+        import tui_backprop.teach.step_words  # noqa: F401
 
 
 def failure_of(exc: BaseException) -> Failure:

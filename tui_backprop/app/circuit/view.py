@@ -1,0 +1,376 @@
+"""The circuit view: the graph drawn as gates and wires, filled in step by step (README: "Teaching with it").
+
+It watches the model while the circuit is the view shown. The geometry comes from ``layout.py``
+once per graph (and digits setting); a step gives each row new label text and styles
+(``labels.py``), and only rows whose content changed are drawn again. Values are above each
+wire, gradients below it (green and red in the stylesheet), and position and marks carry the
+meaning too, for projectors that wash colours out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui_backprop.app.circuit.layout import Layout
+from tui_backprop.app.look import digits as display
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.model.model import Aspect, Model
+from tui_backprop.app.watching import Watching
+
+if TYPE_CHECKING:
+    from tui_backprop.app.circuit.labels import CircuitState
+    from tui_backprop.app.model.session import Session
+
+Overlay = tuple[int, str, str]
+"""(x, text, style) written over a row of the static drawing."""
+HiddenWire = Callable[[], "tuple[str, str] | None"]
+"""The wire (and which label) the quiz hides as ``?`` (``Quiz.hidden_wire``)."""
+
+STATIC = {"wire": st.WIRE, "gate": "bold", "leaf": st.LABEL, "shape": st.DIM}
+"""The styles of the drawing itself: wires, gates, leaf names, shapes."""
+LIT = st.BACKWARD
+"""The wires a step moves a number along."""
+
+_DOUBLE = str.maketrans("╭╮╰╯─│┤├", "╔╗╚╝═║╢╟")
+REACH = 16
+"""How far (in cells) a callout may move from its wire's label slot to find room."""
+
+
+class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
+    """Gates and wires with each wire's value above it and gradient below; follows the current gate."""
+
+    WATCHES = (
+        Aspect.SESSION
+        | Aspect.STEP
+        | Aspect.FOCUS
+        | Aspect.CHECK
+        | Aspect.DISPLAY
+        | Aspect.QUIZ
+        | Aspect.VIEW
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Scroll up", show=False, id="circuit.up"),
+        Binding("down,j", "scroll_down", "Scroll down", show=False, id="circuit.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="circuit.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="circuit.page_down"),
+        Binding("shift+left", "scroll_left", "Scroll left", show=False, id="circuit.left"),
+        Binding("shift+right", "scroll_right", "Scroll right", show=False, id="circuit.right"),
+    ]
+
+    class Selected(Message):
+        """A gate or leaf was clicked: jump to its step."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, model: Model, hidden_wire: HiddenWire | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.hidden_wire = hidden_wire
+        self.layout_: Layout | None = None
+        self._layout_key: tuple[int, int] | None = None
+        self.rows: dict[int, tuple[Overlay, ...]] = {}
+        self._styles: dict[str, Style] = {}
+        self._base: list[list[tuple[int, int, str]]] = []
+        self._strips: OrderedDict[tuple, Strip] = OrderedDict()
+        self.focus_region: Region | None = None
+        self._sized_for: Layout | None = None
+        """The layout the last scroll was computed for (None until laid out)."""
+        self._base_style: Style | None = None
+
+    # ------------------------------------------------------------ drawn from the model
+    def model_changed(self, touched: Aspect) -> None:
+        """While the circuit is the view shown: the layout of this graph, the labels of this step."""
+        session = self.model.session
+        if session is None or self.model.view != "circuit":
+            return
+        from tui_backprop.app.circuit import labels
+
+        layout = self.layout_for(session)
+        if self.layout_ is not layout:
+            self.show(layout)
+        state = labels.state(session, list(layout.gates), self.model.inspected)
+        hidden = self.hidden_wire() if self.hidden_wire is not None else None
+        if hidden is not None:
+            labels.hide(state, *hidden)
+        self.update(state)
+
+    def layout_for(self, session: Session) -> Layout:
+        """The session's geometry, computed once per graph and digits setting."""
+        from tui_backprop.app.circuit import labels
+        from tui_backprop.app.circuit.layout import layout
+
+        key = (id(session.trace), display.digits())
+        if key != self._layout_key or self.layout_ is None:
+            self._layout_key = key
+            return layout(labels.specs(session), labels.label_widths(session))
+        return self.layout_
+
+    # ------------------------------------------------------------ feeding it
+    def show(self, layout: Layout) -> None:
+        """A new graph (or digits setting): new geometry, every row new."""
+        self.layout_ = layout
+        self._base = [_runs(row, layout, y) for y, row in enumerate(layout.rows)]
+        self._strips.clear()
+        self._sized_for = None
+        self.rows = {}
+        self.virtual_size = Size(layout.width, layout.height)
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self.layout_.height if self.layout_ is not None else 1
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return self.layout_.width if self.layout_ is not None else 1
+
+    def update(self, state: CircuitState) -> None:
+        """A step: new labels and styles; repaint the rows that changed, keep the current gate in view."""
+        layout = self.layout_
+        if layout is None:
+            return
+        rows = overlays(layout, state)
+        changed = {y for y in set(rows) | set(self.rows) if rows.get(y) != self.rows.get(y)}
+        self.rows = rows
+        for y in changed:
+            self.refresh_line(y)  # a content row: ScrollView subtracts the scroll offset itself
+        focus = state.inspected or state.current
+        gate = layout.gates.get(focus) if focus else None
+        if gate is not None:
+            slot = layout.slots.get(gate.name)
+            right = slot.x1 if slot is not None else gate.x1
+            self.focus_region = Region(
+                gate.x0, max(0, gate.top - 1), right - gate.x0 + 1, gate.bottom - gate.top + 4
+            )
+            if self._sized_for is layout and self.is_mounted:
+                self._follow()  # this frame already shows the gate: no second frame
+            else:
+                self.call_after_refresh(self._follow, True)  # new geometry: scroll once it is laid out
+
+    def _follow(self, deferred: bool = False) -> None:
+        """Scroll only when the current gate is not fully in view; then, where the drawing goes on far
+        enough, half a view past the least distance (a step moves one gate on), so the next steps
+        mostly need no scroll: a scroll repaints every visible row."""
+        region = self.focus_region
+        if region is None or not self.is_mounted:
+            return
+        self._sized_for = self.layout_
+        window = self.scrollable_content_region.at_offset(self.scroll_offset)
+        if window.width <= 0 or window.height <= 0:
+            if not deferred:  # just shown again: not laid out yet
+                self.call_after_refresh(self._follow, True)
+            return
+        if region in window:
+            return
+        self.scroll_to_region(region, animate=False, immediate=True)
+        window = self.scrollable_content_region.at_offset(self.scroll_offset)
+        ahead = max(0, (window.width - region.width) // 2)
+        if region.x + region.width > window.x + window.width - ahead // 2 and region.x > window.x:
+            shift = min(ahead, region.x - window.x)  # moving right: lead with room on the right
+        elif region.x < window.x + ahead // 2:
+            shift = -min(ahead, window.x + window.width - region.x - region.width)
+        else:
+            shift = 0
+        if shift and 0 <= self.scroll_x + shift <= self.max_scroll_x:  # only where the drawing goes on
+            self.scroll_to(x=self.scroll_x + shift, animate=False, immediate=True)
+
+    # ------------------------------------------------------------ drawing
+    def _style(self, name: str) -> Style:
+        """A style name of the stylesheet (``bp.wire``) or a plain one (``bold``), resolved once."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.app.console.get_style(name or "none", default=Style.null())
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        layout = self.layout_
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style  # costly to compute on every line
+        row = int(self.scroll_y) + y
+        if layout is None or width <= 0 or not 0 <= row < layout.height:
+            return Strip.blank(max(0, width), base)
+        overlay = self.rows.get(row, ())
+        x0 = int(self.scroll_x)
+        view = (row, overlay, x0, width)
+        cropped = self._strips.get(view)
+        if cropped is None:
+            key = (row, overlay)
+            strip = self._strips.get(key)
+            if strip is None:
+                strip = self._strips[key] = self._row_strip(row, overlay, base)
+            cropped = self._strips[view] = strip.crop(x0, x0 + width).extend_cell_length(width, base)
+            while len(self._strips) > 4096:
+                self._strips.popitem(last=False)
+        return cropped
+
+    def _row_strip(self, row: int, overlay: tuple[Overlay, ...], base: Style) -> Strip:
+        layout = self.layout_
+        assert layout is not None
+        chars = list(layout.rows[row])
+        styles: list[str] = [""] * len(chars)
+        for x0, x1, name in self._base[row]:
+            for x in range(x0, x1):
+                styles[x] = name
+        for x, text, name in overlay:
+            for k, ch in enumerate(text):
+                if 0 <= x + k < len(chars):
+                    chars[x + k] = ch
+                    styles[x + k] = name
+        segments = []
+        start = 0
+        for x in range(1, len(chars) + 1):
+            if x == len(chars) or styles[x] != styles[start]:
+                style = base + self._style(styles[start]) if styles[start] else base
+                segments.append(Segment("".join(chars[start:x]), style))
+                start = x
+        return Strip(segments, len(chars))
+
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: cached strips and styles carry the old colours."""
+        super().notify_style_update()
+        self._base_style = None
+        self._styles.clear()
+        self._strips.clear()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or self.layout_ is None:
+            return
+        name = self.layout_.gate_at(offset.x + int(self.scroll_x), offset.y + int(self.scroll_y))
+        if name is not None:
+            self.post_message(self.Selected(name))
+
+
+def _runs(row: str, layout: Layout, y: int) -> list[tuple[int, int, str]]:
+    """The static styles of one row: wires dim, gates bold, leaf names coloured, shapes grey."""
+    runs = []
+    start = None
+    for x, ch in enumerate(row + " "):
+        is_wire = ch in "─│╭╮╰╯├┤┬┴┼"
+        if is_wire and start is None:
+            start = x
+        elif not is_wire and start is not None:
+            runs.append((start, x, STATIC["wire"]))
+            start = None
+    for gate in layout.gates.values():
+        if gate.is_op and gate.top <= y <= gate.bottom:
+            runs.append((gate.x0, gate.x1, STATIC["gate"]))
+            if y == gate.bottom and gate.shape:
+                at = row.find(f" {gate.shape} ", gate.x0)
+                if at >= 0:
+                    runs.append((at, at + len(gate.shape) + 2, STATIC["shape"]))
+        elif not gate.is_op and y == gate.y:
+            runs.append((gate.name_x, gate.name_x + len(gate.name), STATIC["leaf"]))
+        elif not gate.is_op and y == gate.y + 1 and gate.shape:
+            runs.append((gate.shape_x, gate.shape_x + len(gate.shape), STATIC["shape"]))
+    return runs
+
+
+def overlays(layout: Layout, state: CircuitState) -> dict[int, tuple[Overlay, ...]]:
+    """Per row, the text and styles a step writes over the static drawing."""
+    rows: dict[int, list[Overlay]] = {}
+
+    def put(x: int, y: int, text: str, style: str) -> None:
+        if text:
+            rows.setdefault(y, []).append((x, text, style))
+
+    for gate, position in state.lit:
+        cells = layout.inputs.get(gate, [])
+        if position < len(cells):
+            for x, y in cells[position]:
+                put(x, y, layout.rows[y][x], LIT)
+    for name in state.lit_outputs:
+        slot = layout.slots.get(name)
+        gate = layout.gates.get(name)
+        if slot is not None and gate is not None:
+            put(gate.x1, slot.y, layout.rows[slot.y][gate.x1 : slot.x1], LIT)
+    for name, gate in layout.gates.items():
+        if name in state.blamed:
+            for y in range(gate.top, gate.bottom + 1):
+                put(gate.x0, y, layout.rows[y][gate.x0 : gate.x1].translate(_DOUBLE), st.BLAME)
+        elif name == state.current:
+            for y in range(gate.top, gate.bottom + 1):
+                put(gate.x0, y, layout.rows[y][gate.x0 : gate.x1], "bold reverse")
+        elif name == state.inspected:
+            put(gate.x0, gate.y, layout.rows[gate.y][gate.x0 : gate.x1], "underline")
+        mark = state.marks.get(name)
+        if mark is not None:
+            symbol, style = mark
+            if gate.is_op:
+                put(gate.x1 - 2, gate.top, symbol, style)
+            else:
+                put(
+                    gate.x0 + len(gate.name) + (len(gate.shape) + 1 if gate.shape else 0),
+                    gate.y,
+                    symbol,
+                    style,
+                )
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for gate in layout.gates.values():
+        for y in range(gate.top, gate.bottom + 1):
+            taken.setdefault(y, []).append((gate.x0, gate.x1))
+    for name, slot in layout.slots.items():
+        labels = state.labels.get(name)
+        if labels is None:
+            continue
+        for text, style, y in ((*labels.above, slot.y - 1), (*labels.below, slot.y + 1)):
+            text = _fit(text, slot.width)
+            put(slot.x0, y, text, style)
+            taken.setdefault(y, []).append((slot.x0, slot.x0 + len(text)))
+    caption = []
+    for name, slot in layout.slots.items():
+        labels = state.labels.get(name)
+        if labels is None:
+            continue
+        callout, total = labels.callout, labels.total
+        wanted = []
+        if callout[0]:
+            wanted.append((slot.y + 2, f" {callout[0]} ", callout[1], f"{name}: {callout[0]}"))
+        if total[0]:
+            row = slot.y + 3 if slot.fan_out or not callout[0] else slot.y + 2
+            row = slot.y + 2 if not callout[0] and not slot.fan_out else row
+            wanted.append((row, total[0], total[1], f"{name}: {total[0]}"))
+        for row, text, style, long in wanted:
+            x = _place(layout, slot, row, len(text), taken)
+            if x is None:
+                caption.append((long, style))
+                continue
+            put(x, row, text, style)
+            taken.setdefault(row, []).append((x, x + len(text)))
+    if caption:  # what found no room beside its wire: on the last row, named
+        x = 1
+        for text, style in caption:
+            put(x, layout.height - 1, text, style)
+            x += len(text) + 3
+    return {y: tuple(items) for y, items in rows.items()}
+
+
+def _place(layout: Layout, slot, row: int, width: int, taken: dict[int, list[tuple[int, int]]]) -> int | None:
+    """Where a callout of ``width`` goes on ``row``, near its slot: right-aligned to it, else
+    left-aligned, else the nearest free place; None when none is near (it may cross wires, never
+    a gate or another label)."""
+    candidates = [slot.x1 - width, slot.x0]
+    candidates += [x for k in range(1, REACH) for x in (slot.x1 - width - k, slot.x0 + k)]
+    spans = taken.get(row, [])
+    for x in candidates:
+        if x >= 0 and x + width <= layout.width and not any(x < b and a < x + width for a, b in spans):
+            return x
+    return None
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

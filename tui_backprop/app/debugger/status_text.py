@@ -1,0 +1,159 @@
+"""The status line: scenario, bug, phase, step k of N, output, failures, dtype and eps, check progress.
+
+A pure function from a ``Session`` (and the App's extras: what is loading, playing, edited) to one
+line of Rich ``Text``; when the full line is wider than the terminal, a compact one says the same
+in fewer cells. No spoilers: it counts only the check results the step has revealed (README).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui_backprop.app import engine as door
+from tui_backprop.app.look import digits as display
+from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.look.badge import STYLE
+from tui_backprop.app.model.model import PACES, Model
+from tui_backprop.app.model.session import Session
+
+
+def status_line(
+    session: Session, title: str, progress: tuple[int, int] | None, extra: str = "", width: int = 0
+) -> Text:
+    """Scenario, bug, phase, step k of N, output value, mismatch count, dtype and eps, check progress.
+
+    When the full line is wider than ``width``, a compact one says the same in fewer cells.
+    """
+    line = Text()
+    for compact, sep in ((False, " │ "), (True, " │ "), (True, "│")):
+        line = _status_line(session, title, progress, extra, compact, sep)
+        if not width or line.cell_len <= width:
+            break
+    return line
+
+
+def _status_line(
+    session: Session, title: str, progress: tuple[int, int] | None, extra: str, compact: bool, bar: str
+) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f" {title} ", style="bold")
+    sep = (bar, tf.DIM)
+    if session.bug:
+        if not compact:
+            text.append("bug ", style=tf.DIM)
+        text.append(session.bug, style=st.BUG)
+        text.append(*sep)
+    n = session.n_steps
+    phase = session.phase
+    shown = ("fwd" if phase == "forward" else "bwd") if compact else phase
+    text.append(shown, style=st.FORWARD if phase == "forward" else st.BACKWARD)
+    text.append(f" {session.step + 1 if n else 0}/{n}")
+    text.append(*sep)
+    output = session.trace.output.name
+    value = session.trace.value_at(output, session.step)
+    text.append(f"{output}=" if compact else f"{output} = ", style=tf.DIM)
+    text.append(tf.short(value.reshape(-1)[0]) if value is not None else "?")
+    text.append(*sep)
+    failing = [
+        name
+        for name in session.failing
+        if session.status_of(name) in ("mismatch", "nonfinite", "blame", "nondeterministic")
+    ]
+    hidden = not session.show_all and any(session.status_of(n) == "hidden" for n in session.checks)
+    if failing:
+        checks = session.checks
+        nonfinite = sum(1 for name in failing if checks[name].status == "nonfinite")
+        random = sum(1 for name in failing if checks[name].status == "nondeterministic")
+        mismatched = len(failing) - nonfinite - random
+        if mismatched:
+            noun = "mismatch" if mismatched == 1 else "mismatches"
+            count = f"✗{mismatched}" if compact else f"✗ {mismatched} {noun}"
+            text.append(count, style=STYLE["mismatch"])
+        if nonfinite:
+            if mismatched:
+                text.append(" ")
+            count = f"!{nonfinite}" if compact else f"! {nonfinite} non-finite"
+            text.append(count, style=STYLE["nonfinite"])
+        if random:  # a forward that is not deterministic: not a wrong backward
+            if mismatched or nonfinite:
+                text.append(" ")
+            count = f"?{random}" if compact else f"? {random} not deterministic"
+            text.append(count, style=STYLE["nondeterministic"])
+        blamed = [name for name in session.blamed if session.status_of(name) == "blame"]
+        if blamed:
+            text.append(" blame " if compact else " · blame ", style=tf.DIM)
+            text.append(", ".join(blamed), style=STYLE["blame"])
+        text.append(*sep)
+    elif session.check_complete and not session.check_error and _incomplete(session):
+        text.append("incomplete", style=STYLE["unchecked"])  # README: exit code 3
+        text.append(*sep)
+    elif session.check_complete and not session.check_error and hidden:
+        text.append("✓…" if compact else "✓ so far", style=STYLE["ok"])
+        text.append(*sep)
+    elif session.check_complete and not session.check_error:
+        text.append("✓" if compact else "✓ no mismatch", style=STYLE["ok"])
+        text.append(*sep)
+    warnings = session.trace.graph.warnings  # e.g. a layer's arrays not registered as parameters
+    if warnings:
+        count = len(warnings)
+        text.append(
+            f"⚠{count}" if compact else f"⚠ {count} warning{'s' if count > 1 else ''}", style=st.WARNING
+        )
+        text.append(*sep)
+    if session.check_error:  # a check that stopped proves nothing about the nodes it did not reach
+        text.append("check incomplete", style=STYLE["mismatch"])
+        text.append(*sep)
+    s = session.settings
+    dtype = session.dtype.replace("float", "f") if compact else session.dtype
+    text.append(f"{dtype} eps {tf.short(s.eps)}", style=tf.DIM)
+    if (s.rtol, s.atol) != _default_tolerances(session.dtype):
+        text.append(f" rtol {tf.short(s.rtol)} atol {tf.short(s.atol)}", style=tf.DIM)
+    if progress is not None:
+        done, total = progress
+        text.append(*sep)
+        cells = 4 if compact else 8
+        filled = round(cells * done / total) if total else cells
+        text.append("check ", style=tf.DIM)
+        text.append("━" * filled, style=st.PROGRESS_DONE)
+        text.append("━" * (cells - filled), style=st.PROGRESS_TODO)
+        text.append(f" {done}/{total}")
+    if extra:
+        text.append(*sep)
+        text.append(extra, style=st.FORWARD)
+    if not compact or display.digits() != display.DIGITS:  # last: the first thing a narrow line gives up
+        text.append(*sep)
+        text.append(f"{display.digits()}dig" if compact else f"{display.digits()} digits", style=tf.DIM)
+    if session.show_all:
+        text.append(" all checks" if compact else " · all checks shown", style=st.BACKWARD)
+    return text
+
+
+def _incomplete(session: Session) -> bool:
+    """No mismatch, but some element neither compared nor covered (the check's exit code 3)."""
+    return any(c.unchecked() for c in session.checks.values())
+
+
+def _default_tolerances(dtype: str) -> tuple[float, float]:
+    return door.DEFAULTS[dtype]["rtol"], door.DEFAULTS[dtype]["atol"]
+
+
+def extras(model: Model) -> str:
+    """What the line adds after the check: playing, loading, edited values, non-finite, quiz, bookmark."""
+    parts = []
+    session = model.session
+    if model.playing:
+        parts.append(f"▶ playing {PACES[model.pace]:g}s/step")
+    if model.loading is not None and session is not None:
+        parts.append(f"loading {model.loading.spec}…")
+    if session is not None and model.edits:
+        differ = model.edits.differing(session.trace.graph)
+        if differ:
+            parts.append(f"✎ values differ from the file: {', '.join(differ)}")
+    if model.nonfinite:
+        parts.append(f"! {model.nonfinite}")
+    if model.quiz.on and model.quiz.score is not None:
+        parts.append(model.quiz.score.line())
+    if model.note:
+        parts.append(f"🔖 {model.note}")
+    return "  ".join(parts)

@@ -1,0 +1,1 @@
+"""The inspector: everything known about one node at the current step, and the full tensor view (``v``)."""

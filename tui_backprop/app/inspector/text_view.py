@@ -1,0 +1,134 @@
+"""A scroll view of Rich text laid out for its width, rendered once per (text, width), drawn a line at a time.
+
+The inspector is one; so is any panel whose text is long and changes often. Only the visible
+lines reach the compositor, and a change of height alone does not lay the screen out again.
+None of this imports numpy: the app's first frame must not wait for the engine.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+def text_to_strips(widget: Widget, text: Text, width: int, base: Style) -> list[Strip]:
+    """Wrap Rich text to ``width`` cells, padded and on the widget's background."""
+    console = widget.app.console
+    options = console.options.update(width=width, height=None, highlight=False)
+    lines = console.render_lines(text, options, style=base, pad=True)
+    return [Strip(line, width) for line in lines]
+
+
+class TextView(ScrollView, can_focus=True, inherit_bindings=False):
+    """Rich text made for the view's width, rendered once per (text, width), shown a visible line at a time.
+
+    The content is a function of the width (``set_content``), so a narrower panel gets text laid
+    out for it (tables that drop columns, lines that hang under their indent) rather than text
+    wrapped after the fact.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_up", "Scroll up", show=False, id="inspector.up"),
+        Binding("down", "scroll_down", "Scroll down", show=False, id="inspector.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="inspector.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="inspector.page_down"),
+    ]
+
+    def __init__(self, text: Text | str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        fixed = Text(text) if isinstance(text, str) else text
+        self._make: Callable[[int], Text] = lambda width: fixed
+        self._text = fixed
+        self._strips: list[Strip] = []
+        self._rendered: tuple[int, int] | None = None
+        self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
+        self._key: Hashable = None
+
+    @property
+    def text(self) -> Text:
+        return self._text
+
+    @property
+    def plain(self) -> str:
+        """The text as shown, for tests."""
+        return self._text.plain
+
+    def set_text(self, text: Text) -> None:
+        """Show a fixed text (a placeholder)."""
+        self.set_content(lambda width: text)
+
+    def set_content(self, make: Callable[[int], Text], key: Hashable = None) -> None:
+        """Show ``make(width)``; called again whenever the width changes.
+
+        A new ``key`` (another node, another step) scrolls back to the top; the same key (the
+        check reporting on the shown node) keeps the reader's place.
+        """
+        self._make = make
+        if key != self._key:
+            self._key = key
+            self.set_reactive(ScrollView.scroll_y, 0.0)
+        self._layout()
+        self.refresh()
+
+    def _layout(self) -> None:
+        width = self.scrollable_content_region.width
+        self._text = self._make(width if width > 0 else 60)
+        if width <= 0:
+            self._strips = []
+            self._rendered = None
+            return
+        key = (id(self._text), width)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is self._text:
+            strips = cached[1]
+        else:
+            # The text is kept beside its strips so its id cannot be reused while cached.
+            strips = text_to_strips(self, self._text, width, self.rich_style)
+            self._cache[key] = (self._text, strips)
+            if len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        self._strips = strips
+        self._rendered = key
+        size = Size(width, len(strips))
+        if size.width == self.virtual_size.width and size != self.virtual_size:
+            # Only the height changed: update the scroll range without a layout pass over the
+            # whole screen (the vertical scrollbar is always shown, so nothing moves).
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+            self.set_reactive(ScrollView.scroll_y, self.validate_scroll_y(self.scroll_y))
+        elif size != self.virtual_size:
+            self.virtual_size = size
+
+    def forget(self) -> None:
+        """Drop cached renders (the texts they were made from are gone)."""
+        self._cache.clear()
+
+    def notify_style_update(self) -> None:
+        """A theme or CSS change: cached strips carry the old background."""
+        super().notify_style_update()
+        self._cache.clear()
+        self._rendered = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return Strip([])
+        if self._rendered is None or self._rendered[1] != width:
+            self._layout()
+        index = int(self.scroll_y) + y
+        if 0 <= index < len(self._strips):
+            return self._strips[index]
+        return Strip.blank(width, self.rich_style)

@@ -1,0 +1,80 @@
+"""The inspector panel: the node looked at, at the current step, as ``text.py`` writes it.
+
+It watches the model and keeps its own cache of laid-out texts (by session, node, step, width and
+what the check has revealed), so stepping back and forth costs a lookup. Until a trace is there it
+says what is loading, without importing numpy (the first frame must not wait for the engine).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from tui_backprop.app.inspector.text_view import TextView
+from tui_backprop.app.model.model import Aspect, Model
+from tui_backprop.app.watching import Watching
+
+if TYPE_CHECKING:
+    from tui_backprop.app.model.session import Session
+
+CACHED = 256
+"""Laid-out inspector texts kept (each a node at a step at a width)."""
+
+
+class Inspector(Watching, TextView):
+    """The node looked at, in reading order; scrolls when it is taller than the panel."""
+
+    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.DISPLAY | Aspect.LOADING
+
+    def __init__(self, model: Model, **kwargs: Any) -> None:
+        super().__init__(Text("starting…", style="italic"), **kwargs)
+        self.model = model
+        self._texts: OrderedDict[tuple, Text] = OrderedDict()
+
+    def model_changed(self, touched: Aspect) -> None:
+        model = self.model
+        session = model.session
+        if touched & (Aspect.SESSION | Aspect.DISPLAY):
+            self._texts.clear()
+            self.forget()
+        if session is None:
+            self.set_text(self._placeholder())
+            return
+        if not touched & (Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.DISPLAY):
+            return
+        name = model.looked_at or session.node_name
+        self.set_content(partial(self._laid_out, session, name), (id(session), name, session.step))
+
+    def _placeholder(self) -> Text:
+        text = Text()
+        loading = self.model.loading
+        if loading is not None:
+            text.append(f"loading {loading.spec}…", style="italic")
+        else:
+            text.append("No scenario open. ", style="bold")
+            text.append("Press o to pick one, ? for help, q to quit.")
+        return text
+
+    def _laid_out(self, session: Session, name: str, width: int) -> Text:
+        """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
+        from tui_backprop.app.inspector.text import inspector
+
+        width = width if width > 0 else 60
+        key = (
+            id(session),
+            name,
+            session.step,
+            width,
+            session.n_checked,
+            session.check_complete,
+            session.show_all,
+        )
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = inspector(session, name, width)
+            if len(self._texts) > CACHED:
+                self._texts.popitem(last=False)
+        return text

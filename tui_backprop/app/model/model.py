@@ -1,0 +1,204 @@
+"""The open session as one observable model: everything the views show, and who to tell when it changes.
+
+One ``Model`` per app: the ``Session`` (trace, step, check results, breakpoints), what is being
+loaded, the check settings, the node looked at, the edits, bookmarks, quiz, play state and view.
+Services (``stepping.py``, ``loading.py``, ``explore/``) change it and then call ``changed`` with
+the ``Aspect`` they touched; each widget subscribes to the aspects it draws and redraws only
+itself (toolong's habit: state in one place, views that watch it). Notices for the user (``no
+bookmarks``) go through ``notify``, so services never need the UI. No Textual here: a test
+drives the model and its services with no App at all.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from tui_backprop.app.engine import Overrides
+from tui_backprop.app.look import digits as display
+
+if TYPE_CHECKING:
+    from tui_backprop.app.engine import Bookmark, Edits, Failure, Grade, Score
+    from tui_backprop.app.model.session import Session
+
+PACES = (0.25, 0.5, 1.0, 2.0)
+"""Seconds per step while playing."""
+
+
+class Aspect(enum.Flag):
+    """What a change touched; a subscriber names the aspects it draws."""
+
+    SESSION = enum.auto()
+    """A new session: another trace (a load, a reload, an edit re-run). Everything is new."""
+    STEP = enum.auto()
+    """The step moved."""
+    FOCUS = enum.auto()
+    """The node looked at (the list cursor peeking) changed."""
+    CHECK = enum.auto()
+    """Check results arrived, the check finished or started again, or its settings changed."""
+    MARKS = enum.auto()
+    """Breakpoints, bookmarks or the bookmark note."""
+    DISPLAY = enum.auto()
+    """Significant digits or the show-every-result switch: every number is drawn again."""
+    EDITS = enum.auto()
+    """Edited values (and the first non-finite value they lead to)."""
+    QUIZ = enum.auto()
+    PLAY = enum.auto()
+    """Playing, paused, or the pace."""
+    LOADING = enum.auto()
+    """A load started or ended."""
+    FAILURE = enum.auto()
+    """A scenario could not be opened, or the failure was cleared."""
+    VIEW = enum.auto()
+    """The node list or the circuit; presenter mode on or off."""
+
+
+EVERYTHING = Aspect(sum(a.value for a in Aspect))
+
+Listener = Callable[[Aspect], None]
+Notice = Callable[[str, str, float], None]
+"""(message, severity, seconds shown)."""
+View = Literal["debugger", "circuit"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to open: a slug, a path or a lesson ``.toml``, a bug, a dtype."""
+
+    spec: str
+    bug: str | None = None
+    dtype: str = "float64"
+
+
+@dataclass
+class QuizState:
+    """Quiz mode: on or off, the last answer's grade, a message for text that was not a number."""
+
+    on: bool = False
+    last: Grade | None = None
+    message: str = ""
+    score: Score | None = None
+    """Created with the first grade (it comes from the engine)."""
+
+
+@dataclass
+class Model:
+    """Everything the app shows; services change it, widgets watch it."""
+
+    session: Session | None = None
+    loading: Request | None = None
+    """The request being loaded; None when no load is under way."""
+    loaded: Request | None = None
+    """The request the current session came from (what a bug or dtype switch reopens)."""
+    failed: Request | None = None
+    failure: Failure | None = None
+    """Why the last request could not be opened (None once a trace is shown again)."""
+    default_dtype: str = "float64"
+    overrides: Overrides = field(default_factory=Overrides)
+    progress: tuple[int, int] | None = None
+    """(nodes checked, nodes) while the check runs."""
+    inspected: str | None = None
+    """The node the list cursor peeks at; None follows the current step's node."""
+    show_all: bool = False
+    """Show every check result at once (debugging); by default a result waits for its step."""
+    view: View = "debugger"
+    presenting: bool = False
+    playing: bool = False
+    pace: int = PACES.index(1.0)
+    edits: Edits | None = None
+    """The leaf values the user changed (created with the first edit: it comes from the engine)."""
+    nonfinite: str | None = None
+    """The first non-finite value the edits lead to, in words."""
+    bookmarks: list[Bookmark] = field(default_factory=list)
+    note: str | None = None
+    """The bookmark note shown (status line, presenter card)."""
+    quiz: QuizState = field(default_factory=QuizState)
+    _listeners: list[tuple[Listener, Aspect]] = field(default_factory=list, repr=False)
+    _notices: list[Notice] = field(default_factory=list, repr=False)
+    _batch: list[Aspect] = field(default_factory=list, repr=False)
+
+    # ------------------------------------------------------------ watching it
+    def subscribe(self, listener: Listener, aspects: Aspect = EVERYTHING) -> Callable[[], None]:
+        """Call ``listener(touched)`` after every change that touches ``aspects``; returns the
+        function that stops it (a widget calls it when it is unmounted)."""
+        entry = (listener, aspects)
+        self._listeners.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._listeners:
+                self._listeners.remove(entry)
+
+        return unsubscribe
+
+    def changed(self, aspects: Aspect) -> None:
+        """Tell every subscriber whose aspects this change touches (once per batch)."""
+        if self._batch:
+            self._batch[-1] |= aspects
+            return
+        for listener, wanted in list(self._listeners):
+            touched = aspects & wanted
+            if touched:
+                listener(touched)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several changes, announced once at the end (a load changes the session, marks, edits...)."""
+        self._batch.append(Aspect(0))
+        try:
+            yield
+        finally:
+            aspects = self._batch.pop()
+            if aspects:
+                self.changed(aspects)
+
+    def on_notice(self, notice: Notice) -> None:
+        """Where ``notify`` goes: the App shows a toast; a test keeps a list."""
+        self._notices.append(notice)
+
+    def notify(self, message: str, severity: str = "information", timeout: float = 3) -> None:
+        for notice in self._notices:
+            notice(message, severity, timeout)
+
+    # ------------------------------------------------------------ reading it
+    @property
+    def looked_at(self) -> str | None:
+        """The node the views show: the one peeked at, else the current step's."""
+        if self.session is None:
+            return None
+        return self.inspected or self.session.node_name
+
+    @property
+    def title(self) -> str:
+        if self.session is not None:
+            return self.session.scenario.slug
+        if self.loading is not None:
+            return f"loading {self.loading.spec}…"
+        return "backprop-tui"
+
+    # ------------------------------------------------------------ display settings
+    def set_digits(self, digits: int) -> int:
+        """Show ``digits`` significant digits in every view (3..17); the value set."""
+        before = display.digits()
+        now = display.set_digits(digits)
+        if now != before:
+            self.changed(Aspect.DISPLAY)
+        return now
+
+    def set_show_all(self, on: bool) -> None:
+        self.show_all = on
+        if self.session is not None:
+            self.session.show_all = on
+        self.changed(Aspect.DISPLAY)
+
+    def set_view(self, view: View) -> None:
+        self.view = view
+        self.changed(Aspect.VIEW)
+
+    def set_presenting(self, on: bool) -> None:
+        if on and self.session is None:
+            return
+        self.presenting = on
+        self.changed(Aspect.VIEW)

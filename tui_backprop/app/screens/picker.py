@@ -1,0 +1,142 @@
+"""The scenario picker: every scenario with its title, description and bugs, or a path to type.
+
+It is handed the function that lists the scenarios (called in a worker: a plugin may be slow or
+broken) and answers with the spec to open, or ``""`` to go back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui_backprop.app.engine import Failure, failure_of
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.look.styles import styled
+from tui_backprop.app.screens.dialog import AnswersOnce
+
+if TYPE_CHECKING:
+    from tui_backprop.app.engine import Scenario
+
+
+class PickerScreen(AnswersOnce, Screen[str]):
+    """Every scenario with its title and one-line description; Enter opens one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="picker.back", tooltip="Back to the stepping view"),
+        Binding("slash", "focus_path", "Path", id="picker.path", tooltip="Type a path to a scenario .py"),
+    ]
+    AUTO_FOCUS = "#scenarios"
+
+    def __init__(
+        self, catalog: Callable[[], Sequence[Scenario]], current: str | None = None, *, can_go_back: bool
+    ) -> None:
+        """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first."""
+        super().__init__()
+        self.catalog = catalog
+        self.current = current
+        self.can_go_back = can_go_back
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Label("Choose a scenario", id="picker-title")
+            yield OptionList(Option("loading the scenarios…", disabled=True), id="scenarios")
+            yield Input(
+                placeholder="…or a path to a scenario .py file, then Enter  (/ to type here)", id="path"
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._load_catalog()
+
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def _load_catalog(self) -> None:
+        try:
+            catalog = self.catalog()
+        except Exception as exc:  # a plugin that fails to import must not take the picker down
+            failure = failure_of(exc)
+            self.app.call_from_thread(self._show_failure, failure)
+            return
+        rows = [(s.slug, s.title, s.description, list(s.bugs)) for s in catalog]
+        problems = [str(problem) for problem in getattr(catalog, "problems", ())]  # plugins that failed
+        self.app.call_from_thread(self._fill, rows, problems)
+
+    def _fill(self, rows: list[tuple[str, str, str, list[str]]], problems: list[str] | None = None) -> None:
+        if not self.is_mounted:  # dismissed before the catalog arrived
+            return
+        self._rows = rows
+        self._problems = problems = getattr(self, "_problems", []) if problems is None else problems
+        options = self.query_one("#scenarios", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        limit = max(20, options.scrollable_content_region.width - 4)
+        for slug, title, description, bugs in rows:
+            prompt = Text()
+            prompt.append(f"{title}", style="bold")
+            prompt.append(f"   {slug}", style=st.ACCENT)
+            prompt.append("\n")
+            prompt.append(_one_line(description, limit), style=st.PROSE)
+            if bugs:
+                prompt.append("\nbugs: ", style=st.DIM)
+                prompt.append(", ".join(bugs), style=st.BUG_PLAIN)
+            if options.option_count:
+                options.add_option(None)  # a separator line between scenarios
+            options.add_option(Option(prompt, id=slug))
+        for problem in problems:
+            if options.option_count:
+                options.add_option(None)
+            options.add_option(Option(styled(f"not loaded: {problem}", st.MISMATCH_PLAIN), disabled=True))
+        slugs = [r[0] for r in rows]
+        if highlighted is not None and highlighted < options.option_count:
+            options.highlighted = highlighted
+        elif self.current in slugs:
+            options.highlighted = options.get_option_index(self.current)
+        else:
+            options.highlighted = 0 if rows else None
+
+    def on_resize(self) -> None:
+        rows = getattr(self, "_rows", None)
+        if rows:
+            self.call_after_refresh(self._fill, rows)
+
+    def _show_failure(self, failure: Failure) -> None:
+        if not self.is_mounted:
+            return
+        options = self.query_one("#scenarios", OptionList)
+        options.clear_options()
+        options.add_option(
+            Option(styled(f"could not list the scenarios: {failure}", st.MISMATCH), disabled=True)
+        )
+
+    @on(OptionList.OptionSelected, "#scenarios")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    @on(Input.Submitted, "#path")
+    def _path(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if path:
+            self.dismiss(path)
+
+    def action_back(self) -> None:
+        if self.can_go_back:
+            self.dismiss("")
+        else:
+            self.query_one("#scenarios").focus()
+
+    def action_focus_path(self) -> None:
+        self.query_one("#path", Input).focus()
+
+
+def _one_line(description: str, limit: int = 110) -> str:
+    line = " ".join(description.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
