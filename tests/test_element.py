@@ -8,7 +8,7 @@ import pytest
 from tui_backprop.check.gradcheck import CheckSettings, check
 from tui_backprop.core import scenarios
 from tui_backprop.teach.derivation import links, probe
-from tui_backprop.teach.edits import Edits, nudge
+from tui_backprop.teach.edits import Edits, nudge, reached
 from tui_backprop.teach.element import Element, Focus, default_index, element_path, parse_index
 from tui_backprop.teach.quiz import question_for
 from tui_backprop.teach.stepsize import sweep
@@ -72,3 +72,20 @@ def test_a_transposed_gradient_takes_another_path_back_than_forward():
     forward = element_path(trace, Element("W1", (0, 1))).consumers["z1"]  # W1[0,1] feeds z1[0] only
     assert not forward[1, 0]
     assert path.inputs["W1"][0, 1]  # yet the wrong rule sends z1[1]'s gradient to W1[0,1]
+
+
+def test_the_probe_names_the_element_it_moves_not_a_bare_x():
+    trace = traced("sigmoid-chain")
+    head, values, result = probe(trace, "a", 1e-6).lines()
+    assert head == "numeric dL/da: F = f, a = 6, h = 1e-6"  # the scenario's own x is 2
+    assert values == "F(a+h) = 0.8807972   F(a-h) = 0.8807970"
+    assert result == "(F₊ - F₋)/2h = 0.105   analytic 0.105"
+
+
+def test_only_what_the_class_has_seen_may_be_shown_changing():
+    trace = traced("sigmoid-chain")
+    values, grads = reached(trace, trace.forward_index["b"])
+    assert (values, grads) == ({"x", "w0", "w1", "a", "b"}, set())
+    values, grads = reached(trace, trace.backward_index["d"])
+    assert values == {"x", "w0", "w1", "a", "b", "c", "d", "e", "f"}
+    assert grads == {"f", "e", "d", "c"}

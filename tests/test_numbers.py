@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui_backprop.teach.numbers import beside, inline, layout, number
+from tui_backprop.teach.numbers import beside, differing, inline, layout, number, sparkline
 
 
 def test_one_style_for_every_number():
@@ -49,3 +49,15 @@ def test_an_equation_puts_blocks_side_by_side_on_one_middle_row():
     laid = beside(["dW1 =", layout(np.array([[-0.013], [-0.197]])), "·", layout(np.array([[0.708, 0.021]]))])
     assert laid.rows == ("dW1 = ⎡-0.013⎤ · [0.708 0.021]", "      ⎣-0.197⎦                ")
     assert laid.offsets == ((0, 0), (0, 6), (0, 15), (0, 17))
+
+
+def test_two_probed_losses_get_just_enough_digits_to_differ_both_alike():
+    assert differing(0.8807972, 0.880797) == ("0.8807972", "0.8807970")
+    assert differing(2.0, 2.0) == ("2.000", "2.000")
+
+
+def test_a_big_tensor_is_a_sparkline_of_its_values_in_order():
+    assert sparkline(np.arange(16.0), 8) == "▁▂▃▄▅▆▇█"
+    assert sparkline(np.ones((4, 4)), 4) == "▁▁▁▁"
+    assert sparkline(np.array([0.0, np.nan, 1.0]), 3) == "▁!█"
+    assert len(sparkline(np.zeros(1000), 30)) == 30

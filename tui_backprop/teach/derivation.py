@@ -20,7 +20,8 @@ import numpy as np
 
 from tui_backprop.core.graph import Node
 from tui_backprop.core.trace import Trace
-from tui_backprop.teach.element import Focus, FocusLike, as_focus
+from tui_backprop.teach.element import Focus, FocusLike, as_focus, element_label
+from tui_backprop.teach.numbers import DIGITS, differing, number
 
 Array = np.ndarray
 Index = tuple[int, ...]
@@ -239,6 +240,19 @@ class Probe:
     def numeric(self) -> float:
         with np.errstate(all="ignore"):
             return float((np.float64(self.f_plus) - np.float64(self.f_minus)) / (2 * np.float64(self.h)))
+
+    def lines(self, digits: int = DIGITS) -> list[str]:
+        """The probe as arithmetic, naming the element moved (never a bare ``x``, which a scenario
+        may have as a leaf of its own): ``numeric dL/da: F = f, a = 6, h = 1e-6``, then ``F(a+h)``,
+        ``F(a-h)`` with just enough digits to differ, then ``(F₊ - F₋)/2h`` beside the analytic."""
+        at = element_label(self.node, self.index)
+        plus, minus = differing(self.f_plus, self.f_minus, digits)
+        x, h = number(self.x, digits), number(self.h, digits)
+        return [
+            f"numeric dL/d{at}: F = {self.output}, {at} = {x}, h = {h}",
+            f"F({at}+h) = {plus}   F({at}-h) = {minus}",
+            f"(F₊ - F₋)/2h = {number(self.numeric, digits)}   analytic {number(self.analytic, digits)}",
+        ]
 
 
 def probe(trace: Trace, name: str, eps: float, focus: FocusLike = None) -> Probe:

@@ -171,6 +171,15 @@ def _bad(array: Array) -> str:
     return f"{float(flat[k])}{where}"
 
 
+def reached(trace: Trace, step: int) -> tuple[set[str], set[str]]:
+    """The nodes whose value, and those whose gradient, the class has seen by ``step`` (README: no
+    spoilers): what a view may show changing after a nudge at that step. Leaves' values are known
+    from the start; a gradient once its first contribution has arrived."""
+    values = {n.name for n in trace.graph.nodes if trace.value_at(n.name, step) is not None}
+    grads = {n.name for n in trace.graph.nodes if trace.grad_at(n.name, step) is not None}
+    return values, grads
+
+
 def changed_nodes(before: Trace, after: Trace) -> list[str]:
     """Nodes whose value or gradient differs between two runs of the same graph, in graph order."""
     out = []

@@ -24,8 +24,9 @@ DIGITS = 4
 """Significant digits when the caller does not say (the app passes its setting)."""
 
 
-def number(x: float, digits: int = DIGITS) -> str:
-    """One number: ``digits`` significant digits, trailing zeros dropped, ``-0`` as ``0``."""
+def number(x: float, digits: int = DIGITS, *, keep_zeros: bool = False) -> str:
+    """One number: ``digits`` significant digits, trailing zeros dropped (kept with ``keep_zeros``,
+    for two numbers compared digit by digit), ``-0`` as ``0``."""
     x = float(x)
     if math.isnan(x):
         return "NaN"
@@ -33,11 +34,22 @@ def number(x: float, digits: int = DIGITS) -> str:
         return "∞" if x > 0 else "-∞"
     if x == 0:
         return "0"
-    text = f"{x:.{max(1, int(digits))}g}"
+    text = f"{x:{'#' if keep_zeros else ''}.{max(1, int(digits))}g}".rstrip(".")
     if "e" in text:  # 1.5e-07 → 1.5e-7
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text
+
+
+def differing(a: float, b: float, digits: int = DIGITS) -> tuple[str, str]:
+    """Two numbers with just enough more significant digits (up to 17) that they differ where they
+    do, both to that many digits (``0.8807972``, ``0.8807970``): ``F(x+h)`` and ``F(x-h)`` agree in
+    their first digits by design."""
+    for more in range(digits, 18):
+        left, right = number(a, more, keep_zeros=True), number(b, more, keep_zeros=True)
+        if left != right or float(a) == float(b):
+            return left, right
+    return number(a, 17, keep_zeros=True), number(b, 17, keep_zeros=True)
 
 
 def factor(x: float, digits: int = DIGITS) -> str:
@@ -178,3 +190,31 @@ def beside(parts: Sequence[Block | str], gap: int = 1) -> Laid:
             rows[r] = rows[r].ljust(column) + text.ljust(b.width)
     width = max((len(r) for r in rows), default=0)
     return Laid(tuple(r.ljust(width) for r in rows), tuple(offsets))
+
+
+LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(a: Array, width: int) -> str:
+    """A tensor too big to write out, as one line of ``width`` bars at most: its elements in order
+    (row by row), each bar the mean of its run of elements, scaled from the smallest to the largest.
+    Non-finite runs are ``!``; a constant tensor is a flat line."""
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    if flat.size == 0 or width < 1:
+        return ""
+    bins = np.array_split(flat, min(width, flat.size))
+    with np.errstate(all="ignore"):
+        means = np.array([np.mean(b) for b in bins])
+    finite = np.isfinite(means)
+    if not finite.any():
+        return "!" * len(means)
+    low, high = float(np.min(means[finite])), float(np.max(means[finite]))
+    span = high - low
+    out = []
+    for m, ok in zip(means, finite, strict=True):
+        if not ok:
+            out.append("!")
+            continue
+        level = round(float((m - low) / span) * (len(LEVELS) - 1)) if span > 0 else 0
+        out.append(LEVELS[level])
+    return "".join(out)
