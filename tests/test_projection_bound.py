@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tui_backprop import Graph, custom_op, ops
-from tui_backprop.check import gradcheck, projection
+from tui_backprop.check import budget, projection
 from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
 from tui_backprop.core.trace import run
 
@@ -115,7 +115,7 @@ def dense_net(g: Graph, wrong: tuple[int, int] | None = None):
 
 
 def test_a_user_dense_layer_projected_past_relu_kinks_probes_nothing_when_right(monkeypatch):
-    monkeypatch.setattr(gradcheck, "PROJECT_WORK", 1 << 8)  # project everything that can be
+    monkeypatch.setattr(budget, "PROJECT_WORK", 1 << 8)  # project everything that can be
     g = Graph()
     result = check(run(g, dense_net(g)), F64)
     projected = [c for nc in result.nodes.values() for _, c in nc.comparisons() if c.method == "projection"]
@@ -124,7 +124,7 @@ def test_a_user_dense_layer_projected_past_relu_kinks_probes_nothing_when_right(
 
 
 def test_a_user_dense_layer_with_one_weight_gradient_off_by_a_thousandth_is_blamed(monkeypatch):
-    monkeypatch.setattr(gradcheck, "PROJECT_WORK", 1 << 8)
+    monkeypatch.setattr(budget, "PROJECT_WORK", 1 << 8)
     g = Graph()
     result = check(run(g, dense_net(g, wrong=(7, 13))), F64)
     sent = result.nodes["z1"].local[0]

@@ -30,17 +30,17 @@ probes run downstream), leancheck (comparisons in bounded memory), nonfinite (wh
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from tui_backprop.check import probing, projection, reprobe, userfaults
+from tui_backprop.check import budget, probing, projection, reprobe, userfaults
 from tui_backprop.check.batchprobe import downstream_reach, noise_of, plan_modes, probe_downstream
 from tui_backprop.check.diagnosis import diagnose_node
 from tui_backprop.check.leancheck import compare_estimate, make_lean
+from tui_backprop.check.local import local_check
 from tui_backprop.check.nonfinite import all_finite, nonfinite_origins, sends_nonfinite
-from tui_backprop.check.probing import Estimate, as_batch, half_step, perturbed, straddles
+from tui_backprop.check.probing import Estimate
 from tui_backprop.check.refine import second_look
 from tui_backprop.check.results import DEFAULTS, Check, CheckSettings, NodeCheck  # noqa: F401 - re-exported
 from tui_backprop.check.verdict import (  # noqa: F401 - re-exported: the checker's public names
@@ -58,23 +58,10 @@ from tui_backprop.check.verdict import (  # noqa: F401 - re-exported: the checke
     worst,
 )
 from tui_backprop.core.graph import Node
-from tui_backprop.core.ops import Op, ProbeError
-from tui_backprop.core.ops.base import MAX_DIMS
+from tui_backprop.core.ops import ProbeError
 from tui_backprop.core.trace import Trace
 
 Array = np.ndarray
-FAST_WORK = 1 << 16
-"""Above this many element evaluations (probes × elements each one re-runs), a node's numeric
-gradient is pulled back from its consumers' (exact per element, see probing) rather than probed
-element by element. Small graphs, every built-in but deep-mlp among them, keep direct probes."""
-FAST_OPS = 32
-"""Likewise above this many ops downstream: each one costs a Python call per probe batch."""
-PROJECT_WORK = 1 << 24
-"""Above this many element evaluations, the local check of an op that allows no fast way (see
-probing) verifies the input by random projections (see projection) unless ``exhaustive``."""
-BATCH_BUDGET = 1 << 20
-"""Most elements any one batched tensor may hold (8 MiB in float64). Batches are released as soon
-as every op that reads them has run, so this bounds the check's memory with the widest layer."""
 
 
 # ---------------------------------------------------------------- public entry points
@@ -102,16 +89,16 @@ def iter_check(
     for node in reversed(trace.graph.nodes):
         if should_stop is not None and should_stop():
             return
-        _STOP.asked = should_stop
+        budget.STOP.asked = should_stop
         try:
             why = userfaults.unstable_forward(trace, node) if node.op and node.name in relevant else None
             if why:
                 unstable[node.name] = why
             result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
-        except _StopRequestedError:
+        except budget.StopRequestedError:
             return
         finally:
-            _STOP.asked = None
+            budget.STOP.asked = None
         done[node.name] = result
         if settings.lean:
             make_lean(result)
@@ -120,14 +107,6 @@ def iter_check(
             if pending[consumer.name] == 0:  # every input has read it: release it
                 estimates.pop(consumer.name, None)
         yield result
-
-
-class _StopRequestedError(Exception):
-    """``iter_check``'s ``should_stop`` said True between two probe chunks."""
-
-
-_STOP = threading.local()
-"""The running ``iter_check``'s ``should_stop`` (per thread), consulted by ``_chunks``."""
 
 
 def check_node(
@@ -183,7 +162,7 @@ def check_node(
         result.status = result.local_status = "nondeterministic"
         result.note = unstable[name]
     elif node.op is not None:
-        _local_check(trace, node, settings, result)
+        local_check(trace, node, settings, result)
         result.status = worst(result.grad_status, result.local_status)
         if result.blamed:
             result.diagnosis = diagnose_node(trace, node, result.local, result.jacobian_checks, settings.rtol)
@@ -210,7 +189,7 @@ def _global_grad(
         # can still pull this estimate back, and compare only the sampled ones.
         whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))
         estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
-        indices = _probe_indices(node, whole.numeric.size, settings)
+        indices = budget.probe_indices(node, whole.numeric.size, settings)
         grad = compare_estimate(trace.grads[name], estimates[name], indices, settings)
 
     def look_again(c: Comparison) -> Comparison:
@@ -237,7 +216,7 @@ def _projects_global(
     """A large tensor that nothing pulls back: verified by projections (unless asked not to)."""
     if settings.exhaustive or settings.sample is not None or reach is None:
         return False
-    return trace.values[node.name].size * reach[node.name][1] > PROJECT_WORK
+    return trace.values[node.name].size * reach[node.name][1] > budget.PROJECT_WORK
 
 
 def _projected_global(
@@ -251,7 +230,7 @@ def _projected_global(
     def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
         parts = [
             probe_downstream(trace, node, plan, modes, chunk, settings.eps)
-            for chunk in _chunks(flat, per_item)
+            for chunk in budget.chunks(flat, per_item)
         ]
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
 
@@ -274,29 +253,13 @@ def _direct_is_cheap(
     ops, elements = reach[node.name]
     size = trace.values[node.name].size
     probes = size if every_element else min(size, settings.sample or size)
-    return ops <= FAST_OPS and probes * elements <= FAST_WORK
+    return ops <= budget.FAST_OPS and probes * elements <= budget.FAST_WORK
 
 
 # ---------------------------------------------------------------- probing
-def _probe_indices(node: Node, size: int, settings: CheckSettings) -> Array:
-    if settings.sample is None or size <= settings.sample:
-        return np.arange(size)
-    rng = np.random.default_rng([settings.seed, node.index])
-    return np.sort(rng.choice(size, settings.sample, replace=False))
-
-
-def _chunks(indices: Array, per_item: int) -> Iterator[Array]:
-    size = max(1, BATCH_BUDGET // max(per_item, 1))
-    for chunk in [indices[i : i + size] for i in range(0, len(indices), size)] or [indices]:
-        asked = getattr(_STOP, "asked", None)
-        if asked is not None and asked():
-            raise _StopRequestedError
-        yield chunk
-
-
 def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Comparison:
     base = trace.values[node.name]
-    indices = _probe_indices(node, base.size, settings)
+    indices = budget.probe_indices(node, base.size, settings)
     plan = trace.graph.downstream(node, trace.output)
     modes = plan_modes(node, plan, trace.values)
     materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
@@ -305,7 +268,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
         + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
     )
     probes = Probes(base)
-    for flat in _chunks(indices, per_item):
+    for flat in budget.chunks(indices, per_item):
         probes.put(flat, *probe_downstream(trace, node, plan, modes, flat, settings.eps))
     return probes.compare(trace.grads[node.name], settings)
 
@@ -346,182 +309,5 @@ def _pulled_back(
             total += part
     assert total is not None
     estimates[node.name] = total
-    indices = _probe_indices(node, total.numeric.size, settings)
+    indices = budget.probe_indices(node, total.numeric.size, settings)
     return compare_estimate(trace.grads[node.name], total, indices, settings)
-
-
-# ---------------------------------------------------------------- the local check
-def _local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
-    """Judge the node's own backward rule with its actual upstream gradient held fixed."""
-    assert node.op is not None
-    if result.failure is not None:
-        result.local_status = "mismatch"
-        result.note = f"backward failed: {result.failure}"
-        return
-    statuses: list[Status] = []
-    small = trace.jacobians.get(node.name) is not None
-    for position in range(len(node.inputs)):
-        try:
-            _local_input(trace, node, settings, result, position, small)
-        except ProbeError as exc:
-            reason = userfaults.probe_failure(exc, node.name)
-            sent = trace.contributions[node.name][position]
-            result.local[position] = userfaults.unjudged(sent, reason, settings)
-            if exc.op_at_fault:
-                result.probe_error = exc.message
-        statuses.append(result.local[position].status)
-    if result.probe_error:
-        result.note = f"the check cannot probe its forward: {result.probe_error}"
-        result.local_status = "mismatch"
-    else:
-        result.local_status = worst(*statuses) if statuses else "ok"
-
-
-def _local_input(
-    trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck, position: int, small: bool
-) -> None:
-    """The local check of what the node sends to one of its inputs."""
-    assert node.op is not None
-    values = trace.values
-    u = trace.grads[node.name].astype(np.float64).reshape(-1)
-    xs = [values[p.name] for p in node.inputs]
-    x = xs[position]
-    noise = noise_of(trace.graph.dtype)
-    indices = _probe_indices(node, x.size, settings) if not small else np.arange(x.size)
-    direct_work = len(indices) * (values[node.name].size + x.size)
-    cheap = small or direct_work <= FAST_WORK
-    fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
-    if fast is not None:
-        contribution = trace.contributions[node.name][position]
-        comparison = compare_estimate(contribution, fast, indices, settings)
-        if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
-            evaluate = reprobe.local_evaluator(trace, node, position)
-            comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
-        result.local[position] = comparison
-        return
-    if not cheap and not settings.exhaustive and settings.sample is None and direct_work > PROJECT_WORK:
-        result.local[position] = _projected_local(trace, node, xs, position, u, settings)
-        return
-    probes = Probes(x)
-    columns: list[tuple[Array, Array, Array]] = []
-    exact = position in node.op.linear_in and node.op.tangent is not None and x.ndim < MAX_DIMS
-    per_item = max(x.size, values[node.name].size) if exact else 2 * (x.size + values[node.name].size)
-    for flat in _chunks(indices, per_item):
-        d, level, straddle, jac, jac_noise = _probe_local(
-            node, xs, position, flat, u, values[node.name], settings.eps
-        )
-        probes.put(flat, d, level, straddle)
-        if small:
-            columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
-    comparison = probes.compare(trace.contributions[node.name][position], settings)
-    evaluate = reprobe.local_evaluator(trace, node, position)
-    comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
-    result.local[position] = comparison
-    if small:
-        numeric, jac_level, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
-        result.numeric_jacobians[position] = numeric
-        result.jacobian_checks[position] = compare(
-            trace.jacobians[node.name][position], numeric, jac_level, kinks, settings
-        )
-
-
-def _projected_local(
-    trace: Trace, node: Node, xs: list[Array], position: int, u: Array, settings: CheckSettings
-) -> Comparison:
-    out = trace.values[node.name]
-    per_item = 2 * (xs[position].size + out.size)
-
-    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
-        parts = [
-            _probe_local(node, xs, position, chunk, u, out, settings.eps)[:3]
-            for chunk in _chunks(flat, per_item)
-        ]
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
-
-    contribution = trace.contributions[node.name][position]
-    evaluate = reprobe.local_evaluator(trace, node, position)
-    return projection.projected_local(
-        node,
-        xs,
-        position,
-        u,
-        out,
-        contribution,
-        settings,
-        settings.eps,
-        settings.seed,
-        probe_elements,
-        lambda c: second_look(c, evaluate, settings, xs[position].dtype, base=xs[position]),
-    )
-
-
-def _fast_local(
-    node: Node,
-    xs: list[Array],
-    position: int,
-    u: Array,
-    out: Array,
-    settings: CheckSettings,
-    noise: probing.Noise,
-) -> Estimate | None:
-    """Every element's numeric local gradient at once, where the op allows it (see probing)."""
-    op = node.op
-    assert op is not None
-    upstream = u.reshape(out.shape)
-    if probing.can_pull_back_affine(op, position):
-        return probing.affine_local(op, position, upstream, xs, noise)
-    if op.diagonal:
-        return probing.grouped_local(op, position, upstream, xs, out, settings.eps, noise)
-    return None
-
-
-def _dependent(op: Op, x: Array, out: Array, flat: Array, plus: Array, minus: Array) -> Array:
-    """Per probe and output: does the output carry round-off into the difference? An output that
-    does not depend on the probed element comes out bitwise equal both times and cancels exactly;
-    one that does may come out equal too when its change is below its last bit (tanh near 1 in
-    float32), and that is exactly where the round-off must be allowed for. For an elementwise op
-    the outputs an element feeds are known; for other ops, those the probe moved stand in."""
-    moved = plus != minus
-    if not (op.diagonal or op.elementwise):
-        return moved
-    try:
-        source = np.broadcast_to(np.arange(x.size).reshape(x.shape), out.shape).reshape(-1)
-    except ValueError:
-        return moved
-    return moved | (source[None, :] == np.asarray(flat).reshape(-1, 1))
-
-
-def _probe_local(
-    node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
-) -> tuple[Array, Array, Array, Array, Array]:
-    """Numeric d<u, op(x)>/dx_position at ``flat``, its noise and kinks; and the numeric
-    Jacobian columns d op(x) / dx_position[flat] with their noise."""
-    op = node.op
-    assert op is not None
-    count = len(flat)
-    x = xs[position]
-    if position in op.linear_in and op.tangent is not None and x.ndim < MAX_DIMS:
-        tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
-        numeric = tangent @ u
-        half = np.full(count, 0.5)
-        noise = round_off(np.abs(tangent) @ np.abs(u), half, x.dtype)
-        jac_noise = round_off(np.abs(tangent), half[:, None], x.dtype)
-        return numeric, noise, np.zeros(count, dtype=bool), tangent, jac_noise
-    batch, step = perturbed(x, flat, eps), half_step(x, flat, eps)
-    flags = [i == position for i in range(len(xs))]
-    batched = [batch if f else v for v, f in zip(xs, flags, strict=True)]
-    with np.errstate(all="ignore"):
-        runs = as_batch(op.run_batched(batched, flags), out, 2 * count)
-        runs = runs.reshape(2 * count, -1).astype(np.float64)
-        plus, minus = runs[:count], runs[count:]
-        numeric = ((plus - minus) @ u) / (2 * step)
-        moved = (np.abs(plus) + np.abs(minus)) * _dependent(op, x, out, flat, plus, minus)
-        noise = round_off(moved @ np.abs(u), step, x.dtype)
-        jac = (plus - minus) / (2 * step)[:, None]
-        jac_noise = round_off(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
-        straddle = (
-            straddles(op.kink_batched(batched, flags), count)
-            if op.kink is not None
-            else np.zeros(count, dtype=bool)
-        )
-    return numeric, noise, straddle, jac, jac_noise

@@ -80,14 +80,15 @@ def global_evaluator(trace: Trace, node: Node) -> Evaluate:
     return _in_chunks(rows, per_row)
 
 
-def local_evaluator(trace: Trace, node: Node, position: int) -> Evaluate:
-    """D = ⟨u, op(x + t·e_k) - op(x)⟩ for input ``position`` of an op node, u its upstream."""
+def local_evaluator(trace: Trace, node: Node, position: int, upstream: Array | None = None) -> Evaluate:
+    """D = ⟨u, op(x + t·e_k) - op(x)⟩ for input ``position`` of an op node, u its upstream (or
+    ``upstream``)."""
     assert node.op is not None
     values = trace.values
     xs = [values[p.name] for p in node.inputs]
     out = values[node.name]
     out64 = out.astype(np.float64).reshape(-1)
-    u = trace.grads[node.name].astype(np.float64).reshape(-1)
+    u = (trace.grads[node.name] if upstream is None else upstream).astype(np.float64).reshape(-1)
     flags = [i == position for i in range(len(xs))]
     # An output of a coupled op may move by less than its last bit: "unchanged" is not "exact".
     # Its round-off is counted root-sum-square (round-off errors do not conspire).
