@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tui_backprop.check import gradcheck
+from tui_backprop.check import budget
 from tui_backprop.check.gradcheck import CheckSettings, iter_check
 from tui_backprop.core import scenarios
 
 
 def test_should_stop_is_asked_inside_nodes_and_ends_the_check_mid_node(monkeypatch):
-    monkeypatch.setattr(gradcheck, "BATCH_BUDGET", 64)  # many small chunks per node
+    monkeypatch.setattr(budget, "BATCH_BUDGET", 64)  # many small chunks per node
     trace = scenarios.trace_scenario(scenarios.load("deep-mlp"))
     settings = CheckSettings.for_dtype("float64")
     asked = []
