@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
+from serve_support import free_port, plain
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening_addresses(port: int) -> list[str]:
@@ -63,11 +56,6 @@ async def first_screen(port: int) -> str:
                 if "sigmoid-chain forward 1/12" in plain(seen):
                     break
         return plain(seen)
-
-
-def plain(terminal_output: str) -> str:
-    """The text the app drew, without its escape sequences (colours, cursor moves)."""
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal_output)
 
 
 def test_serve_streams_the_app_to_a_websocket_on_loopback_only():

@@ -116,6 +116,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     _add_torch(app)
     app.add_argument("--quiz", action="store_true", help="quiz mode: type the next value or gradient")
     _add_mystery(app)
+    app.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)  # serve's app processes
 
     listing = _Parser(prog="backprop-tui list", description="List every scenario with its named bugs.")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -175,7 +176,14 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
-        "--public-url", metavar="URL", help="the URL browsers reach the server at (with --host 0.0.0.0)"
+        "--public-url", metavar="URL", help="the URL browsers reach the server at, behind a proxy"
+    )
+    serve.add_argument(
+        "--max-clients",
+        type=_positive_int,
+        default=30,
+        metavar="N",
+        help="browsers served at once (default 30; each is an app process of about 60 MB)",
     )
     return {"app": app, "list": listing, "check": check, "trace": trace, "serve": serve}
 

@@ -159,9 +159,31 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
                 return EXIT_ERROR
     if open_app is None:
         return _usage(f"{prog}: error: the app is not available from here; run 'backprop-tui'", prog)
+    if args.guest:
+        _enter_guest(args.scenario)
     if args.torch:
         return open_app(args.torch, args.bug, args.dtype, args.quiz, scenario_loader(args), args.mystery)
     return open_app(args.scenario, args.bug, args.dtype, args.quiz, None, args.mystery)
+
+
+def _enter_guest(spec: str | None) -> None:
+    """Make this app process a browser guest's (``serve`` starts each one so): it may open only
+    ``spec``, the scenario a lesson names and the built-ins, and writes nothing (``core/guest.py``)."""
+    from tui_backprop.core import guest
+
+    files = []
+    if spec and (spec.endswith((".py", ".toml")) or os.path.lexists(spec)):
+        files.append(spec)
+    if spec and spec.endswith(".toml"):
+        from pathlib import Path
+
+        from tui_backprop.core.errors import ScenarioError
+        from tui_backprop.teach.lesson import read
+
+        with suppress(ScenarioError):  # a broken lesson: the app shows why, and may open nothing else
+            lesson, _ = read(Path(spec))
+            files.append(lesson.scenario)
+    guest.enter(files)
 
 
 def _lesson_flags_problem(args: argparse.Namespace) -> str | None:
@@ -237,7 +259,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         code = _headless(_serve_check, args)
         if code != EXIT_OK:
             return code
-    return serve(args.scenario, args.host, args.port, args.bug, args.dtype, args.quiz, args.public_url)
+    return serve(
+        args.scenario,
+        args.host,
+        args.port,
+        args.bug,
+        args.dtype,
+        args.quiz,
+        args.public_url,
+        args.max_clients,
+    )
 
 
 def _serve_check(args: argparse.Namespace, stdio: Stdio) -> int:

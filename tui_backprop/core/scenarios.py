@@ -21,6 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
+from tui_backprop.core import guest
 from tui_backprop.core.errors import ScenarioError, describe_exception, origin_of_exception
 from tui_backprop.core.graph import Graph, GraphError, Node, Origin
 from tui_backprop.core.sandbox import ScenarioFileError, is_user_fault, scenario_source, shown
@@ -166,8 +167,11 @@ def plugins(problems: list[ScenarioError] | None = None) -> list[Scenario]:
 
 
 def catalog() -> Catalog:
-    """Built-ins, then the plugins that import, with one error for each plugin that does not."""
+    """Built-ins, then the plugins that import, with one error for each plugin that does not.
+    A guest's process (``guest.py``) is offered the built-ins only."""
     problems: list[ScenarioError] = []
+    if guest.active():
+        return Catalog(builtins(), problems)
     return Catalog(builtins() + plugins(problems), problems)
 
 
@@ -182,6 +186,9 @@ def load_file(path: Path) -> Scenario:
     The path is vetted first (``guard.scenario_source``): a FIFO, a directory, a binary or a symlink
     loop is refused in one line before anything could block.
     """
+    refused = guest.refusal(path)
+    if refused:
+        raise ScenarioError(refused)
     try:
         path, _ = scenario_source(str(path))
     except ScenarioFileError as exc:
@@ -232,7 +239,8 @@ def _forget_siblings(folder: Path) -> None:
 def source_files(scenario: Scenario) -> list[Path]:
     """The files a scenario is made of: its own, and the modules it imported from its folder.
 
-    What live reload watches: saving any of them rebuilds the graph.
+    What live reload watches: saving any of them rebuilds the graph. A guest's process watches
+    only the files it was served with.
     """
     if scenario.kind != "file":
         return [Path(scenario.source)]
@@ -243,7 +251,8 @@ def source_files(scenario: Scenario) -> list[Path]:
         with suppress(TypeError, ValueError, OSError, RuntimeError):
             if isinstance(file, str) and file.endswith(".py") and Path(file).resolve().parent == own.parent:
                 files.add(Path(file).resolve())
-    return sorted(files)
+    served = guest.active()
+    return sorted(f for f in files if served is None or served.allows(f))
 
 
 def looks_like_path(spec: str) -> bool:

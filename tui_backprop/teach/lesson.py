@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tui_backprop.core import guest
 from tui_backprop.core.errors import ScenarioError
 from tui_backprop.core.graph import Origin
-from tui_backprop.core.sandbox import ScenarioFileError, source_file
+from tui_backprop.core.sandbox import ScenarioFileError, shown, source_file
 from tui_backprop.core.scenarios import Scenario
 from tui_backprop.core.trace import Trace
 
@@ -104,6 +106,9 @@ class _Lines:
 def read(path: Path) -> tuple[Lesson, _Lines]:
     """Parse and type-check a lesson file (no scenario is loaded yet). Raises ``LessonError``."""
     path = Path(path)
+    refused = guest.refusal(path)
+    if refused:
+        raise LessonError(refused)
     try:  # vetted first: a FIFO, a directory or a binary must not hang or crash the read
         _, text = source_file(str(path), ".toml", "lesson file")
     except ScenarioFileError as exc:
@@ -373,12 +378,20 @@ def dumps(lesson: Lesson, folder: Path | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def save(lesson: Lesson, path: Path) -> Path:
-    path = Path(path).expanduser()
-    if path.suffix != SUFFIX:
-        path = path.with_suffix(SUFFIX)
-    path.write_text(dumps(lesson, path.resolve().parent), encoding="utf-8")
-    return path
+def save(
+    lesson: Lesson, path: str | Path, *, replace: bool = False, protected: Iterable[str | Path] = ()
+) -> Path:
+    """Write the lesson to the typed ``path`` (``.toml`` added or put in place of another suffix),
+    whole or not at all (``saving.py``). An existing file is replaced only with ``replace``: a
+    hand-written lesson, comments and all, is not lost to a slip. Raises ``SaveRefusedError`` (an
+    ``OSError``) saying why a path is refused: a folder, a FIFO, a ``.py``, a file in ``protected``
+    (the open scenario's), an existing file without ``replace``."""
+    from tui_backprop.teach.saving import SaveRefusedError, save_target, write_atomically
+
+    target = save_target(str(path), suffix=SUFFIX, protected=protected)
+    if target.exists and not replace:
+        raise SaveRefusedError(f"{shown(str(target.path))} exists: choose another name, or replace it")
+    return write_atomically(target, dumps(lesson, target.path.parent))
 
 
 def _string(text: str) -> str:
