@@ -29,6 +29,7 @@ from serve_support import free_port, plain
 from tui_backprop.cli.guest_server import MAX_SIZE, MIN_SIZE, GuestAppService, clamp_size
 from tui_backprop.cli.main import main
 from tui_backprop.cli.serve import machine_addresses, urls
+from tui_backprop.core import scenarios
 
 SAVE_LESSON, HANDOUT = "\x13", "M"  # ctrl+s, and M, as a terminal sends them
 
@@ -358,7 +359,7 @@ def test_a_guest_process_opens_only_what_was_served_and_writes_nothing(tmp_path)
     for action in ("save lesson", "write text", "append", "remove", "run"):
         assert "a served copy of the app writes no files and runs no programs" in said[action], action
     assert said["watched"] == [str(served)]  # not helper.py, though the scenario imports it
-    assert said["catalog"] == ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
+    assert said["catalog"] == [s.slug for s in scenarios.builtins()]  # no plugin
     assert sorted(os.listdir(tmp_path)) == before  # no marker, no lesson, no handout
 
 
