@@ -70,8 +70,8 @@ def test_torch_arguments_that_make_no_sense_are_usage_errors(argv, says, capsys)
     assert says in capsys.readouterr().err
 
 
-def checked_json(argv: list[str], monkeypatch, capsys) -> tuple[int, dict]:
-    monkeypatch.chdir(FILES)
+def checked_json(argv: list[str], monkeypatch, capsys, cwd: Path = FILES) -> tuple[int, dict]:
+    monkeypatch.chdir(cwd)
     code = main(["check", *argv, "--json"])
     (doc,) = json.loads(capsys.readouterr().out)
     return code, doc
@@ -173,3 +173,35 @@ async def test_the_app_steps_blames_lists_elements_and_draws_the_circuit_of_a_to
         assert set(circuit.layout_.gates) >= {"fc1", "gelu", "fc2", "tanh", "feature_mean"}
         await pilot.press("p", "n")  # one step back and forth again
         assert session.current.node == "feature_mean"
+
+
+@needs_torch
+def test_a_plain_function_and_a_setup_context_function_are_targets_too(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_code.py").write_text(
+        "import torch\n"
+        "\n"
+        "class Cube(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def forward(x, scale=1.0):\n"
+        "        return scale * x**3\n"
+        "\n"
+        "    @staticmethod\n"
+        "    def setup_context(ctx, inputs, output):\n"
+        "        ctx.save_for_backward(inputs[0])\n"
+        "\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, grad):\n"
+        "        (x,) = ctx.saved_tensors\n"
+        "        return grad * 3 * x, None  # wrong: 3 x² is the derivative\n"
+        "\n"
+        "def gated(x, y):\n"
+        "    return torch.tanh(x) * torch.sigmoid(y) + Cube.apply(x).mean()\n"
+    )
+    code, doc = checked_json(["--torch", "my_code:Cube", "--input-shape", "5"], monkeypatch, capsys, tmp_path)
+    assert (code, doc["blame"]) == (1, ["Cube"])
+    assert [n["name"] for n in doc["nodes"] if n["kind"] == "input"] == ["x", "r"]
+    shapes = ["--input-shape", "2x3", "--input-shape", "2x3"]
+    code, doc = checked_json(["--torch", "my_code:gated", *shapes], monkeypatch, capsys, tmp_path)
+    assert code == 1 and doc["blame"] == ["cube"]
+    ops_used = [n["op"] for n in doc["nodes"] if n["kind"] == "op"]
+    assert ops_used[:5] == ["tanh", "sigmoid", "mul", "Cube", "mean"]
