@@ -126,7 +126,7 @@ def test_the_app_is_handed_the_same_target_with_the_same_arguments(monkeypatch):
     monkeypatch.setenv("TEXTUAL_DRIVER", "headless")  # no terminal needed to get as far as opening it
     opened = []
 
-    def open_app(scenario, bug, dtype, quiz, loader):
+    def open_app(scenario, bug, dtype, quiz, loader, *more):
         opened.append((scenario, bug, dtype, quiz, loader))
         return 0
 
