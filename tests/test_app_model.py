@@ -149,3 +149,22 @@ async def test_bookmarks_jump_with_their_notes_wrapping_around():
     s.lessons.next_bookmark(-1)
     assert s.model.session.step == 11 and s.model.note == "2/2 the end"
     assert s.lessons.toggle_bookmark() is None and [b.step for b in s.model.bookmarks] == [6]
+
+
+@sync
+async def test_a_chosen_element_is_followed_per_tensor_until_forgotten():
+    s = Services()
+    await s.open("two-layer-net", "matmul-grad-transposed")
+    trace = s.model.session.trace
+    s.stepper.go(s.model.session.n_steps - 1)
+    default = s.model.focus().index(trace, "W1")
+    assert default == (0, 1)  # the first element the blamed rule sends wrong, now it may be shown
+    s.changes.clear()
+    s.model.choose_element("W1", (1, 0))
+    assert s.model.focus().index(trace, "W1") == (1, 0) and s.changes == [Aspect.ELEMENT]
+    s.model.choose_element("W1", (1, 0))  # the same choice again: nothing to redraw
+    assert s.changes == [Aspect.ELEMENT]
+    s.stepper.go(0)
+    assert s.model.focus().index(trace, "W1") == (1, 0)  # kept while stepping
+    s.model.choose_element("W1", None)
+    assert s.model.focus().index(trace, "W1") != (1, 0)

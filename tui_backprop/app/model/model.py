@@ -21,7 +21,7 @@ from tui_backprop.app.engine import Overrides
 from tui_backprop.app.look import digits as display
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Bookmark, Edits, Failure, Grade, Score
+    from tui_backprop.app.engine import Bookmark, Edits, Failure, Focus, Grade, Score
     from tui_backprop.app.model.session import Session
 
 PACES = (0.25, 0.5, 1.0, 2.0)
@@ -54,6 +54,8 @@ class Aspect(enum.Flag):
     """A scenario could not be opened, or the failure was cleared."""
     VIEW = enum.auto()
     """The node list or the circuit; presenter mode on or off."""
+    ELEMENT = enum.auto()
+    """The element followed in a tensor was chosen (README: "The element to follow")."""
 
 
 EVERYTHING = Aspect(sum(a.value for a in Aspect))
@@ -116,6 +118,10 @@ class Model:
     note: str | None = None
     """The bookmark note shown (status line, presenter card)."""
     quiz: QuizState = field(default_factory=QuizState)
+    chosen: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The element followed in each tensor, by node name, as the lecturer chose it; a tensor not
+    in here follows ``teach.element``'s default. Kept while stepping and across reloads (a choice
+    that no longer fits its tensor is ignored)."""
     _listeners: list[tuple[Listener, Aspect]] = field(default_factory=list, repr=False)
     _notices: list[Notice] = field(default_factory=list, repr=False)
     _batch: list[Aspect] = field(default_factory=list, repr=False)
@@ -170,6 +176,16 @@ class Model:
             return None
         return self.inspected or self.session.node_name
 
+    def focus(self) -> Focus:
+        """The element every view writes out per tensor: the choices, else the default from the
+        check results that may be shown now (no spoilers)."""
+        from tui_backprop.app import engine as door
+
+        session = self.session
+        if session is None:
+            return door.Focus(dict(self.chosen))
+        return door.Focus(dict(self.chosen), session.checks, session.check_shown)
+
     @property
     def title(self) -> str:
         if self.session is not None:
@@ -202,3 +218,14 @@ class Model:
             return
         self.presenting = on
         self.changed(Aspect.VIEW)
+
+    def choose_element(self, name: str, index: tuple[int, ...] | None) -> None:
+        """Follow element ``index`` of tensor ``name`` in every view (None: back to the default)."""
+        if index is None:
+            if self.chosen.pop(name, None) is None:
+                return
+        elif self.chosen.get(name) == tuple(index):
+            return
+        else:
+            self.chosen[name] = tuple(index)
+        self.changed(Aspect.ELEMENT)
