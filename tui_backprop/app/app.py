@@ -31,6 +31,7 @@ from tui_backprop.app.explore.sweeping import StepSizes
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
+from tui_backprop.app.look.themes import PROJECTOR
 from tui_backprop.app.model.loading import RELOAD_POLL, Loader
 from tui_backprop.app.model.model import PACES, Aspect, Model, Request
 from tui_backprop.app.model.stepping import Stepper
@@ -77,6 +78,7 @@ class BackpropApp(App[int]):
         super().__init__()
         display.set_digits(display.DIGITS)  # a fresh app shows the default digits
         self.console.push_theme(st.blank_theme())
+        self.register_theme(PROJECTOR)
         self.request = request
         self.start_quiz = quiz
         self.engine = engine or Engine()
