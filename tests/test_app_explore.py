@@ -248,7 +248,7 @@ async def test_in_the_circuit_view_the_quiz_hides_the_asked_number_as_a_question
 
 @sync
 async def test_a_lesson_in_presenter_mode_shows_the_bookmark_note_on_the_card(tmp_path):
-    from tui_backprop.app.presenter.screen import PresenterScreen
+    from tui_backprop.app.presenter.screen import PresenterCard, PresenterScreen
 
     path = tmp_path / "lesson.toml"
     path.write_text('scenario = "sigmoid-chain"\nview = "presenter"\n[[bookmarks]]\nstep = 7\nnote = "1/e"\n')
@@ -259,4 +259,4 @@ async def test_a_lesson_in_presenter_mode_shows_the_bookmark_note_on_the_card(tm
         assert isinstance(app.screen, PresenterScreen)
         await pilot.press("apostrophe")
         await pilot.pause()
-        assert app.model.session.step == 6 and "🔖 1/1 1/e" in shown(app, "#p-note")
+        assert app.model.session.step == 6 and "🔖 1/1 1/e" in app.screen.query_one(PresenterCard).plain

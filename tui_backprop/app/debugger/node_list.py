@@ -40,7 +40,15 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
     repaints just the rows whose state changed, and moves the cursor to the node looked at.
     """
 
-    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.MARKS | Aspect.DISPLAY
+    WATCHES = (
+        Aspect.SESSION
+        | Aspect.STEP
+        | Aspect.FOCUS
+        | Aspect.CHECK
+        | Aspect.MARKS
+        | Aspect.DISPLAY
+        | Aspect.VIEW
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False, id="nodes.up"),
@@ -77,6 +85,7 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self.natural_width = 24
         """Width that shows every column; CSS caps it (``width: auto; max-width: ...``)."""
         self.header_key: Hashable = None
+        self._stale = False
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return self.natural_width
@@ -86,7 +95,11 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         session = self.model.session
         if session is None:
             return
-        if touched & (Aspect.SESSION | Aspect.DISPLAY) or not self.names:
+        if self.model.view == "circuit":  # hidden under the circuit: drawn again when shown
+            self._stale = True
+            return
+        if touched & (Aspect.SESSION | Aspect.DISPLAY) or not self.names or self._stale:
+            self._stale = False
             self._show_session(session)
         else:
             self.update_states(session.rows(), session.phase)

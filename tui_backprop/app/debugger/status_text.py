@@ -85,7 +85,7 @@ def _status_line(
             text.append(" blame " if compact else " · blame ", style=tf.DIM)
             text.append(", ".join(blamed), style=STYLE["blame"])
         text.append(*sep)
-    elif session.check_complete and not session.check_error and _incomplete(session):
+    elif session.check_complete and not session.check_error and session.incomplete():
         text.append("incomplete", style=STYLE["unchecked"])  # README: exit code 3
         text.append(*sep)
     elif session.check_complete and not session.check_error and hidden:
@@ -127,11 +127,6 @@ def _status_line(
     if session.show_all:
         text.append(" all checks" if compact else " · all checks shown", style=st.BACKWARD)
     return text
-
-
-def _incomplete(session: Session) -> bool:
-    """No mismatch, but some element neither compared nor covered (the check's exit code 3)."""
-    return any(c.unchecked() for c in session.checks.values())
 
 
 def _default_tolerances(dtype: str) -> tuple[float, float]:

@@ -1,22 +1,28 @@
 """A scroll view of Rich text laid out for its width, rendered once per (text, width), drawn a line at a time.
 
 The inspector is one; so is any panel whose text is long and changes often. Only the visible
-lines reach the compositor, and a change of height alone does not lay the screen out again.
-None of this imports numpy: the app's first frame must not wait for the engine.
+lines reach the compositor, and a change of height alone does not lay the screen out again. It
+draws its own vertical scroll bar in its last column, with Textual's glyphs and colours: Textual's
+scroll bar widget renders every one of its lines through Rich again whenever the text's height
+changes, which on a step cost more than the text itself (``benchmarks/bench_ui.py``). None of
+this imports numpy: the app's first frame must not wait for the engine.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from math import ceil
 from typing import Any, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -53,6 +59,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rendered: tuple[int, int] | None = None
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
         self._key: Hashable = None
+        self._bar: list[Strip] | None = None
 
     @property
     def text(self) -> Text:
@@ -80,8 +87,13 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._layout()
         self.refresh()
 
+    @property
+    def text_width(self) -> int:
+        """Cells for the text: the content's width less the scroll bar and the padding cell after it."""
+        return self.scrollable_content_region.width - 2
+
     def _layout(self) -> None:
-        width = self.scrollable_content_region.width
+        width = self.text_width
         self._text = self._make(width if width > 0 else 60)
         if width <= 0:
             self._strips = []
@@ -99,6 +111,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._cache.popitem(last=False)
         self._strips = strips
         self._rendered = key
+        self._bar = None
         size = Size(width, len(strips))
         if size.width == self.virtual_size.width and size != self.virtual_size:
             # Only the height changed: update the scroll range without a layout pass over the
@@ -118,17 +131,62 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._cache.clear()
         self._rendered = None
+        self._bar = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
 
+    def on_focus(self) -> None:
+        self._bar = None  # the background, and the padding cell with it, follows the focus
+
+    def on_blur(self) -> None:
+        self._bar = None
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        self._bar = None  # the thumb moves
+        super().watch_scroll_y(old, new)
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self.text_width
         if width <= 0:
             return Strip([])
         if self._rendered is None or self._rendered[1] != width:
             self._layout()
+        bar = self._bar if self._bar is not None else self._draw_bar()
         index = int(self.scroll_y) + y
-        if 0 <= index < len(self._strips):
-            return self._strips[index]
-        return Strip.blank(width, self.rich_style)
+        line = self._strips[index] if 0 <= index < len(self._strips) else Strip.blank(width, self.rich_style)
+        return Strip.join([line, bar[y]]) if y < len(bar) else line
+
+    def _draw_bar(self) -> list[Strip]:
+        """The last two columns of each line: the scroll bar as Textual draws it (its glyphs, colours
+        and click-above / click-below actions), then the padding cell; drawn again only when the
+        text's height, the scroll position, the size or the style change."""
+        styles = self.styles
+        background, color = styles.scrollbar_background, styles.scrollbar_color
+        if background.a < 1:
+            background = self.background_colors[0] + background
+        color = background + color
+        height = self.scrollable_content_region.height
+        virtual = self.virtual_size.height
+        bar = ScrollBarRender.render_bar(
+            size=height,
+            virtual_size=ceil(virtual),
+            window_size=height if height < virtual else 0,
+            position=self.scroll_y,
+            thickness=1,
+            vertical=True,
+            back_color=background.rich_color,
+            bar_color=color.rich_color,
+        )
+        pad = Segment(" ", Style(bgcolor=self.rich_style.bgcolor))
+        cells = [segment for segment in bar.segments if segment.text]
+        self._bar = [Strip([_without_grab(cell), pad], 2) for cell in cells]
+        return self._bar
+
+
+def _without_grab(cell: Segment) -> Segment:
+    """A bar cell without the thumb's drag action (only Textual's scroll bar widget can grab)."""
+    style = cell.style
+    if style is not None and style.meta.get("@mouse.down") == "grab":
+        return Segment(cell.text, style.clear_meta_and_links())
+    return cell

@@ -9,6 +9,7 @@ one ``Session``; it never computes a gradient, it only reads the trace's prefix 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Session:
     breakpoints: set[str] = field(default_factory=set)
     show_all: bool = False
     """Show every check result at once (debugging); by default a result waits for its step (README)."""
+    _incomplete: tuple[tuple[int, bool], bool] | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ where we are
     @property
@@ -77,7 +79,12 @@ class Session:
 
     @property
     def node_names(self) -> list[str]:
-        return [n.name for n in self.trace.graph.nodes]
+        """The graph's nodes in forward order (a copy: the trace never changes under a session)."""
+        return list(self._names)
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.trace.graph.nodes)
 
     def go(self, step: int) -> bool:
         """Move to ``step`` (clamped); True when the step changed."""
@@ -199,20 +206,29 @@ class Session:
     def value_known(self, name: str, step: int | None = None) -> bool:
         return self.trace.value_at(name, self.step if step is None else step) is not None
 
-    def row(self, name: str) -> RowState:
+    def row(self, name: str, phase: Phase | None = None, current: str | None = None) -> RowState:
         return RowState(
             name=name,
             value_known=self.value_known(name),
             received=self.received(name),
             expected=self.expected(name),
             status=self.status_of(name),
-            current=name == self.node_name,
+            current=name == (current or self.node_name),
             breakpoint=name in self.breakpoints,
-            phase=self.phase,
+            phase=phase or self.phase,
         )
 
     def rows(self) -> list[RowState]:
-        return [self.row(name) for name in self.node_names]
+        phase, current = self.phase, self.node_name
+        return [self.row(name, phase, current) for name in self._names]
+
+    def incomplete(self) -> bool:
+        """No mismatch, but some element neither compared nor covered (the check's exit code 3);
+        worked out once per check result."""
+        key = (len(self.checks), self.check_complete)
+        if self._incomplete is None or self._incomplete[0] != key:
+            self._incomplete = (key, any(c.unchecked() for c in self.checks.values()))
+        return self._incomplete[1]
 
     # ------------------------------------------------------------ reloading
     def place_in(self, new: Session) -> None:

@@ -2,61 +2,159 @@
 
 No header, footer or status details: the step's node and formula with numbers, its value, the
 upstream gradient, each local derivative written out and what is sent on, the main numbers in
-Textual's ``Digits``, white and yellow on black (projectors wash colours out). The stepping keys
-work here too. The card watches the model; it never imports the app.
+large digits, white and yellow on black (projectors wash colours out). The stepping keys work
+here too. The card is one Line API widget that watches the model: a step writes its lines again
+(``card.py`` says what they are) and repaints it, with no layout of the screen; each step's lines
+are kept, so stepping back costs a lookup. It never imports the app.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.renderables.digits import Digits
 from textual.screen import Screen
-from textual.widgets import Digits, Static
+from textual.strip import Strip
+from textual.widget import Widget
 
-from tui_backprop.app import engine as door
 from tui_backprop.app import keys
-from tui_backprop.app.inspector import derivation as dv
-from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
-from tui_backprop.app.look.badge import badge
 from tui_backprop.app.look.styles import styled
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.screens.dialog import AnswersOnce
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
-    from tui_backprop.app.model.session import Session
+    from tui_backprop.app.presenter.card import Card, Number
 
-MAX_SENT = 3
-"""Inputs whose contribution gets large digits; more are written as text."""
-
-
-def big(array: np.ndarray | None) -> str:
-    """A number for ``Digits``: the scalar, or a tensor's norm (its shape is said in the caption)."""
-    if array is None:
-        return "?"
-    a = np.asarray(array)
-    if a.size == 1:
-        return tf.num(a.reshape(-1)[0]).replace("∞", "inf")
-    with np.errstate(all="ignore"):
-        return tf.num(float(np.linalg.norm(a.astype(np.float64).reshape(-1))))
+PADDING = 2
+"""Cells left and right of the card."""
+GAP = 4
+"""Cells after each large number."""
+KEYS = "n next · p previous · c continue · < > digits · Esc back"
+CACHED = 128
 
 
-def caption(label: str, array: np.ndarray | None) -> str:
-    if array is None or np.asarray(array).size == 1:
-        return label
-    return f"{label}   norm of {tf.shape_str(np.shape(array))}"
-
-
-class PresenterScreen(Watching, AnswersOnce, Screen[None]):
-    """One step, large. Escape or P goes back; n, p, c and the jumps step as everywhere."""
+class PresenterCard(Watching, Widget):
+    """The card, drawn a line at a time; its colours are the ``card--`` rules of ``app.tcss``."""
 
     WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.CHECK | Aspect.DISPLAY | Aspect.MARKS
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"card--label", "card--value", "card--grad", "card--formula"}
+
+    def __init__(self, model: Model, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.card: Card | None = None
+        """The parts shown (tests read them)."""
+        self._lines: OrderedDict[tuple, list[Strip]] = OrderedDict()
+        self._key: tuple | None = None
+
+    def model_changed(self, touched: Aspect) -> None:
+        if touched & (Aspect.SESSION | Aspect.DISPLAY | Aspect.CHECK):
+            self._lines.clear()
+        session = self.model.session
+        if session is not None:
+            self._key = (id(session), session.step, self.model.note, session.n_checked)
+            self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
+    @property
+    def plain(self) -> str:
+        """The card as text, as it is on screen."""
+        return "\n".join(strip.text for strip in self._lines_now())
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._lines_now()
+        return lines[y] if y < len(lines) else Strip.blank(self.size.width, self.rich_style)
+
+    def _lines_now(self) -> list[Strip]:
+        width, height = self.size
+        key = (self._key, width, height)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = self._lines[key] = self._draw(width, height)
+            if len(self._lines) > CACHED:
+                self._lines.popitem(last=False)
+        return lines
+
+    # ------------------------------------------------------------ laying the card out
+    def _draw(self, width: int, height: int) -> list[Strip]:
+        from tui_backprop.app.presenter.card import card
+
+        session = self.model.session
+        base = self.ground
+        if session is None or width <= 0:
+            return []
+        self.card = parts = card(session)
+        inner = max(1, width - 2 * PADDING)
+        rows = self._text(parts.title, inner)
+        rows.append(self._blank(inner))
+        if self.model.note:
+            rows += self._text(styled(f"🔖 {self.model.note}", st.FORWARD), inner)
+        rows += self._text(parts.formula, inner, self.get_component_rich_style("card--formula", partial=True))
+        rows.append(self._blank(inner))
+        rows += self._numbers(parts.main, inner)
+        rows.append(self._blank(inner))
+        rows += self._text(parts.local, inner)
+        rows.append(self._blank(inner))
+        if parts.sent:
+            rows += self._numbers(parts.sent, inner)
+        rows += self._text(parts.verdict, inner)
+        margin = Strip.blank(PADDING, base)
+        lines = [Strip.join([margin, row, margin]) for row in rows[: max(0, height - 1)]]
+        lines += [Strip.blank(width, base)] * (height - 1 - len(lines))
+        keys_line = self._text(styled(KEYS, st.PROSE), inner)[0]
+        return [*lines, Strip.join([margin, keys_line, margin])]
+
+    @property
+    def ground(self) -> Style:
+        """The card's background alone: what blank cells are drawn with."""
+        return Style(bgcolor=self.rich_style.bgcolor)
+
+    def _blank(self, width: int) -> Strip:
+        return Strip.blank(width, self.ground)
+
+    def _text(self, text: Text, width: int, extra: Style | None = None) -> list[Strip]:
+        """``text`` wrapped to ``width``, each line padded to it."""
+        console = self.app.console
+        base = self.rich_style + extra if extra else self.rich_style
+        options = console.options.update(width=width, height=None, highlight=False)
+        lines = console.render_lines(text, options, style=base, pad=False)
+        return [Strip(line).extend_cell_length(width, self.ground) for line in lines]
+
+    def _numbers(self, numbers: list[Number], width: int) -> list[Strip]:
+        """Large numbers side by side, each under its caption, ``GAP`` cells apart."""
+        console = self.app.console
+        base, ground = self.rich_style, self.ground
+        label_style = base + self.get_component_rich_style("card--label", partial=True)
+        rows: list[list[Strip]] = [[], [], [], []]
+        for number in numbers:
+            part = "card--grad" if number.gradient else "card--value"
+            digit_style = base + self.get_component_rich_style(part, partial=True)
+            digit_width = Digits.get_width(number.digits)
+            label_width = Text(number.label).cell_len
+            box = max(digit_width, label_width)
+            label = Strip([Segment(number.label, label_style)], label_width) if number.label else Strip([])
+            rows[0].append(label.extend_cell_length(box + GAP, ground))
+            options = console.options.update(width=max(1, digit_width), height=3)
+            digits = console.render_lines(Digits(number.digits, digit_style), options, style=base, pad=False)
+            for k in range(3):
+                line = Strip(digits[k]) if number.digits and k < len(digits) else Strip([])
+                rows[k + 1].append(line.extend_cell_length(box + GAP, ground))
+        return [Strip.join(row).crop_extend(0, width, ground) for row in rows]
+
+
+class PresenterScreen(AnswersOnce, Screen[None]):
+    """One step, large. Escape or P goes back; n, p, c and the jumps step as everywhere."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,P", "app.presenter", "Back", id="presenter.back", tooltip="Leave presenter mode"),
@@ -67,113 +165,5 @@ class PresenterScreen(Watching, AnswersOnce, Screen[None]):
         super().__init__()
         self.model = model
 
-    def model_changed(self, touched: Aspect) -> None:
-        if self.model.session is not None:
-            self.show(self.model.session)
-        self.show_note(self.model.note)
-
     def compose(self) -> ComposeResult:
-        with Vertical(id="card"):
-            yield Static(id="p-title")
-            yield Static(id="p-note")
-            yield Static(id="p-formula")
-            with Horizontal(id="p-main"):
-                with Vertical(classes="p-number"):
-                    yield Static(id="p-value-label", classes="p-label")
-                    yield Digits(id="p-value", classes="p-value")
-                with Vertical(classes="p-number"):
-                    yield Static(id="p-upstream-label", classes="p-label")
-                    yield Digits(id="p-upstream", classes="p-grad")
-            yield Static(id="p-local")
-            with Horizontal(id="p-sent"):
-                for k in range(MAX_SENT):
-                    with Vertical(classes="p-number", id=f"p-sent-{k}"):
-                        yield Static(classes="p-label")
-                        yield Digits(classes="p-grad")
-            yield Static(id="p-check")
-        yield Static(
-            styled("n next · p previous · c continue · < > digits · Esc back", st.PROSE), id="p-keys"
-        )
-
-    def show_note(self, note: str | None) -> None:
-        """A bookmark's note under the title (README "Explore it live": ' and " jump between them)."""
-        if self.is_mounted:
-            label = self.query_one("#p-note", Static)
-            label.update(styled(f"🔖 {note}", st.FORWARD) if note else "")
-            label.display = bool(note)
-
-    def show(self, session: Session) -> None:
-        """Write the card for the session's current step."""
-        if not self.is_mounted:
-            self.call_after_refresh(self.show, session)
-            return
-        current = session.current
-        name = session.node_name
-        node = session.trace.graph[name]
-        trace = session.trace
-        phase = current.phase if current else "forward"
-        title = Text()
-        title.append(f"{session.scenario.slug}", style="bold")
-        if session.bug:
-            title.append(f"  bug {session.bug}", style=st.BUG)
-        title.append(f"   {phase} step {session.step + 1} of {session.n_steps}", style=st.CHANGED)
-        self.query_one("#p-title", Static).update(title)
-
-        formula = Text()
-        if node.op is not None:
-            formula.append(node.formula() or "", style="bold")
-            shown = [
-                tf.inline(v) if (v := trace.value_at(p.name, session.step)) is not None else "?"
-                for p in node.inputs
-            ]
-            value = trace.value_at(name, session.step)
-            formula.append("\n")
-            formula.append(door.plug(node, shown))
-            formula.append(" = ")
-            formula.append(tf.inline(value) if value is not None else "?", style="bold")
-        self.query_one("#p-formula", Static).update(formula)
-
-        value = trace.value_at(name, session.step)
-        self.query_one("#p-value-label", Static).update(caption(f"value {name}", value))
-        self.query_one("#p-value", Digits).update(big(value))
-        backward = phase == "backward"
-        upstream = trace.grad_at(name, session.step) if backward else None
-        self.query_one("#p-upstream-label", Static).update(
-            caption(f"upstream dL/d{name}", upstream) if backward else ""
-        )
-        self.query_one("#p-upstream", Digits).update(big(upstream) if backward else "")
-
-        local = Text()
-        sent_boxes = [self.query_one(f"#p-sent-{k}", Vertical) for k in range(MAX_SENT)]
-        for box in sent_boxes:
-            box.display = False
-        if backward and node.op is not None:
-            links = dv.links_for(session, name)
-            for link in links:
-                lines = [dv.local_line(link), dv.product_line(link, name), dv.matrix_line(link)]
-                for line in lines:
-                    if line is not None:
-                        local.append_text(line)
-                        local.append("\n")
-                if link.position < MAX_SENT:
-                    box = sent_boxes[link.position]
-                    box.display = True
-                    box.query_one(Static).update(caption(f"sends dL/d{link.parent}", link.sent_array))
-                    box.query_one(Digits).update(big(link.sent_array))
-        elif node.op is not None:
-            local.append("inputs  ", style=st.PROSE)
-            local.append("   ".join(f"{p.name} = {tf.inline(trace.values[p.name])}" for p in node.inputs))
-        self.query_one("#p-local", Static).update(local)
-
-        verdict = Text()
-        status = session.status_of(name)
-        if backward and status not in ("hidden", "pending"):
-            verdict.append_text(badge(status, padded=True))
-            check = session.checks.get(name)
-            if check is not None and node.op is not None:
-                for position, parent in enumerate(node.inputs):
-                    local = check.local.get(position)
-                    if local is not None and local.numeric.size == 1:
-                        verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
-                        verdict.append(tf.num(local.numeric.reshape(-1)[0]), style="bold")
-        self.query_one("#p-check", Static).update(verdict)
+        yield PresenterCard(self.model, id="card")

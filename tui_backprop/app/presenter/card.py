@@ -1,0 +1,131 @@
+"""What the presenter card says about a step: pure functions from a ``Session`` to its parts.
+
+The title, the formula with its numbers, the node's value and upstream gradient as large digits,
+each local derivative written out and what is sent on (as digits for the first ``MAX_SENT``
+inputs), and the verdict. ``screen.py`` lays the parts out; nothing here knows about Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.text import Text
+
+from tui_backprop.app import engine as door
+from tui_backprop.app.inspector import derivation as dv
+from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.look import styles as st
+from tui_backprop.app.look.badge import badge
+
+if TYPE_CHECKING:
+    from tui_backprop.app.model.session import Session
+
+MAX_SENT = 3
+"""Inputs whose contribution gets large digits; more are written as text."""
+
+
+def big(array: np.ndarray | None) -> str:
+    """A number for large digits: the scalar, or a tensor's norm (its shape is said in the caption)."""
+    if array is None:
+        return "?"
+    a = np.asarray(array)
+    if a.size == 1:
+        return tf.num(a.reshape(-1)[0]).replace("∞", "inf")
+    with np.errstate(all="ignore"):
+        return tf.num(float(np.linalg.norm(a.astype(np.float64).reshape(-1))))
+
+
+def caption(label: str, array: np.ndarray | None) -> str:
+    if array is None or np.asarray(array).size == 1:
+        return label
+    return f"{label}   norm of {tf.shape_str(np.shape(array))}"
+
+
+@dataclass(frozen=True)
+class Number:
+    """One large number: its caption, its digits, and whether it is a gradient (drawn in yellow)."""
+
+    label: str
+    digits: str
+    gradient: bool
+
+
+@dataclass
+class Card:
+    """The parts of the card for one step, in reading order."""
+
+    title: Text
+    formula: Text
+    main: list[Number]
+    local: Text
+    sent: list[Number] = field(default_factory=list)
+    verdict: Text = field(default_factory=Text)
+
+
+def card(session: Session) -> Card:
+    """The card for the session's current step."""
+    current = session.current
+    name = session.node_name
+    trace = session.trace
+    node = trace.graph[name]
+    step = session.step
+    phase = current.phase if current else "forward"
+    title = Text()
+    title.append(f"{session.scenario.slug}", style="bold")
+    if session.bug:
+        title.append(f"  bug {session.bug}", style=st.BUG)
+    title.append(f"   {phase} step {step + 1} of {session.n_steps}", style=st.CHANGED)
+
+    formula = Text()
+    if node.op is not None:
+        formula.append(node.formula() or "", style="bold")
+        shown = [
+            tf.inline(v) if (v := trace.value_at(p.name, step)) is not None else "?" for p in node.inputs
+        ]
+        value = trace.value_at(name, step)
+        formula.append("\n")
+        formula.append(door.plug(node, shown))
+        formula.append(" = ")
+        formula.append(tf.inline(value) if value is not None else "?", style="bold")
+
+    value = trace.value_at(name, step)
+    backward = phase == "backward"
+    upstream = trace.grad_at(name, step) if backward else None
+    main = [
+        Number(caption(f"value {name}", value), big(value), gradient=False),
+        Number(
+            caption(f"upstream dL/d{name}", upstream) if backward else "",
+            big(upstream) if backward else "",
+            True,
+        ),
+    ]
+
+    local = Text()
+    sent: list[Number] = []
+    if backward and node.op is not None:
+        for link in dv.links_for(session, name):
+            for line in (dv.local_line(link), dv.product_line(link, name), dv.matrix_line(link)):
+                if line is not None:
+                    local.append_text(line)
+                    local.append("\n")
+            if link.position < MAX_SENT:
+                label = caption(f"sends dL/d{link.parent}", link.sent_array)
+                sent.append(Number(label, big(link.sent_array), gradient=True))
+    elif node.op is not None:
+        local.append("inputs  ", style=st.PROSE)
+        local.append("   ".join(f"{p.name} = {tf.inline(trace.values[p.name])}" for p in node.inputs))
+
+    verdict = Text()
+    status = session.status_of(name)
+    if backward and status not in ("hidden", "pending"):
+        verdict.append_text(badge(status, padded=True))
+        check = session.checks.get(name)
+        if check is not None and node.op is not None:
+            for position, parent in enumerate(node.inputs):
+                local_check = check.local.get(position)
+                if local_check is not None and local_check.numeric.size == 1:
+                    verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
+                    verdict.append(tf.num(local_check.numeric.reshape(-1)[0]), style="bold")
+    return Card(title, formula, main, local, sent, verdict)
