@@ -178,11 +178,26 @@ def test_user_backward_cannot_corrupt_the_trace_by_writing_into_its_arguments():
 def test_an_output_whose_change_falls_below_its_last_bit_still_carries_round_off():
     """tanh(7.4) in float32: ±1e-3 moves the output by less than one bit, so the numeric derivative
     is exactly 0 while the true one is 1.5e-6. That is round-off, not a wrong backward."""
+    import dataclasses
+
+    # A tanh whose code insists on float32 is judged in float32 (the built-in one in float64).
+    tanh32 = dataclasses.replace(ops.tanh, forward=lambda v: np.tanh(v).astype(np.float32))
     g = Graph("float32")
     x = g.input("x", np.full(3, 7.389))
-    trace = run(g, ops.sum(ops.tanh(x, name="t"), name="L"))
+    trace = run(g, ops.sum(tanh32(x, name="t"), name="L"))
     result = check(trace, CheckSettings.for_dtype("float32"))
+    assert result.nodes["t"].judged_in.startswith("float32")
     numeric_local = result.nodes["t"].local[0].numeric
     assert np.all(numeric_local == 0)  # the case this test is about: nothing moved
     assert not result.failed, {n: c.status for n, c in result.nodes.items()}
     assert result.blame == []
+
+
+def test_a_float32_rule_is_judged_against_float64_where_the_code_allows_it():
+    g = Graph("float32")
+    x = g.input("x", np.full(3, 7.389))
+    result = check(run(g, ops.sum(ops.tanh(x, name="t"), name="L")), CheckSettings.for_dtype("float32"))
+    t = result.nodes["t"]
+    assert t.judged_in == "float64" and t.status == "ok"
+    x32 = np.float64(np.float32(7.389))
+    np.testing.assert_allclose(t.local[0].numeric, 1 - np.tanh(x32) ** 2, rtol=0, atol=1e-9)  # not 0

@@ -79,6 +79,10 @@ def node_check(
         return global_part, None
     node = trace.graph[nc.name]
     local: dict[str, Json] = {"status": nc.local_status}
+    if nc.judged_in:
+        local["judged_in"] = nc.judged_in
+    if nc.float32_digits is not None:
+        local["float32_digits"] = nc.float32_digits
     if nc.local:
         local["max_rel_err"] = number(max(c.max_rel_err for c in nc.local.values()))
         projected = [c for c in nc.local.values() if c.method == "projection"]

@@ -8,6 +8,8 @@ A node whose local check fails is *blamed*.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from tui_backprop.check import budget, probing, projection, reprobe, userfaults
@@ -42,6 +44,10 @@ def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeC
     small = trace.jacobians.get(node.name) is not None
     upstream = trace.grads[node.name]
     sent = trace.contributions[node.name]
+    trace, settings, result.judged_in, wide = _judge_in_float64(trace, node, settings)
+    if wide is not None:
+        result.float32_digits = float32_digits(sent, wide)
+        upstream, sent = trace.grads[node.name], wide
     for position in range(len(node.inputs)):
         result.local[position] = _judged_input(trace, node, settings, result, position, upstream, sent, small)
     if not result.probe_error and _unit_scale_wanted(upstream, result):
@@ -52,6 +58,69 @@ def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeC
     else:
         statuses: list[Status] = [c.status for c in result.local.values()]
         result.local_status = worst(*statuses) if statuses else "ok"
+
+
+def _judge_in_float64(
+    trace: Trace, node: Node, settings: CheckSettings
+) -> tuple[Trace, CheckSettings, str, tuple[Array, ...] | None]:
+    """A float32 backward rule is judged in float64 where the op's code allows it (README): the
+    same forward and backward run on the inputs cast to float64, judged with float64's settings, so
+    float32's round-off can neither hide a wrong rule nor blame a right one. What float32 itself
+    loses is measured apart (``float32_digits``). Where the code keeps or needs float32, the rule
+    is judged in float32, and ``judged_in`` says why."""
+    from tui_backprop.core.trace import BackwardRuleError, call_backward, local_jacobians
+
+    if trace.graph.dtype != np.float32:
+        return trace, settings, trace.graph.dtype_name, None
+    assert node.op is not None
+    xs = [trace.values[p.name].astype(np.float64) for p in node.inputs]
+    out = trace.values[node.name]
+    try:
+        with np.errstate(all="ignore"):
+            wide = np.asarray(node.op.forward(*(x.copy() for x in xs)))
+    except Exception:  # the author's forward: it may insist on float32
+        return trace, settings, "float32 (its forward fails on float64 inputs)", None
+    if wide.dtype != np.float64 or wide.shape != out.shape:
+        return trace, settings, "float32 (its forward does not stay float64)", None
+    if not np.array_equal(np.isfinite(wide), np.isfinite(out)):
+        return trace, settings, "float32 (its forward is not finite in float64 where it is in float32)", None
+    upstream = trace.grads[node.name].astype(np.float64)
+    try:
+        sent = call_backward(node, upstream, wide, xs)
+    except BackwardRuleError:
+        return trace, settings, "float32 (its backward fails on float64 inputs)", None
+    if any(g.dtype != np.float64 for g in sent):
+        return trace, settings, "float32 (its backward does not stay float64)", None
+    view = copy.copy(trace)
+    view.values = {**trace.values, **{p.name: x for p, x in zip(node.inputs, xs, strict=True)}}
+    view.values[node.name] = wide
+    view.grads = {**trace.grads, node.name: upstream}
+    view.contributions = {**trace.contributions, node.name: sent}
+    if node.name in trace.jacobians:
+        view.jacobians = {**trace.jacobians, node.name: local_jacobians(node, wide, xs)}
+    wider = CheckSettings.for_dtype(
+        "float64",
+        sample=settings.sample,
+        seed=settings.seed,
+        exhaustive=settings.exhaustive,
+        lean=settings.lean,
+    )
+    return view, wider, "float64", sent
+
+
+def float32_digits(narrow: tuple[Array, ...], wide: tuple[Array, ...]) -> float:
+    """How many significant digits the float32 run keeps of what the rule sends, against the same
+    rule in float64 (at most float32's 7): the least over the inputs, relative to each tensor's
+    largest gradient."""
+    kept = 7.0
+    for a, b in zip(narrow, wide, strict=True):
+        b = np.asarray(b, dtype=np.float64)
+        scale = float(np.max(np.abs(b), initial=0.0))
+        if scale == 0 or not np.all(np.isfinite(b)):
+            continue
+        error = float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b))) / scale
+        kept = min(kept, -np.log10(error) if error > 0 else 7.0)
+    return round(max(kept, 0.0), 1)
 
 
 def _judged_input(
@@ -124,7 +193,7 @@ def _local_input(
     u = upstream.astype(np.float64).reshape(-1)
     xs = [values[p.name] for p in node.inputs]
     x = xs[position]
-    noise = noise_of(trace.graph.dtype)
+    noise = noise_of(x.dtype)
     indices = budget.probe_indices(node, x.size, settings) if not small else np.arange(x.size)
     direct_work = len(indices) * (values[node.name].size + x.size)
     cheap = small or direct_work <= budget.FAST_WORK

@@ -84,6 +84,11 @@ class NodeCheck:
     note: str = ""
     failure: BackwardFailure | None = None
     probe_error: str = ""
+    judged_in: str = ""
+    """The dtype its backward rule was judged in: float32 rules against float64 where the op's code
+    allows it, and why not where it does not (README, "How the check works")."""
+    float32_digits: float | None = None
+    """float32 rules judged in float64: the significant digits float32 keeps of what it sends."""
     diagnosis: dict[int, str] = field(default_factory=dict)
     """Blamed nodes: per input position, what the mismatch looks like in words (diagnosis.py)."""
     """The op's own code broke its declaration while probed (elementwise=True, kink=): blamed."""

@@ -196,6 +196,10 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
     for name, nc in result.nodes.items():
         if nc.status == "nondeterministic":
             console.print(Text.assemble((f"? {name}", "bold yellow"), f": {nc.note}"))
+    for name, nc in result.nodes.items():
+        if nc.float32_digits is not None and nc.float32_digits <= FLOAT32_WORDS:
+            lost = f"float32 loses {7 - nc.float32_digits:.0f} of its 7 digits at {name}"
+            console.print(Text(f"≈ {lost} (round-off, not a bug: its rule passes in float64)", style="cyan"))
     for warning in trace.graph.warnings:
         console.print(Text.assemble(("⚠ warning", "bold yellow"), f": {warning}"))
     for line in unchecked_lines(trace, result):
@@ -257,6 +261,9 @@ def projected_lines(trace: Any, result: Any) -> list[str]:
                 )
     return found
 
+
+FLOAT32_WORDS = 3.0
+"""A float32 node that keeps this many significant digits or fewer of what it sends is named."""
 
 LISTED = 5
 """Differing elements listed per blamed input in `check`'s text; the rest are counted."""
