@@ -135,6 +135,17 @@ async def read_until(
     return await asyncio.wait_for(collect(), timeout)
 
 
+async def settled(ws, quiet: float = 1.0, timeout: float = 60) -> None:
+    """Wait until the app has drawn nothing for ``quiet`` seconds (its queue is empty)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            await ws.receive(timeout=quiet)
+        except TimeoutError:
+            return
+    raise AssertionError("the app never stopped drawing")
+
+
 async def opened(http: aiohttp.ClientSession, served: Served):
     """A browser's socket to ``served`` (sigmoid-chain), once the app's first screen is drawn."""
     ws = await http.ws_connect(f"{served.socket_url}?width=80&height=24")
@@ -377,6 +388,8 @@ def test_the_served_app_saves_nothing_on_the_server(serving, tmp_path):
                 seen: list[str] = []
                 await keys(ws, key)
                 await read_until(ws, default, seen, 30)  # the dialog, with its default path
+                for _ in range(2):  # its path box blinking: it has the focus
+                    await read_until(ws, default, [], 30)
                 await keys(ws, "\r")  # the default path, in the server's working directory
                 said.append(await read_until(ws, "writes no files", seen, 30))
                 await keys(ws, "\x1b")  # Esc closes the dialog; wait for that, or Esc M reads as alt+m
@@ -402,8 +415,10 @@ def test_the_served_picker_refuses_a_path(serving, tmp_path):
             http.ws_connect(f"{served.socket_url}?width=120&height=40") as ws,
         ):
             await read_until(ws, "deep-mlp", seen, 60)  # the picker, filled
+            await settled(ws)  # no redraw pending: what comes next is the answer to "/"
             await keys(ws, "/")
-            await read_until(ws, "to type here", [], 30)  # the path box, redrawn: it has the focus
+            for _ in range(3):  # the path box redrawn, then its cursor blinking: it has the focus
+                await read_until(ws, "to type here", [], 30)
             await keys(ws, str(script))
             await keys(ws, "\r")
             return await read_until(ws, "could not open", seen, 30)
