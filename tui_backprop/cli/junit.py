@@ -4,7 +4,6 @@ message is the blame and whose text is ``check``'s report (README, "In your test
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +55,8 @@ def junit_xml(cases: list[Case]) -> bytes:
     errors = sum(1 for c in cases if c.error)
     total = f"{sum(c.seconds for c in cases):.3f}"
     counts = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors), "time": total}
+    import xml.etree.ElementTree as ET  # here: only --junit-xml pays for it
+
     root = ET.Element("testsuites", {"name": SUITE, **counts})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
     for case in cases:
