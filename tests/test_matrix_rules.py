@@ -57,3 +57,14 @@ def test_the_elementwise_softmax_bug_shows_a_diagonal_jacobian_and_sends_otherwi
     assert lines[1] == "the backward rule's J = [0.1966 0; 0 0.1966]"
     assert "the backward rule sends" in lines[2]
     assert jacobian_rule(traced("digits"), "logp") is None  # 10 x 200: too large to write out
+
+
+def test_the_handout_writes_the_matrix_rules_and_a_wrong_one_beside_the_textbook(capsys):
+    from tui_backprop.cli.main import main
+
+    assert main(["trace", "two-layer-net", "--bug", "matmul-grad-transposed", "--format", "markdown"]) == 1
+    out = capsys.readouterr().out
+    assert "- `dW1 = dz1 · xᵀ = [-0.01322; -0.1972] · [0.7081 0.02058] = [" in out
+    assert "the backward rule sends [-0.009364 -0.1396; -0.0002722 -0.00406]" in out
+    assert main(["trace", "softmax", "--format", "markdown"]) == 0
+    assert "- `J = diag(s) - s sᵀ = " in capsys.readouterr().out

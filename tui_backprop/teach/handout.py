@@ -15,6 +15,7 @@ from tui_backprop.check.gradcheck import Check
 from tui_backprop.core.sandbox import printable
 from tui_backprop.core.scenarios import Scenario
 from tui_backprop.core.trace import Trace
+from tui_backprop.teach.matrix_rules import jacobian_rule, matrix_rule
 from tui_backprop.teach.mystery import bug_description, bug_label
 from tui_backprop.teach.numbers import number
 from tui_backprop.teach.step_words import compact, sent_by, short, with_numbers
@@ -79,12 +80,38 @@ def steps_markdown(
                 f"{cell(short(sent.contribution))} | {cell(verdict or '-')} |"
             )
         lines.append("")
-        scalar = [s for s in sent_by(trace, node) if s.contribution.size == 1 and s.upstream.size == 1]
-        for sent in scalar:
-            lines.append(f"- {code(sent.rule(node.name))}")
-        if scalar:
+        rules = [
+            sent.rule(node.name)
+            for sent in sent_by(trace, node)
+            if sent.contribution.size == 1 and sent.upstream.size == 1
+        ]
+        rules += matrix_lines(trace, node.name)
+        lines += [f"- {code(rule)}" for rule in rules]
+        if rules:
             lines.append("")
     return lines
+
+
+HANDOUT_MATRIX = 16
+"""Matrix rules are written out in the handout when every matrix in them has at most this many elements."""
+
+
+def matrix_lines(trace: Trace, name: str) -> list[str]:
+    """The tensor rules of a backward step with their numbers (``teach.matrix_rules``): each matrix
+    product, and a softmax's Jacobian, where the matrices are small enough to read."""
+    node = trace.graph[name]
+    found = []
+    for position in range(len(node.inputs)):
+        rule = matrix_rule(trace, name, position)
+        if rule is None or rule.sent.size == 1:
+            continue
+        sizes = [o.value.size for o in rule.operands] + [rule.textbook.size]
+        if max(sizes) <= HANDOUT_MATRIX:
+            found.append(rule.text())
+    jacobian = jacobian_rule(trace, name)
+    if jacobian is not None:
+        found += jacobian.lines()
+    return found
 
 
 def edited_values_markdown(values: dict[str, np.ndarray]) -> list[str]:
