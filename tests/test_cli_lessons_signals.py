@@ -65,6 +65,12 @@ def test_a_bug_the_lessons_scenario_lacks_is_refused_in_one_line(tmp_path, capsy
     )
 
 
+def test_eps_is_judged_against_the_lessons_own_dtype(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "check", lesson(tmp_path, F32), "--eps", "1e-9")
+    assert code == 2 and "--eps 1e-09 is below what float32 (the lesson's dtype) can resolve" in one_line(err)
+    assert run_cli(capsys, "check", lesson(tmp_path, F32), "--eps", "1e-9", "--dtype", "float64")[0] == 0
+
+
 @pytest.mark.parametrize("argv", [["--bug", "reciprocal-sign"], ["--dtype", "float64"]])
 @pytest.mark.parametrize("command", [[], ["serve"]])
 def test_the_app_and_serve_refuse_flags_that_a_lesson_sets_itself(tmp_path, capsys, argv, command):

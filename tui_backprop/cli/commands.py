@@ -160,9 +160,17 @@ def _lesson(spec: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """A lesson with ``--bug`` and ``--dtype``, when typed, over its own (README "Lesson files")."""
     from pathlib import Path
 
-    from tui_backprop.teach.lesson import load
+    from tui_backprop.cli.args import RESOLUTION
+    from tui_backprop.teach.lesson import LessonError, load
 
-    return load(Path(spec), bug=args.bug, dtype=args.dtype if args.dtype_given else None)
+    lesson, scenario, trace = load(Path(spec), bug=args.bug, dtype=args.dtype if args.dtype_given else None)
+    eps = getattr(args, "eps", None)
+    if eps is not None and eps <= RESOLUTION[lesson.dtype]:  # the lesson's dtype, not the default's
+        raise LessonError(
+            f"--eps {eps:g} is below what {lesson.dtype} (the lesson's dtype) can resolve "
+            f"({RESOLUTION[lesson.dtype]:.1e}); x + eps would equal x"
+        )
+    return lesson, scenario, trace
 
 
 def _run_lesson(
