@@ -96,6 +96,7 @@ async def test_nudge_shows_the_lecture_line_and_marks_every_changed_value():
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
+        await pilot.press("end")  # every gradient reached: the nudge may show them all
         app.stepper.peek("x")  # as the list cursor does
         await pilot.press("h")
         await settle(app, pilot)
@@ -112,6 +113,23 @@ async def test_nudge_shows_the_lecture_line_and_marks_every_changed_value():
             float(app.model.session.trace.values["x"]) == 2.0
             and float(app.model.session.trace.values["w0"]) == 3.0
         )
+
+
+@sync
+async def test_a_nudge_before_the_backward_pass_shows_no_gradient_not_reached_yet():
+    app = make_app("sigmoid-chain")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.stepper.peek("x")
+        await pilot.press("h")
+        await settle(app, pilot)
+        lesson = shown(app, "#nudge-lesson")
+        assert lesson.startswith("x += 0.001 → f: 0.880797 → 0.881112, Δf/h = 0.3146\n")
+        assert "0.315" not in lesson and "not reached yet" in lesson
+        table = shown(app, "#nudge-table").splitlines()
+        x_row = next(row for row in table if row.lstrip("● ").startswith("x "))
+        assert "2.000000 → 2.001000" in x_row and x_row.rstrip().endswith("·")  # no dL/dx yet
+        assert not any("0.3149" in row or "0.3150" in row for row in table)
 
 
 @sync

@@ -37,6 +37,7 @@ MODEL_AND_SERVICES = [
     "tui_backprop.app.model.model",
     "tui_backprop.app.model.session",
     "tui_backprop.app.model.stepping",
+    "tui_backprop.app.model.elements",
     "tui_backprop.app.model.loading",
     "tui_backprop.app.model.checking",
     "tui_backprop.app.model.tasks",

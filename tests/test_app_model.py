@@ -168,3 +168,18 @@ async def test_a_chosen_element_is_followed_per_tensor_until_forgotten():
     assert s.model.focus().index(trace, "W1") == (1, 0)  # kept while stepping
     s.model.choose_element("W1", None)
     assert s.model.focus().index(trace, "W1") != (1, 0)
+
+
+@sync
+async def test_a_bookmark_note_is_shown_only_at_its_own_step():
+    """Stepping from bookmark 1 towards bookmark 2 never shows bookmark 1's note at another step."""
+    s = Services()
+    await s.open("sigmoid-chain")
+    s.lessons.add_bookmark(6, "the sign")
+    s.lessons.add_bookmark(9, "fan-out")
+    s.lessons.next_bookmark(1)
+    assert s.model.note == "1/2 the sign"
+    s.stepper.step(1)
+    assert s.model.note is None
+    s.stepper.step(2)
+    assert s.model.session.step == 9 and s.model.note == "2/2 fan-out"

@@ -64,7 +64,7 @@ def test_backward_step_shows_upstream_local_derivative_and_what_it_sends():
     assert "dL/da = 0.1050" in text and "numeric 0.1050" in text
     assert "∂a/∂x = w0 = 3  numeric 3" in text
     assert "sends dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.3150" in text
-    assert "  (F₊ - F₋)/2h = 0.1050   analytic 0.1050   ✓ ok" in text
+    assert "  (F₊ - F₋)/2h = 0.105   analytic 0.105   ✓ ok" in text
 
 
 def test_a_node_that_fans_out_lists_every_contribution_and_their_sum():

@@ -170,7 +170,8 @@ def test_central_difference_is_the_lecture_arithmetic():
     assert probe.numeric == pytest.approx(0.3150, abs=5e-5)
     assert probe.analytic == pytest.approx(0.3149807562105195)
     lines = [line.plain for line in dv.probe_lines(probe)]
-    assert lines[2].startswith("  (F₊ - F₋)/2h = 0.3150   analytic 0.3150")
+    assert lines[0] == "numeric dL/dx: F = f, x = 2, h = 1e-6"
+    assert lines[2].startswith("  (F₊ - F₋)/2h = 0.315   analytic 0.315")
 
 
 def test_central_difference_of_one_tensor_element():

@@ -32,6 +32,7 @@ from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
 from tui_backprop.app.look.themes import PROJECTOR
+from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.loading import RELOAD_POLL, Loader
 from tui_backprop.app.model.model import PACES, Aspect, Model, Request
 from tui_backprop.app.model.stepping import Stepper
@@ -86,6 +87,7 @@ class BackpropApp(App[int]):
             default_dtype=request.dtype if request else dtype, overrides=overrides or Overrides()
         )
         self.stepper = Stepper(self.model)
+        self.elements = Elements(self.model)
         self.loader = Loader(self.model, self.engine, self, warm_up=warm_up_views)
         self.editor = Editor(self.model, self.engine, show=self.loader.show_edited)
         self.loader.prepare = self.editor.with_edits
@@ -264,7 +266,7 @@ class BackpropApp(App[int]):
         from tui_backprop.app.inspector.tensor_screen import TensorScreen, layers_for
 
         layers, comparison = layers_for(self.model.session, name)
-        self.push_screen(TensorScreen(name, layers, comparison))
+        self.push_screen(TensorScreen(name, layers, comparison, self.model.element, self.elements.choose))
 
     def action_help(self) -> None:
         from tui_backprop.app.screens.help import HelpScreen
@@ -320,7 +322,8 @@ class BackpropApp(App[int]):
         if session is None or name is None:
             return
         trace = session.trace
-        self.push_screen(EditScreen(prefill(trace, name), leaves_hint(trace), self.editor.try_edit))
+        line = prefill(trace, name, self.model.element(name))
+        self.push_screen(EditScreen(line, leaves_hint(trace), self.editor.try_edit))
 
     def action_nudge(self) -> None:
         from tui_backprop.app.explore.screens import NudgeScreen
@@ -329,15 +332,41 @@ class BackpropApp(App[int]):
         first = self.editor.first_nudge()
         if first is None:
             return
-        answer = nudge_words(self.editor.try_nudge(first))
+
+        def seen_at() -> int | None:  # no spoilers: what the class has seen at this step
+            session = self.model.session
+            return None if self.model.show_all or session is None else session.step
+
+        answer = nudge_words(self.editor.try_nudge(first), seen_at())
         if isinstance(answer, str):
             self.notify(answer, severity="error", timeout=5)
             return
 
         def again(text: str) -> tuple[Text, Text] | str:
-            return nudge_words(self.editor.try_nudge(text))
+            return nudge_words(self.editor.try_nudge(text), seen_at())
 
         self.push_screen(NudgeScreen(*answer, first, again))
+
+    def action_move_element(self, rows: int, cols: int) -> None:
+        """The element cursor: the element followed in the tensor looked at moves."""
+        self.elements.move(rows, cols)
+
+    def action_follow_element(self) -> None:
+        """Type the element to follow: ``W1[1, 0]``, ``[1, 0]``, or a name alone for its default."""
+        from tui_backprop.app.explore.screens import FollowScreen
+
+        if self.model.session is not None:
+            self.push_screen(FollowScreen(self.elements.prefill(), self.elements.follow))
+
+    def follow_element(self, text: str) -> None:
+        """Follow what was typed in the palette (``follow W1[1, 0]``); a refusal is a notice."""
+        problem = self.elements.follow(text)
+        if problem is not None:
+            self.notify(problem, severity="error", timeout=5)
+
+    def action_forget_element(self) -> None:
+        """The tensor looked at follows its default element again."""
+        self.elements.forget()
 
     def action_undo_edit(self) -> None:
         self.editor.undo()

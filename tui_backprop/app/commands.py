@@ -1,7 +1,8 @@
 """The command palette: every key's action by name, plus scenarios, bugs, dtype and check settings.
 
 posting's habit: nothing is reachable only by a key. Typed settings work too: ``eps 1e-4``,
-``rtol 1e-3`` or ``atol 1e-7`` offer to set that value, ``digits 8`` the significant digits shown.
+``rtol 1e-3`` or ``atol 1e-7`` offer to set that value, ``digits 8`` the significant digits shown,
+``follow W1[1, 0]`` the element every view follows.
 Every name and help line is handed over as ``Content`` (literal text), never as markup: key hints
 like ``[v]`` and a scenario author's ``[/]`` show as typed.
 """
@@ -27,6 +28,7 @@ Command = tuple[str, str, Callable[[], object]]
 """(name, help, callback)."""
 
 DIGITS = re.compile(r"^\s*digits\s*[= ]\s*(\d{1,2})\s*$")
+FOLLOW = re.compile(r"^\s*follow\s+(\S.*)$")
 SETTING = re.compile(r"^\s*(eps|rtol|atol)\s*[= ]\s*([0-9.eE+-]+)\s*$")
 
 
@@ -40,6 +42,8 @@ class Host(Protocol):
     async def run_action(self, action: str, default_namespace: Any = None) -> bool: ...
 
     def action_edit_settings(self) -> None: ...
+
+    def follow_element(self, text: str) -> None: ...
 
 
 class BackpropCommands(Provider):
@@ -78,6 +82,11 @@ class BackpropCommands(Provider):
                 partial(loader.set_dtype, other),
             )
         yield (
+            "Follow the default element",
+            "the tensor looked at follows its first flagged element, else its largest gradient  [f NAME]",
+            partial(app.run_action, "app.forget_element"),
+        )
+        yield (
             "Change eps / rtol / atol…",
             "type e.g. 'eps 1e-4' here, or open the settings",
             app.action_edit_settings,
@@ -97,6 +106,10 @@ class BackpropCommands(Provider):
                 Content(f"Show {count} significant digits"),
                 partial(self.backprop.model.set_digits, count),
             )
+        follow = FOLLOW.match(query)
+        if follow:
+            typed = follow.group(1).strip()
+            yield Hit(1.0, Content(f"Follow {typed}"), partial(self.backprop.follow_element, typed))
         match = SETTING.match(query)
         if match:
             field, raw = match.groups()

@@ -260,6 +260,51 @@ EXPLORE = [
 """Playing with the graph and teaching with it (README "Explore it live")."""
 DEBUGGER += EXPLORE
 
+ELEMENT = [
+    Binding(
+        "H",
+        "app.move_element(0, -1)",
+        "Element left",
+        show=False,
+        id="element.left",
+        tooltip="Follow the element to the left in the tensor looked at (its previous column)",
+    ),
+    Binding(
+        "L",
+        "app.move_element(0, 1)",
+        "Element right",
+        show=False,
+        id="element.right",
+        tooltip="Follow the element to the right in the tensor looked at (its next column)",
+    ),
+    Binding(
+        "K",
+        "app.move_element(-1, 0)",
+        "Element up",
+        show=False,
+        id="element.up",
+        tooltip="Follow the element above in the tensor looked at (its previous row)",
+    ),
+    Binding(
+        "J",
+        "app.move_element(1, 0)",
+        "Element down",
+        show=False,
+        id="element.down",
+        tooltip="Follow the element below in the tensor looked at (its next row)",
+    ),
+    Binding(
+        "f",
+        "app.follow_element",
+        "Follow element",
+        show=False,
+        id="element.follow",
+        tooltip="Type the element every view follows: W1[1, 0], or [1, 0] in the tensor looked at",
+    ),
+]
+"""The element cursor (README "Teaching with it"): which element of a tensor every view follows."""
+DEBUGGER += ELEMENT
+
 GLOBAL = [
     Binding("o", "app.open_picker", "Open", show=False, id="app.open", tooltip="Open the scenario picker"),
     Binding(
@@ -283,6 +328,10 @@ SECTIONS = [
     ("Jumping", ["jump.forward_start", "jump.forward_end", "jump.backward_start", "jump.backward_end"]),
     ("Playing", ["play.toggle", "play.faster", "play.slower"]),
     ("Looking", ["view.tensor"]),
+    (
+        "Following an element",
+        ["element.left", "element.right", "element.up", "element.down", "element.follow"],
+    ),
     (
         "Teaching",
         ["teach.circuit", "teach.presenter", "teach.more_digits", "teach.fewer_digits", "teach.spoilers"],

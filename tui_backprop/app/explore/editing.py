@@ -120,13 +120,11 @@ class Editor:
         return error
 
     def first_nudge(self) -> str | None:
-        """What ``h`` types for the leaf looked at: ``x += 0.001`` (its first element for a tensor)."""
+        """What ``h`` types for the leaf looked at: ``x += 0.001`` (the element followed, for a tensor)."""
         name = self.target()
-        session = self.model.session
-        if session is None or name is None:
+        if self.model.session is None or name is None:
             return None
-        index = tuple(0 for _ in session.trace.values[name].shape)
-        return f"{door.element_label(name, index)} += {self.nudge_h:g}"
+        return f"{door.element_label(name, self.model.element(name))} += {self.nudge_h:g}"
 
     def try_nudge(self, text: str) -> Nudged | str:
         """``x += 0.001``: nudge, re-run, and what changed; or why not (nothing changed)."""

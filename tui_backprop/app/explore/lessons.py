@@ -41,7 +41,6 @@ class Lessons:
         step = session.step
         if any(b.step == step for b in model.bookmarks):
             model.bookmarks = [b for b in model.bookmarks if b.step != step]
-            model.note = None
             model.notify(f"bookmark removed from step {step + 1}", timeout=2)
             model.changed(Aspect.MARKS)
             return None
@@ -54,12 +53,11 @@ class Lessons:
             return "one line, please"
         model = self.model
         model.bookmarks = sorted([*model.bookmarks, door.Bookmark(step, note.strip())], key=lambda b: b.step)
-        model.note = note.strip() or None
         model.changed(Aspect.MARKS)
         return None
 
     def next_bookmark(self, direction: int) -> None:
-        """To the next (or previous) bookmark, wrapping around; its note is shown."""
+        """To the next (or previous) bookmark, wrapping around; its note is shown (``Model.note``)."""
         model = self.model
         session = model.session
         if session is None:
@@ -73,10 +71,8 @@ class Lessons:
             mark = later[0] if direction > 0 else later[-1]
         else:  # wrap around
             mark = marks[0] if direction > 0 else marks[-1]
-        steps = [b.step for b in marks]
         with model.batch():
             self.stepper.go(mark.step)
-            model.note = f"{steps.index(mark.step) + 1}/{len(steps)} {mark.note}".strip()
             model.changed(Aspect.MARKS)
 
     # ------------------------------------------------------------ lessons
@@ -85,7 +81,6 @@ class Lessons:
         model = self.model
         model.edits = door.Edits(dict(lesson.values))
         model.bookmarks = sorted(lesson.bookmarks, key=lambda b: b.step)
-        model.note = None
         if lesson.quiz != model.quiz.on:
             model.quiz.on = lesson.quiz
             if lesson.quiz and model.quiz.score is None:

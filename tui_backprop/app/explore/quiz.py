@@ -40,7 +40,7 @@ class Quiz:
         session = self.model.session
         if session is None:
             return None
-        return door.question_for(session.trace, session.step + 1)
+        return door.question_for(session.trace, session.step + 1, self.model.focus())
 
     def answer(self, text: str) -> None:
         """Grade an answer and step on; text that is not a number gets a message, never a mark."""

@@ -83,6 +83,24 @@ class EditScreen(_Prompt):
         super().__init__("Edit a value", help_text, value, attempt)
 
 
+class FollowScreen(_Prompt):
+    """The element to follow, typed: ``W1[1, 0]`` (README "Teaching with it": the element cursor)."""
+
+    def __init__(self, value: str, attempt: Attempt) -> None:
+        help_text = Text()
+        help_text.append("NAME[i, j]", style="bold")
+        help_text.append(" follows that element of any tensor, ", style=DIM)
+        help_text.append("[i, j]", style="bold")
+        help_text.append(" one of the tensor looked at, ", style=DIM)
+        help_text.append("NAME", style="bold")
+        help_text.append(
+            " alone its default again (the first flagged element, else the largest gradient). "
+            "The chain rule, the probe, nudge, the step-size explorer and the quiz follow it.",
+            style=DIM,
+        )
+        super().__init__("Follow an element", help_text, value, attempt)
+
+
 class NoteScreen(_Prompt):
     """The one-line note of a bookmark."""
 

@@ -1,6 +1,6 @@
 """The step-size explorer's sweep (README "Explore it live"): the error against eps, float64 and float32.
 
-For the node looked at, its gradient's first mismatching element (else its first element) is
+For the node looked at, the element it follows (``Model.focus()``: the element cursor) is
 probed at every eps in the engine's sweep, in the session's dtype and in the other one rebuilt
 with the same edits. The author's code runs in a daemon thread; a failure is a notice, never a
 crash. No Textual here.
@@ -40,10 +40,7 @@ class StepSizes:
         name = model.looked_at
         if session is None or name is None:
             return None
-        check = session.checks.get(name)
-        index: tuple[int, ...] = tuple(0 for _ in session.trace.values[name].shape)
-        if check is not None and check.grad is not None and check.grad.differing():
-            index = check.grad.differing()[0]
+        index = model.element(name)
         values = dict(model.edits.values) if model.edits else {}
 
         def run() -> Sweep:

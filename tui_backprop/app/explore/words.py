@@ -40,25 +40,46 @@ def leaves_hint(trace: Trace) -> Text:
     return text
 
 
-def prefill(trace: Trace, name: str) -> str:
-    """The edit line to start from: the leaf's current value (its first element for a tensor)."""
+def prefill(trace: Trace, name: str, index: tuple[int, ...] | None = None) -> str:
+    """The edit line to start from: the leaf's current value (for a tensor, element ``index``: the
+    one followed; its first by default)."""
     value = np.asarray(trace.values[name], dtype=np.float64)
     if value.size == 1 and value.ndim == 0:
         return f"{name} = {float(value)!r}"
-    index = tuple(0 for _ in value.shape)
+    index = index if index is not None else tuple(0 for _ in value.shape)
     return f"{door.element_label(name, index)} = {float(value[index])!r}"
 
 
-def nudge_words(answer: Nudged | str) -> tuple[Text, Text] | str:
-    """What the nudge screen shows of a nudge: the lecture's line and every changed value (or why not)."""
+def nudge_words(answer: Nudged | str, step: int | None = None) -> tuple[Text, Text] | str:
+    """What the nudge screen shows of a nudge: the lecture's line and every changed value (or why
+    not). At ``step``, only what the class has seen by then (README: no spoilers): values reached,
+    gradients arrived; None shows everything."""
     if isinstance(answer, str):
         return answer
-    lesson = nudge_lesson(answer.result, answer.before.output.name)
-    return lesson, nudge_table(answer.result, answer.before, answer.after)
+    seen = door.reached(answer.after, step) if step is not None else None
+    grad_seen = seen is None or answer.result.name in seen[1]
+    lesson = nudge_lesson(answer.result, answer.before.output.name, grad_seen)
+    return lesson, nudge_table(answer.result, answer.before, answer.after, seen)
 
 
-def nudge_lesson(result: Nudge, loss_name: str) -> Text:
+def nudge_lesson(result: Nudge, loss_name: str, grad_seen: bool = True) -> Text:
+    """``x += 0.001 → f: 0.880797 → 0.881112, Δf/h = 0.3146 ≈ ∂f/∂x = 0.3150 ✓``; before the
+    gradient has arrived, ΔL/h alone (the gradient is the answer the backward pass will give)."""
     text = Text()
+    if not grad_seen:
+        label = door.element_label(result.name, result.index)
+        before, after = door.distinct(result.loss_before, result.loss_after)
+        sign = "+=" if result.h >= 0 else "-="
+        text.append(
+            f"{label} {sign} {abs(result.h):g} → {loss_name}: {before} → {after}, "
+            f"Δ{loss_name}/h = {door.num(result.ratio, 4)}",
+            style="bold",
+        )
+        text.append(
+            f"\n∂{loss_name}/∂{label} is not reached yet: the backward pass will say whether it agrees.",
+            style=DIM,
+        )
+        return text
     text.append(result.lesson(loss_name), style=OK if result.agrees else WRONG)
     if not result.agrees:
         text.append(
@@ -69,22 +90,30 @@ def nudge_lesson(result: Nudge, loss_name: str) -> Text:
     return text
 
 
-def nudge_table(result: Nudge, before: Trace, after: Trace) -> Text:
-    """Every node's value and gradient before → after; the changed ones marked ●."""
+def nudge_table(
+    result: Nudge, before: Trace, after: Trace, seen: tuple[set[str], set[str]] | None = None
+) -> Text:
+    """Every node's value and gradient before → after; the changed ones marked ●. ``seen``: the
+    values and the gradients the class has seen at this step (``teach.edits.reached``); the others
+    read ``·`` (not reached yet) and are not counted as changed."""
     text = Text()
     names = [n.name for n in after.graph.nodes]
     width = max(4, *(len(n) for n in names))
     text.append(f"  {'node':<{width}}  {'value before → after':<34}  dL/dnode before → after\n", style=DIM)
     for name in names:
-        changed = name in result.changed
+        shown = (
+            seen is None or name in seen[0],
+            seen is None or name in seen[1],
+        )
+        pairs = ((before.values[name], after.values[name]), (before.grads[name], after.grads[name]))
+        moves = [not np.array_equal(a, b, equal_nan=True) for a, b in pairs]
+        changed = name in result.changed and any(m and s for m, s in zip(moves, shown, strict=True))
         text.append("● " if changed else "  ", style=CHANGED)
         text.append(f"{name:<{width}}  ", style="bold" if changed else DIM)
-        for k, (a, b) in enumerate(
-            ((before.values[name], after.values[name]), (before.grads[name], after.grads[name]))
-        ):
-            cell = _pair(a, b)
-            moved = not np.array_equal(a, b, equal_nan=True)
-            text.append(cell.ljust(34) if k == 0 else cell, style=CHANGED if moved else DIM)
+        for k, ((a, b), moved, visible) in enumerate(zip(pairs, moves, shown, strict=True)):
+            cell = _pair(a, b) if visible else "·"
+            style = CHANGED if moved and visible else DIM
+            text.append(cell.ljust(34) if k == 0 else cell, style=style)
             if k == 0:
                 text.append("  ")
         text.append("\n")

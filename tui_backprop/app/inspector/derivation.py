@@ -18,9 +18,10 @@ from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, code_status
+from tui_backprop.app.look.styles import styled
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Comparison, Link, Probe
+    from tui_backprop.app.engine import Comparison, ElementPath, Focus, Link, Probe
     from tui_backprop.app.model.session import Session
 
 AGREE_RTOL = 1e-6
@@ -120,15 +121,9 @@ def matrix_line(link: Link) -> Text | None:
     return text
 
 
-def links_for(session: Session, name: str) -> list[Link]:
-    """The chain rule at ``name``, numbers written for the first element the local check flags."""
-    check = session.checks.get(name)
-    focus = {}
-    if check is not None and session.check_shown(name):
-        for position, comparison in check.local.items():
-            flagged = comparison.differing()
-            if flagged:
-                focus[position] = flagged[0]
+def links_for(session: Session, name: str, focus: Focus | None = None) -> list[Link]:
+    """The chain rule at ``name``, its numbers written for the element each input follows
+    (``Model.focus()``: the chosen one, else the first flagged, else the largest gradient)."""
     return door.links(session.trace, name, focus)
 
 
@@ -138,18 +133,16 @@ def tensor_link_lines(link: Link, node: str) -> list[Text]:
     return [line for line in lines if line is not None]
 
 
-def probe_for(session: Session, name: str, comparison: Comparison, width: int = 80) -> list[Text]:
-    """The central difference behind the numeric dL/dname, at its first flagged (else largest) element."""
-    flagged = comparison.differing()
-    if flagged:
-        index = flagged[0]
-    else:
-        a = np.abs(np.where(np.isfinite(comparison.analytic), comparison.analytic, 0.0))
-        index = tuple(int(i) for i in np.unravel_index(int(np.argmax(a)), a.shape)) if a.ndim else ()
-    if not np.all(np.isfinite(session.trace.values[session.trace.output.name])):
+def probe_for(
+    session: Session, name: str, comparison: Comparison, width: int = 80, focus: Focus | None = None
+) -> list[Text]:
+    """The central difference behind the numeric dL/dname, at the element ``focus`` follows."""
+    trace = session.trace
+    index = (focus or door.Focus()).index(trace, name)
+    if not np.all(np.isfinite(trace.values[trace.output.name])):
         return []
     try:
-        probe = door.central_difference(session.trace, name, index, session.settings.eps)
+        probe = door.central_difference(trace, name, index, session.settings.eps)
     except Exception:  # the author's forward on a probed value: the check itself reports such failures
         return []
     code = int(comparison.codes[index]) if comparison.codes.ndim else int(comparison.codes)
@@ -157,27 +150,134 @@ def probe_for(session: Session, name: str, comparison: Comparison, width: int = 
 
 
 def probe_lines(probe: Probe, verdict: Text | None = None, width: int = 80) -> list[Text]:
-    """The numeric check as arithmetic: ``F(x+h) = …, F(x-h) = …, (F₊ - F₋)/2h = …``."""
-    at = where(probe.index)
-    head = Text()
-    head.append(f"numeric dL/d{probe.node}{at}", style=tf.LABEL)
-    head.append(f"  F = {probe.output}, x = {tf.short(probe.x)}, h = {tf.short(probe.h)}", style=tf.DIM)
-    # Enough digits that F₊ and F₋ visibly differ where the difference starts.
-    spread = abs(probe.f_plus - probe.f_minus)
-    scale = max(abs(probe.f_plus), abs(probe.f_minus))
-    extra = int(np.ceil(np.log10(scale / spread))) if spread > 0 and scale > 0 else 0
-    shown = min(display.MAX_DIGITS, display.digits() + max(0, extra))
-    plus = Text.assemble(("F(x+h) = ", tf.DIM), tf.num(probe.f_plus, shown))
-    minus = Text.assemble(("F(x-h) = ", tf.DIM), tf.num(probe.f_minus, shown))
-    result = Text()
-    result.append("(F₊ - F₋)/2h = ", style=tf.DIM)
-    result.append(tf.num(probe.numeric), style="bold")
-    result.append("   analytic ", style=tf.DIM)
-    result.append(tf.num(probe.analytic), style="bold")
-    if verdict is not None:
-        result.append("   ")
-        result.append_text(verdict)
+    """The numeric check as arithmetic, in the engine's words (``Probe.lines``): the element moved,
+    ``F(a+h)`` and ``F(a-h)`` with just enough digits to differ, ``(F₊ - F₋)/2h`` beside the analytic."""
+    head, losses, result = probe.lines(display.digits())
+    lines = [styled(head, tf.LABEL)]
+    plus, _, minus = losses.partition("   ")
     pad = Text("  ")
-    if plus.cell_len + minus.cell_len + 5 <= width:
-        return [head, pad + plus + Text("   ") + minus, pad + result]
-    return [head, pad + plus, pad + minus, pad + result]
+    if len(losses) + 2 <= width or not minus:
+        lines.append(pad + Text(losses))
+    else:
+        lines += [pad + Text(plus), pad + Text(minus)]
+    last = pad + Text(result)
+    if verdict is not None:
+        last.append("   ")
+        last.append_text(verdict)
+    return [*lines, last]
+
+
+TERMS_NAMED = 2
+"""An element's chain rule names each term up to this many; more are written as numbers only."""
+
+
+def element_rule(session: Session, name: str, position: int, index: tuple[int, ...]) -> list[Text]:
+    """The chain rule for one element of a tensor input, summed over the outputs it feeds, from the
+    backward rule's own local Jacobian: ``dL/dW1[1,0] = dL/dz1[1,0] · ∂z1[1,0]/∂W1[1,0] = -0.1972 ·
+    0.7081 = -0.1396`` (nothing when the Jacobian is too large to have been kept). A wrong rule shows
+    by the path it takes: once its check may be shown, the numeric Jacobian's path stands under it
+    when they differ (the transposed dW1 sums dL/dz1[0,0] where the forward formula feeds z1[1,0])."""
+    trace = session.trace
+    jacobian = trace.jacobians.get(name, {}).get(position)
+    parent = trace.graph[name].inputs[position].name
+    x_shape = trace.values[parent].shape
+    if jacobian is None or len(index) != len(x_shape):
+        return []
+    k = int(np.ravel_multi_index(index, x_shape)) if x_shape else 0
+    column = np.asarray(jacobian[:, k], dtype=np.float64)
+    upstream = np.asarray(trace.grads[name], dtype=np.float64).reshape(-1)
+    sent = np.asarray(trace.contributions[name][position], dtype=np.float64)
+    rule = _element_terms(
+        session, name, parent, index, column, upstream, float(sent[index] if x_shape else sent)
+    )
+    if rule is None:
+        return []
+    lines = [rule]
+    check = session.checks.get(name)
+    numeric = check.numeric_jacobians.get(position) if check is not None else None
+    if numeric is not None and session.status_of(name) not in ("hidden", "pending"):
+        other = np.asarray(numeric[:, k], dtype=np.float64)
+        if not np.allclose(other, column, rtol=1e-4, atol=1e-8):
+            total = float(np.dot(upstream, other))
+            found = _element_terms(session, name, parent, index, other, upstream, total)
+            if found is not None:
+                lines.append(Text("finite differences: ", style=tf.DIM) + found)
+    return lines
+
+
+def _element_terms(
+    session: Session,
+    name: str,
+    parent: str,
+    index: tuple[int, ...],
+    column: np.ndarray,
+    upstream: np.ndarray,
+    total: float,
+) -> Text | None:
+    """``dL/dW1[1,0] = dL/dz1[1,0] · ∂z1[1,0]/∂W1[1,0] = -0.1972 · 0.7081 = -0.1396`` for one
+    column of a local Jacobian (the outputs the element feeds, by that Jacobian)."""
+    out_shape = session.trace.values[name].shape
+    with np.errstate(all="ignore"):
+        feeds = [
+            int(j) for j in np.flatnonzero(np.abs(column) > 1e-12 * max(1.0, float(np.max(np.abs(column)))))
+        ]
+    if not feeds:
+        return None
+    at = where(index)
+    text = Text()
+    text.append(f"dL/d{parent}{at}", style="bold")
+    outs = [where(tuple(int(i) for i in np.unravel_index(j, out_shape))) if out_shape else "" for j in feeds]
+    if len(feeds) <= TERMS_NAMED:
+        text.append(" = " + " + ".join(f"dL/d{name}{o} · ∂{name}{o}/∂{parent}{at}" for o in outs))
+    else:
+        text.append(f" = Σ over the {len(feeds)} elements of {name} it feeds")
+    shown = feeds[: TERMS_NAMED * 2]
+    numbers = " + ".join(
+        f"{tf.short(upstream[j]) if n == 0 else factor(upstream[j])} · {factor(column[j])}"
+        for n, j in enumerate(shown)
+    )
+    if len(feeds) > len(shown):
+        numbers += " + …"
+    text.append(f" = {numbers} = ")
+    text.append(tf.num(total), style="bold")
+    return text
+
+
+def elements_text(name: str, mask: np.ndarray) -> str:
+    """Which elements of ``name`` a mask marks, as a lecture says it: ``W1[1, :]`` (a row),
+    ``x[:, 0]`` (a column), ``z1[1, 0]``, ``W1`` (all of it), ``3 elements of W1``."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim == 0 or mask.size == 1:
+        return name
+    if mask.all():
+        return name
+    where_true = [tuple(int(i) for i in ix) for ix in np.argwhere(mask)]
+    if len(where_true) == 1:
+        return f"{name}[{', '.join(map(str, where_true[0]))}]"
+    for axis in range(mask.ndim):
+        values = {ix[axis] for ix in where_true}
+        others = {ix[:axis] + ix[axis + 1 :] for ix in where_true}
+        if len(others) == 1 and len(values) == mask.shape[axis]:  # one whole line along ``axis``
+            (fixed,) = others
+            parts = [str(i) for i in fixed]
+            parts.insert(axis, ":")
+            return f"{name}[{', '.join(parts)}]"
+    return f"{len(where_true)} elements of {name}"
+
+
+def path_line(path: ElementPath) -> Text:
+    """The path of the element followed: ``◆ z1[1, 0] feeds a1[1, 0]; its gradient goes back to
+    W1[1, :], x, b1[1, 0]`` (the elements it feeds, and those its backward rule sends to: a wrong
+    rule sends along another path than the forward one, README "The element to follow")."""
+    text = Text()
+    text.append("◆ ", style=st.ACCENT)
+    text.append(path.element.label, style="bold")
+    feeds = [elements_text(name, mask) for name, mask in path.consumers.items() if np.any(mask)]
+    sends = [elements_text(name, mask) for name, mask in path.inputs.items() if np.any(mask)]
+    if feeds:
+        text.append(" feeds ", style=tf.DIM)
+        text.append(", ".join(feeds))
+    if sends:
+        text.append("; its gradient goes back to " if feeds else " sends its gradient back to ", style=tf.DIM)
+        text.append(", ".join(sends))
+    return text

@@ -3,6 +3,8 @@
 A 128×256 weight gradient has 32k elements; a Rich table of it costs about a second to build.
 ``GridView`` formats only the rows and columns on screen, with sticky row and column labels;
 ``DifferingView`` lists the mismatching elements by index the same way, one visible line at a time.
+The grid's cursor is the element cursor (README "Teaching with it"): the arrows (or H J K L) and a
+click choose the element every view follows in that tensor.
 """
 
 from __future__ import annotations
@@ -14,21 +16,28 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Static
 
 from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.look import styles as st
 from tui_backprop.app.screens.dialog import AnswersOnce
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tui_backprop.app.engine import Comparison
     from tui_backprop.app.model.session import Session
+
+Index = tuple[int, ...]
 
 CELL = 12
 LABEL_WIDTH = 7
@@ -44,6 +53,9 @@ class Layer:
     error: bool = False
     relative_to: np.dtype | None = None
     """For a relative error: the dtype whose resolution is the smallest error worth printing."""
+    node: str | None = None
+    """The tensor whose elements these are (the node, or the input a gradient is sent to): the one
+    the cursor chooses an element of."""
 
 
 def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | None]:
@@ -52,7 +64,7 @@ def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | N
     layers: list[Layer] = []
     value = trace.value_at(name, session.step)
     if value is not None:
-        layers.append(Layer(f"value of {name}", np.asarray(value)))
+        layers.append(Layer(f"value of {name}", np.asarray(value), node=name))
     comparison = None
     received, expected = session.received(name), session.expected(name)
     if received and received == expected:
@@ -61,32 +73,38 @@ def layers_for(session: Session, name: str) -> tuple[list[Layer], Comparison | N
         if comparison is not None:
             codes = comparison.codes
             layers += [
-                Layer(f"dL/d{name} analytic", comparison.analytic, codes),
-                Layer(f"dL/d{name} numeric", comparison.numeric, codes),
-                Layer(f"dL/d{name} abs err", comparison.abs_err, codes, error=True),
+                Layer(f"dL/d{name} analytic", comparison.analytic, codes, node=name),
+                Layer(f"dL/d{name} numeric", comparison.numeric, codes, node=name),
+                Layer(f"dL/d{name} abs err", comparison.abs_err, codes, error=True, node=name),
                 Layer(
                     f"dL/d{name} rel err",
                     comparison.rel_err,
                     codes,
                     error=True,
                     relative_to=comparison.analytic.dtype,
+                    node=name,
                 ),
             ]
         else:
-            layers.append(Layer(f"dL/d{name}", np.asarray(trace.grads[name])))
+            layers.append(Layer(f"dL/d{name}", np.asarray(trace.grads[name]), node=name))
     elif received:
         partial = trace.grad_at(name, session.step)
         if partial is not None:
-            layers.append(Layer(f"dL/d{name} so far ({received} of {expected})", partial))
+            layers.append(Layer(f"dL/d{name} so far ({received} of {expected})", partial, node=name))
     sent = _what_a_blamed_node_sends(session, name)
     if sent:  # a blamed node's fault is in what it sends: list those mismatching elements
         comparison = sent[0][1]
         for parent, c in sent:
             layers += [
-                Layer(f"sent to {parent} analytic", c.analytic, c.codes),
-                Layer(f"sent to {parent} numeric", c.numeric, c.codes),
+                Layer(f"sent to {parent} analytic", c.analytic, c.codes, node=parent),
+                Layer(f"sent to {parent} numeric", c.numeric, c.codes, node=parent),
                 Layer(
-                    f"sent to {parent} rel err", c.rel_err, c.codes, error=True, relative_to=c.analytic.dtype
+                    f"sent to {parent} rel err",
+                    c.rel_err,
+                    c.codes,
+                    error=True,
+                    relative_to=c.analytic.dtype,
+                    node=parent,
                 ),
             ]
     return layers, comparison
@@ -117,33 +135,108 @@ def _grid2d(array: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
+def to_cell(index: Index, shape: tuple[int, ...]) -> tuple[int, int]:
+    """Where element ``index`` of a tensor of ``shape`` sits in its grid (``_grid2d``)."""
+    if not shape:
+        return 0, 0
+    if len(shape) == 1:
+        return 0, index[0]
+    return int(np.ravel_multi_index(index[:-1], shape[:-1])), index[-1]
+
+
+def to_index(row: int, col: int, shape: tuple[int, ...]) -> Index:
+    """The element of a tensor of ``shape`` at grid cell (row, col) (the inverse of ``to_cell``)."""
+    if not shape:
+        return ()
+    if len(shape) == 1:
+        return (col,)
+    return (*(int(i) for i in np.unravel_index(row, shape[:-1])), col)
+
+
 class GridView(ScrollView, can_focus=True, inherit_bindings=False):
-    """A 2-D array drawn cell by cell for the visible window only."""
+    """A 2-D array drawn cell by cell for the visible window only, with the element cursor on it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Up", show=False, id="grid.up"),
-        Binding("down", "scroll_down", "Down", show=False, id="grid.down"),
-        Binding("left", "scroll_left", "Left", show=False, id="grid.left"),
-        Binding("right", "scroll_right", "Right", show=False, id="grid.right"),
+        Binding("up,K", "cursor(-1, 0)", "Up", show=False, id="grid.up"),
+        Binding("down,J", "cursor(1, 0)", "Down", show=False, id="grid.down"),
+        Binding("left,H", "cursor(0, -1)", "Left", show=False, id="grid.left"),
+        Binding("right,L", "cursor(0, 1)", "Right", show=False, id="grid.right"),
         Binding("pageup", "page_up", "Page up", show=False, id="grid.page_up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="grid.page_down"),
         Binding("home", "scroll_home", "Top", show=False, id="grid.home"),
         Binding("end", "scroll_end", "Bottom", show=False, id="grid.end"),
     ]
 
+    class Picked(Message):
+        """The cursor moved to (row, col) of the grid: that element is followed."""
+
+        def __init__(self, row: int, col: int) -> None:
+            super().__init__()
+            self.row = row
+            self.col = col
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tensor: Layer | None = None
         self._grid = np.zeros((0, 0))
         self._codes: np.ndarray | None = None
+        self.cursor: tuple[int, int] | None = None
 
-    def show(self, layer: Layer) -> None:
+    def show(self, layer: Layer, cursor: tuple[int, int] | None = None) -> None:
         self.tensor = layer
         self._grid = _grid2d(layer.array)
         self._codes = _grid2d(layer.codes) if layer.codes is not None else None
         rows, cols = self._grid.shape
+        self.cursor = cursor if cursor is not None and rows * cols > 1 else None
         self.virtual_size = Size(LABEL_WIDTH + cols * CELL, rows + 1)
         self.refresh()
+        if self.cursor is not None:
+            self.call_after_refresh(self._reveal)
+
+    def action_cursor(self, rows: int, cols: int) -> None:
+        """Move the element cursor (it stops at the edges); the view scrolls to keep it in sight."""
+        if self.cursor is None:
+            return
+        height, width = self._grid.shape
+        row = max(0, min(height - 1, self.cursor[0] + rows))
+        col = max(0, min(width - 1, self.cursor[1] + cols))
+        self._pick(row, col)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or self.cursor is None:
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        col = (int(self.scroll_x) + offset.x - LABEL_WIDTH) // CELL
+        height, width = self._grid.shape
+        if offset.y >= 1 and offset.x >= LABEL_WIDTH and 0 <= row < height and 0 <= col < width:
+            self._pick(row, col)
+
+    def _pick(self, row: int, col: int) -> None:
+        if (row, col) != self.cursor:
+            self.cursor = (row, col)
+            self.refresh()
+            self._reveal()
+            self.post_message(self.Picked(row, col))
+
+    def _reveal(self) -> None:
+        """Scroll so that the cursor's cell is in the data area (right of the sticky row labels)."""
+        if self.cursor is None:
+            return
+        row, col = self.cursor
+        view = self.scrollable_content_region
+        data_width = max(CELL, view.width - LABEL_WIDTH)
+        x, y = int(self.scroll_x), int(self.scroll_y)
+        left = col * CELL
+        if left < x:
+            x = left
+        elif left + CELL > x + data_width:
+            x = left + CELL - data_width
+        if row < y:
+            y = row
+        elif row + 1 > y + max(1, view.height - 1):
+            y = row + 2 - max(1, view.height - 1)
+        self.scroll_to(x=x, y=y, animate=False)
 
     def _cell(self, r: int, c: int) -> tuple[str, Style | None]:
         value = self._grid[r, c]
@@ -151,7 +244,10 @@ class GridView(ScrollView, can_focus=True, inherit_bindings=False):
         text = tf.err(value, layer.relative_to) if layer is not None and layer.error else tf.num(value)
         code = int(self._codes[r, c]) if self._codes is not None else tf.OK
         mark = tf.CODE_MARK.get(code, " ")
-        return (text + mark).rjust(CELL), _style(self, tf.CODE_STYLE[code]) if code in tf.CODE_STYLE else None
+        style = _style(self, tf.CODE_STYLE[code]) if code in tf.CODE_STYLE else None
+        if (r, c) == self.cursor:
+            style = (style or Style.null()) + Style(reverse=True, bold=True)
+        return (text + mark).rjust(CELL), style
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -261,11 +357,22 @@ class TensorScreen(AnswersOnce, ModalScreen[None]):
     ]
     AUTO_FOCUS = "#grid"
 
-    def __init__(self, name: str, layers: list[Layer], comparison: Comparison | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        layers: list[Layer],
+        comparison: Comparison | None,
+        followed: Callable[[str], Index] | None = None,
+        choose: Callable[[str, Index], object] | None = None,
+    ) -> None:
+        """``followed(tensor)``: the element followed in it; ``choose(tensor, index)``: follow
+        another (the element cursor, ``model.elements.Elements``). Without them, no cursor."""
         super().__init__()
         self.node_name = name
         self.tensors = layers
         self.comparison = comparison
+        self.followed = followed
+        self.choose = choose
         self.shown = 0
 
     def compose(self) -> ComposeResult:
@@ -297,10 +404,34 @@ class TensorScreen(AnswersOnce, ModalScreen[None]):
             title.append(f" {mismatch} mismatch ! ", style=tf.CODE_STYLE[tf.MISMATCH] if mismatch else tf.DIM)
             title.append(" ")
             title.append(f" {kink} kink ~ ", style=tf.CODE_STYLE[tf.KINK] if kink else tf.DIM)
+        cursor = self._cursor(layer)
         title.append("\n")
+        if cursor is not None and layer.node is not None and self.followed is not None:
+            index = self.followed(layer.node)
+            title.append("◆ ", style=st.ACCENT)
+            title.append(f"{layer.node}[{', '.join(map(str, index))}]", style="bold")
+            title.append(" followed (arrows, a click)   ", style=tf.DIM)
         title.append_text(tf.summary(layer.array))
         self.query_one("#tensor-title", Static).update(title)
-        self.query_one("#grid", GridView).show(layer)
+        self.query_one("#grid", GridView).show(layer, cursor)
+
+    def _cursor(self, layer: Layer) -> tuple[int, int] | None:
+        """The grid cell of the element followed in the layer's tensor (None: no cursor here)."""
+        shape = tuple(np.shape(layer.array))
+        if layer.node is None or self.followed is None or self.choose is None or len(shape) == 0:
+            return None
+        index = self.followed(layer.node)
+        if len(index) != len(shape):
+            return None
+        return to_cell(index, shape)
+
+    @on(GridView.Picked)
+    def _picked(self, event: GridView.Picked) -> None:
+        layer = self.tensors[self.shown] if self.tensors else None
+        if layer is None or layer.node is None or self.choose is None:
+            return
+        self.choose(layer.node, to_index(event.row, event.col, tuple(np.shape(layer.array))))
+        self._show()  # the title names the element now followed
 
     def action_layer(self, delta: int) -> None:
         if self.tensors:

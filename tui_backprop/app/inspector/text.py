@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation
+from tui_backprop.app.inspector.verdict import place, verdict_lines
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, code_status
@@ -20,21 +21,23 @@ from tui_backprop.app.look.styles import styled
 from tui_backprop.app.model.session import Session
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Comparison, Origin
+    from tui_backprop.app.engine import Comparison, Focus
 
 MISMATCH_ROWS = 6
 """Mismatching elements listed in the inspector before pointing at the full view."""
 
 
-def inspector(session: Session, name: str, width: int) -> Text:
-    """Everything known about one node at the session's step, in reading order."""
+def inspector(session: Session, name: str, width: int, focus: Focus | None = None) -> Text:
+    """Everything known about one node at the session's step, in reading order; in a tensor, the
+    element ``focus`` follows is the one written out (``Model.focus()``)."""
     width = max(20, width)
-    return Text("\n").join(tf.hang(_Inspector(session, name, width).lines(), width))
+    return Text("\n").join(tf.hang(_Inspector(session, name, width, focus).lines(), width))
 
 
 class _Inspector:
-    def __init__(self, session: Session, name: str, width: int) -> None:
+    def __init__(self, session: Session, name: str, width: int, focus: Focus | None = None) -> None:
         self.s = session
+        self.focus = focus
         self.trace = session.trace
         self.node = session.trace.graph[name]
         self.name = name
@@ -63,8 +66,18 @@ class _Inspector:
         pad = " " * indent
         self.out.extend(Text(pad) + line for line in lines)
 
-    def tensor(self, label: str, array: np.ndarray | None, indent: int = 2, codes=None) -> None:
-        """``label = value`` on one line for scalars, else a grid or a summary under the label."""
+    def followed_in(self, name: str, array: np.ndarray) -> tuple[int, ...] | None:
+        """The element followed in tensor ``name``, to underline in a grid of ``array``."""
+        values = self.trace.values
+        if self.focus is None or name not in values or np.shape(array) != values[name].shape:
+            return None
+        return self.focus.index(self.trace, name)
+
+    def tensor(
+        self, label: str, array: np.ndarray | None, indent: int = 2, codes=None, node: str | None = None
+    ) -> None:
+        """``label = value`` on one line for scalars, else a grid or a summary under the label
+        (``node``: the tensor it is of, whose followed element is underlined; default ``label``)."""
         if array is None:
             self.add((label, "bold"), ("  not computed yet", tf.HIDDEN), indent=indent)
             return
@@ -72,7 +85,7 @@ class _Inspector:
         if a.size == 1:
             self.add((label, "bold"), " = ", tf.num(a.reshape(-1)[0]), indent=indent)
             return
-        lines = tf.tensor_lines(a, self.width - indent - 2, codes)
+        lines = tf.tensor_lines(a, self.width - indent - 2, codes, self.followed_in(node or label, a))
         if not tf.is_small(a, self.width - indent - 2):
             head = Text.assemble((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL))
             body = tf.summary(a, with_shape=False)
@@ -115,7 +128,7 @@ class _Inspector:
             return
         if self.check.grad is None or s.received(name) < s.expected(name):
             return
-        self.extend(derivation.probe_for(s, name, self.check.grad, self.width - 2), 0)
+        self.extend(derivation.probe_for(s, name, self.check.grad, self.width - 2, self.focus), 0)
 
     def header(self) -> None:
         node, s = self.node, self.s
@@ -140,6 +153,27 @@ class _Inspector:
                 (current.node, "bold"),
                 (f", {where}", tf.DIM),
             )
+        self.followed()
+
+    def followed(self) -> None:
+        """The element followed in this tensor (the element cursor), its value and, once reached,
+        its gradient: ``◆ W1[1, 0] = 0.3127   dL/dW1[1, 0] = -0.1396``."""
+        if self.focus is None or self.trace.values[self.name].size <= 1:
+            return
+        index = self.focus.index(self.trace, self.name)
+        label = door.element_label(self.name, index)
+        line = Text()
+        line.append("◆ ", style=st.ACCENT)
+        line.append(label, style="bold")
+        value = self.known(self.name)
+        line.append(" = ")
+        line.append(tf.num(np.asarray(value)[index]) if value is not None else "?")
+        grad = self.trace.grad_at(self.name, self.step)
+        if grad is not None and self.s.received(self.name) == self.s.expected(self.name):
+            line.append(f"   dL/d{label} = ", style=tf.DIM)
+            line.append(tf.num(np.asarray(grad)[index]))
+        line.append("   (H J K L, f)", style=tf.DIM)
+        self.out.append(line)
 
     def known(self, name: str) -> np.ndarray | None:
         return self.trace.value_at(name, self.step)
@@ -174,14 +208,14 @@ class _Inspector:
         if expected > 1:
             self.received(received, expected)
         if received < expected:
-            self.tensor(f"{label} so far", self.trace.grad_at(name, self.step))
+            self.tensor(f"{label} so far", self.trace.grad_at(name, self.step), node=name)
             return
         comparison = self.check.grad if self.check is not None else None
         if comparison is None:
-            self.tensor(label, self.trace.grads[name])
+            self.tensor(label, self.trace.grads[name], node=name)
             self.add((self._check_pending(), tf.DIM), indent=2)
             return
-        self.comparison(label, comparison)
+        self.comparison(label, comparison, node=name)
 
     def _reached_at(self) -> str:
         index = self.trace.backward_index
@@ -222,10 +256,11 @@ class _Inspector:
         self.extend(tf.side_by_side(blocks, self.width - 4), 4)
 
     def _lines(self, array: np.ndarray, codes=None) -> list[Text]:
-        return tf.tensor_lines(array, self.width - 4, codes)
+        return tf.tensor_lines(array, self.width - 4, codes, self.followed_in(self.name, array))
 
-    def comparison(self, label: str, c: Comparison, indent: int = 2) -> None:
-        """Analytic beside numeric with per-element errors; large tensors summarised."""
+    def comparison(self, label: str, c: Comparison, indent: int = 2, node: str | None = None) -> None:
+        """Analytic beside numeric with per-element errors; large tensors summarised (``node``: the
+        tensor the gradient is of, whose followed element is underlined)."""
         a = c.analytic
         if a.size == 1:
             code = int(c.codes.reshape(-1)[0])
@@ -250,10 +285,12 @@ class _Inspector:
             else:
                 self.add(head, indent=indent)
                 self.add(counts, indent=indent + 2)
+            at = self.followed_in(node, a) if node is not None else None
+            rel = tf.rel_err_formatter(a.dtype)
             blocks = [
-                tf.Block("analytic", tf.grid(a, c.codes, width=room)),
-                tf.Block("numeric", tf.grid(c.numeric, c.codes, width=room)),
-                tf.Block("rel err", tf.grid(c.rel_err, c.codes, tf.rel_err_formatter(a.dtype), width=room)),
+                tf.Block("analytic", tf.grid(a, c.codes, width=room, followed=at)),
+                tf.Block("numeric", tf.grid(c.numeric, c.codes, width=room, followed=at)),
+                tf.Block("rel err", tf.grid(c.rel_err, c.codes, rel, width=room, followed=at)),
             ]
             self.extend(tf.side_by_side(blocks, room), indent + 2)
             return
@@ -303,11 +340,11 @@ class _Inspector:
         if failure is not None:
             self.add(("backward failed: ", st.MISMATCH), failure.message, indent=2)
             if failure.origin is not None:
-                self.add(("at ", tf.DIM), (_place(failure.origin), "underline"), indent=4)
+                self.add(("at ", tf.DIM), (place(failure.origin), "underline"), indent=4)
         jacobians = self.trace.jacobians.get(self.name, {})
         numeric_jac = self.check.numeric_jacobians if self.check is not None else {}
         upstream = self.trace.grads[self.name]
-        links = derivation.links_for(self.s, self.name)
+        links = derivation.links_for(self.s, self.name, self.focus)
         for position, parent in enumerate(node.inputs):
             self.out.append(Text(""))
             sent = self.trace.contributions[self.name][position]
@@ -323,7 +360,10 @@ class _Inspector:
                 self.scalar_contribution(label, jac, numeric_jac.get(position), upstream, sent, local, link)
                 continue
             if position < len(links):
-                self.extend(derivation.tensor_link_lines(links[position], self.name), 4)
+                link = links[position]
+                self.extend(derivation.tensor_link_lines(link, self.name), 4)
+                if link.focus is not None and (link.local is None or link.upstream is None):
+                    self.extend(derivation.element_rule(self.s, self.name, position, link.focus), 4)
             if jac is not None and jac.size == 1:
                 line = [("local ", tf.DIM), (label, "bold"), " = ", tf.num(jac.reshape(-1)[0])]
                 if position in numeric_jac:
@@ -347,9 +387,9 @@ class _Inspector:
                 size = self.trace.values[self.name].size * parent_size(self, position)
                 self.add((f"local Jacobian {label} has {size} entries: not shown", tf.DIM), indent=4)
             if local is not None:
-                self.comparison(f"contribution to {parent.name}", local, indent=4)
+                self.comparison(f"contribution to {parent.name}", local, indent=4, node=parent.name)
             else:
-                self.tensor(f"contribution to {parent.name}", sent, indent=4)
+                self.tensor(f"contribution to {parent.name}", sent, indent=4, node=parent.name)
 
     def scalar_contribution(self, label, jac, numeric_jac, upstream, sent, local, link=None) -> None:
         """Scalar ops read like the textbook: local derivative with numbers, the product sent, its check."""
@@ -394,70 +434,11 @@ class _Inspector:
         )
 
     def verdict(self) -> None:
-        check = self.check
-        status = self.s.status_of(self.name)
-        if check is None or status == "hidden":
-            return
-        if check.blamed and status != "blame":
-            return  # the backward rule's own verdict waits for its step (no spoilers)
-        if check.blamed and check.failure is not None:
-            self.out.append(Text(""))
-            self.add((" ✗ BLAMED ", st.BLAME))
-            self.add(f"the backward rule of {self.name} failed: {check.failure.message}", indent=1)
-            if check.failure.origin is not None:
-                self.add(("at ", tf.DIM), (_place(check.failure.origin), "underline"), indent=1)
-        elif check.blamed:
-            self.out.append(Text(""))
-            self.add((" ✗ BLAMED ", st.BLAME))
-            self.add(
-                f"the backward rule of {self.name} fails its own local check: with its upstream gradient "
-                "held fixed, what it sends its inputs differs from the numeric estimate (marked !).",
-                indent=1,
-            )
-            for position, words in check.diagnosis.items():  # what the mismatch looks like, in words
-                self.add(("→ ", tf.DIM), (f"{self.node.inputs[position].name}: {words}", "bold"), indent=1)
-            if check.probe_error:
-                self.add(check.note, indent=1)
-            written = door.backward_origin(self.node)
-            if written is not None and written != self.node.origin:
-                self.add(("backward rule at ", tf.DIM), (_place(written), "underline"), indent=1)
-            if self.node.origin is not None:
-                self.add(("node defined at ", tf.DIM), (_place(self.node.origin), "underline"), indent=1)
-        elif check.status in ("mismatch", "nonfinite"):
-            blamed = self.s.blamed
-            self.out.append(Text(""))
-            if check.status == "nonfinite":
-                self.add((" ! NON-FINITE ", st.NONFINITE), " ", check.note)
-            elif blamed:
-                self.add(
-                    ("gradient mismatch inherited from downstream; blamed: ", tf.DIM),
-                    (", ".join(blamed), st.MISMATCH),
-                )
-            else:
-                self.add(("gradient mismatch; no single backward rule fails its local check", tf.DIM))
-        elif check.status == "kink":
-            self.out.append(Text(""))
-            self.add(
-                (
-                    "~ the ±eps probe straddles a kink (relu, |x| or max): the difference is expected",
-                    st.KINK,
-                )
-            )
-        if check.note and check.status not in ("nonfinite",) and not check.blamed:
-            self.add((check.note, tf.DIM))
-        parts = [(f"dL/d{self.name}", check.grad)] if check.grad is not None else []
-        parts += [(f"what it sends {self.node.inputs[i].name}", c) for i, c in check.local.items()]
-        for what, c in parts:  # elements probed that could not be judged: never a silent ok
-            for reason, count in c.reasons.items():
-                self.add((f"– {count} element(s) of {what} not judged: {reason}", tf.DIM))
+        self.out.extend(verdict_lines(self.s, self.name))
 
 
 def parent_size(view: _Inspector, position: int) -> int:
     return int(view.trace.values[view.node.inputs[position].name].size)
-
-
-def _place(origin: Origin) -> str:
-    return f"{door.short_path(origin.filename)}:{origin.lineno}"
 
 
 def _counts(c: Comparison) -> Text:

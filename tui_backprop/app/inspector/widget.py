@@ -27,7 +27,16 @@ CACHED = 256
 class Inspector(Watching, TextView):
     """The node looked at, in reading order; scrolls when it is taller than the panel."""
 
-    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.DISPLAY | Aspect.LOADING
+    WATCHES = (
+        Aspect.SESSION
+        | Aspect.STEP
+        | Aspect.FOCUS
+        | Aspect.CHECK
+        | Aspect.DISPLAY
+        | Aspect.LOADING
+        | Aspect.ELEMENT
+    )
+    DRAWN = Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.DISPLAY | Aspect.ELEMENT
 
     def __init__(self, model: Model, **kwargs: Any) -> None:
         super().__init__(Text("starting…", style="italic"), **kwargs)
@@ -43,10 +52,11 @@ class Inspector(Watching, TextView):
         if session is None:
             self.set_text(self._placeholder())
             return
-        if not touched & (Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.DISPLAY):
+        if not touched & self.DRAWN:
             return
         name = model.looked_at or session.node_name
-        self.set_content(partial(self._laid_out, session, name), (id(session), name, session.step))
+        chosen = tuple(sorted(model.chosen.items()))  # another element keeps the reader's place
+        self.set_content(partial(self._laid_out, session, name, chosen), (id(session), name, session.step))
 
     def _placeholder(self) -> Text:
         text = Text()
@@ -58,8 +68,9 @@ class Inspector(Watching, TextView):
             text.append("Press o to pick one, ? for help, q to quit.")
         return text
 
-    def _laid_out(self, session: Session, name: str, width: int) -> Text:
-        """The inspector for ``name`` at the session's current step, laid out for ``width``; cached."""
+    def _laid_out(self, session: Session, name: str, chosen: tuple, width: int) -> Text:
+        """The inspector for ``name`` at the session's current step, laid out for ``width``; cached
+        (``chosen``: the elements followed, part of the key)."""
         from tui_backprop.app.inspector.text import inspector
 
         width = width if width > 0 else 60
@@ -71,10 +82,11 @@ class Inspector(Watching, TextView):
             session.n_checked,
             session.check_complete,
             session.show_all,
+            chosen,
         )
         text = self._texts.get(key)
         if text is None:
-            text = self._texts[key] = inspector(session, name, width)
+            text = self._texts[key] = inspector(session, name, width, self.model.focus())
             if len(self._texts) > CACHED:
                 self._texts.popitem(last=False)
         return text

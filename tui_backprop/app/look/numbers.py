@@ -34,6 +34,9 @@ LABEL = st.LABEL
 DIM = st.DIM
 HIDDEN = st.HIDDEN
 
+FOLLOWED = "bold underline"
+"""The element followed in a tensor (the element cursor), inside a grid."""
+
 SMALL_SIZE = 48
 """Tensors with at most this many elements are shown in full (when they fit the width)."""
 SMALL_ROWS = 8
@@ -165,11 +168,21 @@ class Block:
 
 
 def grid(
-    array: np.ndarray, codes: np.ndarray | None = None, formatter=num, width: int | None = None
+    array: np.ndarray,
+    codes: np.ndarray | None = None,
+    formatter=num,
+    width: int | None = None,
+    followed: tuple[int, ...] | None = None,
 ) -> list[Text]:
-    """A small tensor as aligned rows, flagged elements highlighted and marked."""
+    """A small tensor as aligned rows, flagged elements highlighted and marked; the element
+    ``followed`` (the element cursor) underlined."""
     rows, transposed = as_rows(array, width, formatter)
     code_rows = np.asarray(codes).reshape(rows.shape) if codes is not None else None
+    at = None
+    shape = np.shape(array)
+    if followed is not None and len(followed) == len(shape) and rows.size > 1:
+        flat = int(np.ravel_multi_index(followed, shape)) if shape else 0
+        at = divmod(flat, rows.shape[1])  # folding keeps the flat order
     texts = [[formatter(v) for v in row] for row in rows]
     width = max(len(t) for row in texts for t in row)
     lines = []
@@ -183,6 +196,8 @@ def grid(
             code = int(code_rows[i, j]) if code_rows is not None else OK
             line.append(" ")
             line.append(t.rjust(width), style=CODE_STYLE.get(code, ""))
+            if (i, j) == at:  # underlined, not coloured: it reads on a projector too
+                line.stylize(FOLLOWED, len(line) - len(t), len(line))
             line.append(CODE_MARK.get(code, " "), style=CODE_STYLE.get(code, "") and "bold")
         line.append(right, style=DIM)
         if transposed and i == n - 1:
@@ -250,11 +265,13 @@ def stats_table(rows: Sequence[tuple[str, np.ndarray]], width: int = 1000) -> li
     return lines
 
 
-def tensor_lines(array: np.ndarray, width: int, codes: np.ndarray | None = None) -> list[Text]:
+def tensor_lines(
+    array: np.ndarray, width: int, codes: np.ndarray | None = None, followed: tuple[int, ...] | None = None
+) -> list[Text]:
     """Full grid when small (with three digits if four do not fit), else the one-line summary."""
     for formatter in (num, num3):
         if is_small(array, width, formatter):
-            return grid(array, codes, formatter, width=width)
+            return grid(array, codes, formatter, width=width, followed=followed)
     return [summary(array)]
 
 

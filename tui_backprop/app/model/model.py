@@ -115,13 +115,12 @@ class Model:
     nonfinite: str | None = None
     """The first non-finite value the edits lead to, in words."""
     bookmarks: list[Bookmark] = field(default_factory=list)
-    note: str | None = None
-    """The bookmark note shown (status line, presenter card)."""
     quiz: QuizState = field(default_factory=QuizState)
     chosen: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """The element followed in each tensor, by node name, as the lecturer chose it; a tensor not
     in here follows ``teach.element``'s default. Kept while stepping and across reloads (a choice
-    that no longer fits its tensor is ignored)."""
+    that no longer fits its tensor is ignored). The element cursor's keys, clicks and typed
+    choices change it through ``model.elements.Elements``."""
     _listeners: list[tuple[Listener, Aspect]] = field(default_factory=list, repr=False)
     _notices: list[Notice] = field(default_factory=list, repr=False)
     _batch: list[Aspect] = field(default_factory=list, repr=False)
@@ -185,6 +184,23 @@ class Model:
         if session is None:
             return door.Focus(dict(self.chosen))
         return door.Focus(dict(self.chosen), session.checks, session.check_shown)
+
+    def element(self, name: str) -> tuple[int, ...]:
+        """The index followed in tensor ``name`` of the open trace (``()`` for a scalar)."""
+        assert self.session is not None
+        return self.focus().index(self.session.trace, name)
+
+    @property
+    def note(self) -> str | None:
+        """The note of the bookmark at the current step, ``1/2 the sign of d(1/e)/de`` (status line,
+        presenter card); None where there is no bookmark, so a note never outlives its step."""
+        session = self.session
+        if session is None:
+            return None
+        for k, mark in enumerate(self.bookmarks):
+            if mark.step == session.step:
+                return f"{k + 1}/{len(self.bookmarks)} {mark.note}".strip()
+        return None
 
     @property
     def title(self) -> str:

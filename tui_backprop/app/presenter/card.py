@@ -20,6 +20,7 @@ from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge
 
 if TYPE_CHECKING:
+    from tui_backprop.app.engine import ElementPath, Focus
     from tui_backprop.app.model.session import Session
 
 MAX_SENT = 3
@@ -62,10 +63,13 @@ class Card:
     local: Text
     sent: list[Number] = field(default_factory=list)
     verdict: Text = field(default_factory=Text)
+    path: Text = field(default_factory=Text)
+    """The path of the element followed in the step's tensor (empty where all is scalars)."""
 
 
-def card(session: Session) -> Card:
-    """The card for the session's current step."""
+def card(session: Session, focus: Focus | None = None, path: ElementPath | None = None) -> Card:
+    """The card for the session's current step; in a tensor, the element ``focus`` follows is the
+    one written out, and ``path`` is its path (README "The element to follow")."""
     current = session.current
     name = session.node_name
     trace = session.trace
@@ -105,8 +109,11 @@ def card(session: Session) -> Card:
     local = Text()
     sent: list[Number] = []
     if backward and node.op is not None:
-        for link in dv.links_for(session, name):
-            for line in (dv.local_line(link), dv.product_line(link, name), dv.matrix_line(link)):
+        for link in dv.links_for(session, name, focus):
+            lines = [dv.local_line(link), dv.product_line(link, name), dv.matrix_line(link)]
+            if link.focus is not None and (link.local is None or link.upstream is None):
+                lines += dv.element_rule(session, name, link.position, link.focus)
+            for line in lines:
                 if line is not None:
                     local.append_text(line)
                     local.append("\n")
@@ -128,4 +135,14 @@ def card(session: Session) -> Card:
                 if local_check is not None and local_check.numeric.size == 1:
                     verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
                     verdict.append(tf.num(local_check.numeric.reshape(-1)[0]), style="bold")
-    return Card(title, formula, main, local, sent, verdict)
+    shown_path = dv.path_line(path) if path is not None else Text()
+    return Card(title, formula, main, local, sent, verdict, shown_path)
+
+
+def shows_a_path(session: Session) -> bool:
+    """Is the step's node, or a neighbour of it, a tensor (the path says more than the formula)?"""
+    trace = session.trace
+    name = session.node_name
+    node = trace.graph[name]
+    around = [name, *(p.name for p in node.inputs), *(c.name for c, _ in trace.consumers.get(name, []))]
+    return any(trace.values[n].size > 1 for n in around)

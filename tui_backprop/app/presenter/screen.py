@@ -26,6 +26,7 @@ from textual.widget import Widget
 from tui_backprop.app import keys
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
+from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.screens.dialog import AnswersOnce
 from tui_backprop.app.watching import Watching
@@ -44,7 +45,7 @@ CACHED = 128
 class PresenterCard(Watching, Widget):
     """The card, drawn a line at a time; its colours are the ``card--`` rules of ``app.tcss``."""
 
-    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.CHECK | Aspect.DISPLAY | Aspect.MARKS
+    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.CHECK | Aspect.DISPLAY | Aspect.MARKS | Aspect.ELEMENT
     COMPONENT_CLASSES: ClassVar[set[str]] = {"card--label", "card--value", "card--grad", "card--formula"}
 
     def __init__(self, model: Model, **kwargs) -> None:
@@ -60,7 +61,8 @@ class PresenterCard(Watching, Widget):
             self._lines.clear()
         session = self.model.session
         if session is not None:
-            self._key = (id(session), session.step, self.model.note, session.n_checked)
+            chosen = tuple(sorted(self.model.chosen.items()))
+            self._key = (id(session), session.step, self.model.note, session.n_checked, chosen)
             self.refresh()
 
     def notify_style_update(self) -> None:
@@ -88,19 +90,22 @@ class PresenterCard(Watching, Widget):
 
     # ------------------------------------------------------------ laying the card out
     def _draw(self, width: int, height: int) -> list[Strip]:
-        from tui_backprop.app.presenter.card import card
+        from tui_backprop.app.presenter.card import card, shows_a_path
 
         session = self.model.session
         base = self.ground
         if session is None or width <= 0:
             return []
-        self.card = parts = card(session)
+        path = Elements(self.model).path(session.node_name) if shows_a_path(session) else None
+        self.card = parts = card(session, self.model.focus(), path)
         inner = max(1, width - 2 * PADDING)
         rows = self._text(parts.title, inner)
         rows.append(self._blank(inner))
         if self.model.note:
             rows += self._text(styled(f"🔖 {self.model.note}", st.FORWARD), inner)
         rows += self._text(parts.formula, inner, self.get_component_rich_style("card--formula", partial=True))
+        if parts.path:
+            rows += self._text(parts.path, inner)
         rows.append(self._blank(inner))
         rows += self._numbers(parts.main, inner)
         rows.append(self._blank(inner))
