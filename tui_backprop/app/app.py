@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from tui_backprop.app import keys
-from tui_backprop.app.commands import BackpropCommands, Palette
 from tui_backprop.app.debugger.screen import DebuggerScreen
 from tui_backprop.app.engine import Engine, Overrides
 from tui_backprop.app.explore.editing import Editor
@@ -49,6 +48,14 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 __all__ = ["BackpropApp", "DebuggerScreen", "Request", "main", "make_app"]
 
 
+def backprop_commands() -> type:
+    """The palette's provider, imported when the palette first opens (``textual.command`` is not
+    needed for the first frame)."""
+    from tui_backprop.app.commands import BackpropCommands
+
+    return BackpropCommands
+
+
 def warm_up_views() -> None:
     """Import what drawing a trace needs (numpy included), in the load's thread, not the UI's."""
     import tui_backprop.app.debugger.rows
@@ -63,7 +70,7 @@ class BackpropApp(App[int]):
     """Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too."""
     TITLE = "backprop-tui"
     BINDINGS = keys.GLOBAL
-    COMMANDS = App.COMMANDS | {BackpropCommands}
+    COMMANDS = App.COMMANDS | {backprop_commands}
     COMPONENT_CLASSES: ClassVar[set[str]] = set(st.COMPONENT_CLASSES)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (16, "-tall")]
@@ -168,6 +175,8 @@ class BackpropApp(App[int]):
 
     def action_command_palette(self) -> None:
         """Textual's palette, guarded against two crashes of its own (``commands.Palette``)."""
+        from tui_backprop.app.commands import Palette
+
         if self.use_command_palette and not Palette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
 

@@ -43,6 +43,8 @@ LIT = st.BACKWARD
 """The wires a step moves a number along."""
 
 _DOUBLE = str.maketrans("╭╮╰╯─│┤├", "╔╗╚╝═║╢╟")
+CACHED_STEPS = 256
+"""Steps whose labels and overlays are kept."""
 REACH = 16
 """How far (in cells) a callout may move from its wire's label slot to find room."""
 
@@ -82,6 +84,9 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self.hidden_wire = hidden_wire
         self.layout_: Layout | None = None
         self._layout_key: tuple[int, int] | None = None
+        self._states: OrderedDict[tuple, CircuitState] = OrderedDict()
+        """What each step (at each check's progress) writes, kept: stepping back costs a lookup."""
+        self._overlays: OrderedDict[int, tuple[CircuitState, dict]] = OrderedDict()
         self.rows: dict[int, tuple[Overlay, ...]] = {}
         self._styles: dict[str, Style] = {}
         self._base: list[list[tuple[int, int, str]]] = []
@@ -102,10 +107,17 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         layout = self.layout_for(session)
         if self.layout_ is not layout:
             self.show(layout)
-        state = labels.state(session, list(layout.gates), self.model.inspected)
         hidden = self.hidden_wire() if self.hidden_wire is not None else None
-        if hidden is not None:
-            labels.hide(state, *hidden)
+        revealed = (session.n_checked, session.check_complete, session.show_all)
+        key = (id(layout), session.step, self.model.inspected, hidden, *revealed)
+        state = self._states.get(key)
+        if state is None:
+            state = labels.state(session, list(layout.gates), self.model.inspected)
+            if hidden is not None:
+                labels.hide(state, *hidden)
+            self._states[key] = state
+            if len(self._states) > CACHED_STEPS:
+                self._states.popitem(last=False)
         self.update(state)
 
     def layout_for(self, session: Session) -> Layout:
@@ -123,6 +135,8 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
     def show(self, layout: Layout) -> None:
         """A new graph (or digits setting): new geometry, every row new."""
         self.layout_ = layout
+        self._states.clear()
+        self._overlays.clear()
         self._base = [_runs(row, layout, y) for y, row in enumerate(layout.rows)]
         self._strips.clear()
         self._sized_for = None
@@ -141,11 +155,19 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         layout = self.layout_
         if layout is None:
             return
-        rows = overlays(layout, state)
+        rows = self._overlays.get(id(state))
+        if rows is None or rows[0] is not state:
+            rows = (state, overlays(layout, state))
+            self._overlays[id(state)] = rows
+            if len(self._overlays) > CACHED_STEPS:
+                self._overlays.popitem(last=False)
+        rows = rows[1]
         changed = {y for y in set(rows) | set(self.rows) if rows.get(y) != self.rows.get(y)}
         self.rows = rows
-        for y in changed:
-            self.refresh_line(y)  # a content row: ScrollView subtracts the scroll offset itself
+        top, width, height = int(self.scroll_y), self.size.width, self.size.height
+        visible = [Region(0, y - top, width, 1) for y in changed if 0 <= y - top < height]
+        if visible:
+            self.refresh(*visible)  # one refresh for every changed row in view
         focus = state.inspected or state.current
         gate = layout.gates.get(focus) if focus else None
         if gate is not None:

@@ -17,7 +17,7 @@ from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -152,24 +152,27 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
 
     def update_states(self, states: Sequence[Hashable], header_key: Hashable = None) -> None:
         """Repaint just the rows whose state changed (and the header when its key did)."""
-        if header_key != self.header_key:
-            self.header_key = header_key
-            self.refresh_line(0)
-        y0 = int(self.scroll_y)
-        for row, (old, new) in enumerate(zip(self.states, states, strict=True)):
-            if old != new:
-                self.refresh_line(row - y0 + 1)
+        rows = [row for row, (old, new) in enumerate(zip(self.states, states, strict=True)) if old != new]
+        self._refresh_rows(rows, header=header_key != self.header_key)
+        self.header_key = header_key
         self.states = list(states)
+
+    def _refresh_rows(self, rows: Sequence[int], header: bool = False) -> None:
+        """One repaint of the rows given (by index in the list) that are in view, and the header."""
+        top, width, height = int(self.scroll_y), self.size.width, self.size.height
+        regions = [Region(0, row - top + 1, width, 1) for row in rows if 1 <= row - top + 1 < height]
+        if header:
+            regions.append(Region(0, 0, width, 1))
+        if regions:
+            self.refresh(*regions)
 
     def move_cursor(self, index: int, *, announce: bool = False) -> None:
         if not self.names:
             return
         index = max(0, min(index, len(self.names) - 1))
         if index != self.cursor:
-            y0 = int(self.scroll_y)
-            self.refresh_line(self.cursor - y0 + 1)
+            self._refresh_rows([self.cursor, index])
             self.cursor = index
-            self.refresh_line(index - y0 + 1)
         self.scroll_to_cursor()
         if announce:
             self.post_message(self.Highlighted(self.names[index]))

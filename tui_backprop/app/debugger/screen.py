@@ -17,7 +17,6 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from tui_backprop.app import keys
-from tui_backprop.app.circuit.view import CircuitView
 from tui_backprop.app.debugger.node_list import NodeList
 from tui_backprop.app.debugger.status import StatusBar
 from tui_backprop.app.explore.quiz_bar import QuizBar
@@ -26,6 +25,9 @@ from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from tui_backprop.app.circuit.view import CircuitView
     from tui_backprop.app.explore.quiz import Quiz
     from tui_backprop.app.model.stepping import Stepper
 
@@ -45,7 +47,6 @@ class DebuggerScreen(Watching, Screen):
         self._quiz_on = False
 
     def compose(self) -> ComposeResult:
-        yield CircuitView(self.model, self.quiz.hidden_wire, id="circuit")
         with Horizontal(id="main"):
             yield NodeList(self.model, id="nodes")
             yield Inspector(self.model, id="inspector")
@@ -58,7 +59,7 @@ class DebuggerScreen(Watching, Screen):
         circuit = self.model.view == "circuit"
         if circuit != self.has_class("-circuit"):
             self.set_class(circuit, "-circuit")
-            (self.query_one(CircuitView) if circuit else self.query_one(NodeList)).focus()
+            (self.circuit() if circuit else self.query_one(NodeList)).focus()
         quiz = self.model.quiz.on
         if quiz != self._quiz_on:
             self._quiz_on = quiz
@@ -67,13 +68,28 @@ class DebuggerScreen(Watching, Screen):
             else:
                 self.query_one(NodeList).focus()
 
+    def circuit(self) -> Widget:
+        """The circuit view, mounted above the node list the first time it is shown (its module
+        and its widget are not needed for the first frame)."""
+        found = self.query("#circuit")
+        if found:
+            return found.first()
+        from tui_backprop.app.circuit.view import CircuitView
+
+        circuit = CircuitView(self.model, self.quiz.hidden_wire, id="circuit")
+        self.mount(circuit, before=self.query_one("#main"))
+        return circuit
+
     @on(NodeList.Highlighted)
     def _peek(self, event: NodeList.Highlighted) -> None:
         self.stepper.peek(event.name)
 
     @on(NodeList.Selected)
-    @on(CircuitView.Selected)
-    def _select(self, event: NodeList.Selected | CircuitView.Selected) -> None:
+    def _select(self, event: NodeList.Selected) -> None:
+        self.stepper.select(event.name)
+
+    def on_circuit_view_selected(self, event: CircuitView.Selected) -> None:
+        """A gate was clicked."""
         self.stepper.select(event.name)
 
     @on(QuizBar.Answered)

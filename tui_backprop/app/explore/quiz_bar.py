@@ -2,27 +2,30 @@
 
 It watches the model's quiz state and step, and posts ``Answered`` with what was typed; the
 screen hands that to the ``Quiz`` service, which grades it. Esc leaves the input for the node
-list (the stepping keys work again; Tab comes back).
+list (the stepping keys work again; Tab comes back). Its question and input are made the first
+time quiz mode is on: the first frame does not wait for them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
     from rich.text import Text
+    from textual.widgets import Input
 
     from tui_backprop.app.explore.quiz import Quiz
+
+
+PLACEHOLDER = "your answer: a number or arithmetic (0.105 * 3); Enter grades"
 
 
 class QuizBar(Watching, Vertical):
@@ -53,27 +56,35 @@ class QuizBar(Watching, Vertical):
             return
         from tui_backprop.app.explore.words import quiz_text
 
+        self._make_children()
         self.ask(quiz_text(self.quiz.question(), state.last, state.score, state.message))
         if state.last is not self._graded:  # a new grade: the answer box is ready for the next one
             self._graded = state.last
             self.clear()
 
-    def compose(self) -> ComposeResult:
-        yield Static("", id="quiz-question")
-        yield Input(
-            placeholder="your answer: a number or arithmetic (0.105 * 3); Enter grades", id="quiz-input"
+    def _make_children(self) -> None:
+        if self.query("#quiz-input"):
+            return
+        from textual.widgets import Input
+
+        self.mount(
+            Static("", id="quiz-question"),
+            Input(
+                placeholder="your answer: a number or arithmetic (0.105 * 3); Enter grades", id="quiz-input"
+            ),
         )
 
     def ask(self, question: Text) -> None:
         self.query_one("#quiz-question", Static).update(question)
 
-    @on(Input.Submitted, "#quiz-input")
-    def _submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(self.Answered(event.value))
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the answer box (the handler is found by its name: Input is imported late)."""
+        if event.input.id == "quiz-input":
+            event.stop()
+            self.post_message(self.Answered(event.value))
 
     def clear(self) -> None:
-        self.query_one("#quiz-input", Input).value = ""
+        self.query_one("#quiz-input").value = ""
 
     def action_leave(self) -> None:
         nodes = self.screen.query("#nodes")
@@ -81,4 +92,5 @@ class QuizBar(Watching, Vertical):
             nodes.first().focus()
 
     def focus_input(self) -> None:
-        self.query_one("#quiz-input", Input).focus()
+        self._make_children()
+        self.query_one("#quiz-input").focus()

@@ -2,7 +2,7 @@
 
 The inspector is one; so is any panel whose text is long and changes often. Only the visible
 lines reach the compositor, and a change of height alone does not lay the screen out again. It
-draws its own vertical scroll bar in its last column, with Textual's glyphs and colours: Textual's
+draws its own padding and vertical scroll bar, with Textual's glyphs and colours: Textual's
 scroll bar widget renders every one of its lines through Rich again whenever the text's height
 changes, which on a step cost more than the text itself (``benchmarks/bench_ui.py``). None of
 this imports numpy: the app's first frame must not wait for the engine.
@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
@@ -59,7 +59,8 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rendered: tuple[int, int] | None = None
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
         self._key: Hashable = None
-        self._bar: list[Strip] | None = None
+        self._visible: list[Strip] | None = None
+        """The visible lines as drawn (None: draw them again)."""
 
     @property
     def text(self) -> Text:
@@ -84,13 +85,30 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         if key != self._key:
             self._key = key
             self.set_reactive(ScrollView.scroll_y, 0.0)
+        before = self._visible
         self._layout()
-        self.refresh()
+        self._repaint_changed(before)
+
+    def _repaint_changed(self, before: list[Strip] | None) -> None:
+        """Repaint only the lines that differ from what is on screen (a step to another node keeps
+        the blank lines under a short text, and often its headings)."""
+        if before is None or not self.is_mounted:
+            self.refresh()
+            return
+        after = self._draw()
+        width = self.size.width
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(max(len(before), len(after)))
+            if y >= len(before) or y >= len(after) or before[y] != after[y]
+        ]
+        if changed:
+            self.refresh(*changed)
 
     @property
     def text_width(self) -> int:
-        """Cells for the text: the content's width less the scroll bar and the padding cell after it."""
-        return self.scrollable_content_region.width - 2
+        """Cells for the text: the width less a padding cell each side and the scroll bar."""
+        return self.scrollable_content_region.width - 3
 
     def _layout(self) -> None:
         width = self.text_width
@@ -111,7 +129,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._cache.popitem(last=False)
         self._strips = strips
         self._rendered = key
-        self._bar = None
+        self._visible = None
         size = Size(width, len(strips))
         if size.width == self.virtual_size.width and size != self.virtual_size:
             # Only the height changed: update the scroll range without a layout pass over the
@@ -131,42 +149,42 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._cache.clear()
         self._rendered = None
-        self._bar = None
+        self._visible = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
 
     def on_focus(self) -> None:
-        self._bar = None  # the background, and the padding cell with it, follows the focus
+        self._visible = None  # the background, and the padding cells with it, follow the focus
 
     def on_blur(self) -> None:
-        self._bar = None
+        self._visible = None
 
     def watch_scroll_y(self, old: float, new: float) -> None:
-        self._bar = None  # the thumb moves
+        self._visible = None  # the thumb moves
         super().watch_scroll_y(old, new)
 
     def render_line(self, y: int) -> Strip:
-        width = self.text_width
-        if width <= 0:
-            return Strip([])
-        if self._rendered is None or self._rendered[1] != width:
+        if self._rendered is None:  # laid out again on every resize (on_resize)
             self._layout()
-        bar = self._bar if self._bar is not None else self._draw_bar()
-        index = int(self.scroll_y) + y
-        line = self._strips[index] if 0 <= index < len(self._strips) else Strip.blank(width, self.rich_style)
-        return Strip.join([line, bar[y]]) if y < len(bar) else line
+        lines = self._visible if self._visible is not None else self._draw()
+        return lines[y] if y < len(lines) else Strip([])
 
-    def _draw_bar(self) -> list[Strip]:
-        """The last two columns of each line: the scroll bar as Textual draws it (its glyphs, colours
-        and click-above / click-below actions), then the padding cell; drawn again only when the
-        text's height, the scroll position, the size or the style change."""
+    def _draw(self) -> list[Strip]:
+        """Every visible line whole: a padding cell, the text, the scroll bar as Textual draws it
+        (its glyphs, colours and click-above / click-below actions), a padding cell. Drawn again
+        only when the text, its height, the scroll position, the size or the style change, so a
+        repaint of the screen around it costs a lookup per line."""
+        width = self.text_width
+        height = self.scrollable_content_region.height
+        if width <= 0 or height <= 0:
+            self._visible = []
+            return self._visible
         styles = self.styles
         background, color = styles.scrollbar_background, styles.scrollbar_color
         if background.a < 1:
             background = self.background_colors[0] + background
         color = background + color
-        height = self.scrollable_content_region.height
         virtual = self.virtual_size.height
         bar = ScrollBarRender.render_bar(
             size=height,
@@ -178,10 +196,17 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
             back_color=background.rich_color,
             bar_color=color.rich_color,
         )
-        pad = Segment(" ", Style(bgcolor=self.rich_style.bgcolor))
+        ground = Style(bgcolor=self.rich_style.bgcolor)
+        pad = Segment(" ", ground)
         cells = [segment for segment in bar.segments if segment.text]
-        self._bar = [Strip([_without_grab(cell), pad], 2) for cell in cells]
-        return self._bar
+        top = int(self.scroll_y)
+        blank = Strip.blank(width, self.rich_style)
+        lines = []
+        for y, cell in enumerate(cells):
+            text = self._strips[top + y] if top + y < len(self._strips) else blank
+            lines.append(Strip([pad, *text, _without_grab(cell), pad], width + 3))
+        self._visible = lines
+        return lines
 
 
 def _without_grab(cell: Segment) -> Segment:

@@ -55,6 +55,7 @@ class Session:
     show_all: bool = False
     """Show every check result at once (debugging); by default a result waits for its step (README)."""
     _incomplete: tuple[tuple[int, bool], bool] | None = field(default=None, repr=False, compare=False)
+    _rows: dict[tuple, list[RowState]] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ where we are
     @property
@@ -219,8 +220,16 @@ class Session:
         )
 
     def rows(self) -> list[RowState]:
-        phase, current = self.phase, self.node_name
-        return [self.row(name, phase, current) for name in self._names]
+        """Every node's row at this step; kept per step and what the check has said, so stepping
+        back and forth costs a lookup."""
+        key = (self.step, len(self.checks), self.check_complete, self.show_all, frozenset(self.breakpoints))
+        rows = self._rows.get(key)
+        if rows is None:
+            phase, current = self.phase, self.node_name
+            rows = self._rows[key] = [self.row(name, phase, current) for name in self._names]
+            if len(self._rows) > 1024:
+                self._rows.clear()
+        return list(rows)
 
     def incomplete(self) -> bool:
         """No mismatch, but some element neither compared nor covered (the check's exit code 3);
