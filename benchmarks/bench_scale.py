@@ -25,7 +25,10 @@ ratio ours / torch is printed. Torch is never a dependency of the package or its
 
     python benchmarks/bench_scale.py [--quick] [--only NAME ...] [--no-growth] [-- CHECK_ARGS ...]
 
-``--quick`` skips the 1M-parameter MLP; anything after ``--`` is passed to ``check`` (for example
+``--quick`` skips the 1M-parameter MLPs; ``--detect`` prints, for the MLP with the built-in
+linear, with the user's own dense op (``custom_op``) and with the user's own Dense class
+(``layer()``), the smallest error of one element of dW1 that ``check`` blames. Anything after
+``--`` is passed to ``check`` (for example
 ``--exhaustive``). Ratios are measured in one run; absolute times are noisy on a shared machine.
 """
 
@@ -59,8 +62,51 @@ def mlp_sizes(width: int) -> list[int]:
     return sizes
 
 
-def build_mlp(g, width: int, batch: int):
-    """A relu MLP with a log-softmax cross-entropy over a batch (columns are samples)."""
+class Dense:
+    """A user's own Dense layer, as course code writes it (for ``layer()``): W @ x + b on columns."""
+
+    def __init__(self, w, b, error: float = 0.0):
+        self.W, self.b, self.error = w, b, error
+
+    def forward(self, x):
+        self.x = x
+        return self.W @ x + self.b
+
+    def backward(self, dy):
+        self.dW = dy @ self.x.T
+        if self.error:
+            self.dW[3, 5] += self.error * float(np.median(np.abs(self.dW)))
+        self.db = dy.sum(axis=1, keepdims=True)
+        return self.W.T @ dy
+
+
+def dense_layer(g, k: int, w, b, h, style: str, error: float):
+    """Layer k as the built-in linear, the user's own op (custom_op) or the user's class (layer());
+    ``error``: dW1[3, 5] off by this times the median |dW1| (the smallest error each catches)."""
+    from tui_backprop import custom_op, ops
+    from tui_backprop.layers import layer
+
+    error = error if k == 1 else 0.0
+    if style == "layer":
+        return layer(Dense(w, b, error), h, f"dense{k}")
+    wn, bn = g.param(f"W{k}", w), g.param(f"b{k}", b)
+
+    def backward(u, out, w_, h_, b_):
+        dw = u @ h_.T
+        if error:
+            dw[3, 5] += error * float(np.median(np.abs(dw)))
+        return dw, w_.T @ u, u.sum(axis=1, keepdims=True)
+
+    if style == "custom":
+        dense = custom_op("dense", lambda w_, h_, b_: w_ @ h_ + b_, backward, "{out} = {0}·{1} + {2}")
+        return dense(wn, h, bn, name=f"z{k}")
+    linear = ops.linear.with_backward(backward) if error else ops.linear
+    return linear(wn, h, bn, name=f"z{k}")
+
+
+def build_mlp(g, width: int, batch: int, style: str = "builtin", error: float = 0.0):
+    """A relu MLP with a log-softmax cross-entropy over a batch (columns are samples); its dense
+    layers the built-in ``linear``, or the user's own (``custom``: custom_op, ``layer``: layer())."""
     from tui_backprop import ops
 
     rng = np.random.default_rng(0)
@@ -72,9 +118,9 @@ def build_mlp(g, width: int, batch: int):
     y = g.input("y", onehot)
     for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        w = g.param(f"W{k}", rng.uniform(-limit, limit, (fan_out, fan_in)))
-        b = g.param(f"b{k}", rng.uniform(-0.1, 0.1, (fan_out, 1)))
-        h = ops.linear(w, h, b, name=f"z{k}")
+        w = rng.uniform(-limit, limit, (fan_out, fan_in))
+        b = rng.uniform(-0.1, 0.1, (fan_out, 1))
+        h = dense_layer(g, k, w, b, h, style, error)
         if k < len(sizes) - 1:
             h = ops.relu(h, name=f"a{k}")
     logp = ops.log_softmax(h, axis=0, name="logp")
@@ -108,7 +154,14 @@ def build_chain(g, layers: int):
     return ops.sum(ops.square(h, name="sq"), name="L")
 
 
-BUILDERS = {"mlp": build_mlp, "rounds": build_rounds, "chain": build_chain}
+BUILDERS = {
+    "mlp": build_mlp,
+    "mlp_custom": lambda g, width, batch, error=0.0: build_mlp(g, width, batch, "custom", error),
+    "mlp_layer": lambda g, width, batch, error=0.0: build_mlp(g, width, batch, "layer", error),
+    "mlp_error": lambda g, width, batch, error=0.0: build_mlp(g, width, batch, "builtin", error),
+    "rounds": build_rounds,
+    "chain": build_chain,
+}
 
 
 @dataclass(frozen=True)
@@ -143,7 +196,11 @@ class Spec:
 
 TABLE = [
     Spec("mlp-1224", "mlp", (1224, 32)),
+    Spec("mlp-1224-op", "mlp_custom", (1224, 32)),
+    Spec("mlp-1224-lay", "mlp_layer", (1224, 32)),
     Spec("mlp-548", "mlp", (548, 32)),
+    Spec("mlp-548-op", "mlp_custom", (548, 32)),
+    Spec("mlp-548-lay", "mlp_layer", (548, 32)),
     Spec("rounds", "rounds", (4096,)),
     Spec("chain-250", "chain", (250,)),
     Spec("deep-mlp", "builtin"),
@@ -154,8 +211,8 @@ GROWTH = {
         Spec(f"mlp-1024x{b}", "mlp", (1024, b)) for b in (32, 64, 128, 256)
     ],
     "nodes (chain of 250..2000 layers)": [Spec(f"chain-{n}", "chain", (n,)) for n in (250, 500, 1000, 2000)],
-    "leaf elements (10 rounds, length 8192..65536)": [
-        Spec(f"rounds-{n}", "rounds", (n,)) for n in (8192, 16384, 32768, 65536)
+    "leaf elements (10 rounds, length 1024..1048576)": [
+        Spec(f"rounds-{n}", "rounds", (n,)) for n in (1024, 8192, 65536, 131072, 1048576)
     ],
 }
 BOUNDS = {
@@ -335,6 +392,28 @@ def growth(extra: list[str], folder: Path) -> None:
         print("    " + "; ".join(rows), flush=True)
 
 
+DETECT = {"built-in linear": "mlp_error", "custom_op dense": "mlp_custom", "layer() Dense": "mlp_layer"}
+"""The MLP's first layer as each style writes it, with dW1[3, 5] off (``--detect``)."""
+
+
+def detect(extra: list[str], folder: Path, width: int) -> None:
+    """Per style, the smallest error of one element of dW1 (relative to the median |dW1|) that
+    ``check`` blames (exit 1), over 10^-1 .. 10^-8; a right net must pass (exit 0) first."""
+    print(f"smallest single-element error caught, MLP {width} wide (dW1[3, 5], relative to median |dW1|):")
+    for label, family in DETECT.items():
+        right = measure(Spec(label, family, (width, 32, 0)).scenario(folder), extra)
+        caught = None
+        for k in range(1, 9):
+            spec = Spec(f"{family}-{k}", family, (width, 32, 10.0**-k))
+            found = measure(spec.scenario(folder), extra)
+            if found.code != 1:
+                break
+            caught = 10.0**-k
+        smallest = f"{caught:.0e}" if caught else "none of 1e-1..1e-8"
+        where = f"right: exit {right.code} in {right.check:.2f}s, {right.rss_mib:.0f}MiB"
+        print(f"  {label:<16} {where}; caught down to {smallest}")
+
+
 def main() -> None:
     argv = sys.argv[1:]
     if argv[:1] == ["--torch-child"]:
@@ -350,8 +429,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="graph labels of the table to run")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth exponents")
     parser.add_argument("--no-table", action="store_true", help="skip the table")
+    parser.add_argument("--detect", action="store_true", help="the smallest single-element error caught")
     args = parser.parse_args(argv)
-    specs = [s for s in TABLE if not (args.quick and s.label == "mlp-1224")]
+    if args.detect:
+        with tempfile.TemporaryDirectory() as tmp:
+            detect(extra, Path(tmp), 548 if args.quick else 1224)
+        return
+    specs = [s for s in TABLE if not (args.quick and s.label.startswith("mlp-1224"))]
     if args.only:
         specs = [s for s in specs if s.label in args.only]
     with_torch = torch_available()

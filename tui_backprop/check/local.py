@@ -27,9 +27,10 @@ from tui_backprop.core.trace import Trace
 Array = np.ndarray
 
 
-UNIT_TRIGGER = 1e-2
-"""An upstream gradient whose largest element is below this is too small to judge a backward rule
-by (its errors fall under atol): the rule is checked again with a random upstream of order one."""
+UNIT_TRIGGER = 100.0
+"""An upstream gradient whose largest element is below this many atol is too small to judge a
+backward rule by (its errors fall under atol'): the rule is checked again with a random upstream
+of order one."""
 
 
 def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
@@ -50,7 +51,7 @@ def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeC
         upstream, sent = trace.grads[node.name], wide
     for position in range(len(node.inputs)):
         result.local[position] = _judged_input(trace, node, settings, result, position, upstream, sent, small)
-    if not result.probe_error and _unit_scale_wanted(upstream, result):
+    if not result.probe_error and _unit_scale_wanted(upstream, result, UNIT_TRIGGER * settings.atol):
         _unit_scale(trace, node, settings, result)
     if result.probe_error:
         result.note = f"the check cannot probe its forward: {result.probe_error}"
@@ -143,10 +144,10 @@ def _judged_input(
         return userfaults.unjudged(sent[position], userfaults.probe_failure(exc, node.name), settings)
 
 
-def _unit_scale_wanted(upstream: Array, result: NodeCheck) -> bool:
+def _unit_scale_wanted(upstream: Array, result: NodeCheck, below: float) -> bool:
     finite = np.abs(upstream[np.isfinite(upstream)])
     scale = float(finite.max()) if finite.size else 0.0
-    return scale < UNIT_TRIGGER and not any(c.status == "mismatch" for c in result.local.values())
+    return scale < below and not any(c.status == "mismatch" for c in result.local.values())
 
 
 def _unit_scale(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
