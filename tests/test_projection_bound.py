@@ -130,3 +130,21 @@ def test_a_user_dense_layer_with_one_weight_gradient_off_by_a_thousandth_is_blam
     sent = result.nodes["z1"].local[0]
     assert result.blame == ["z1"] and sent.method == "projection"
     assert [tuple(int(i) for i in ix) for ix in np.argwhere(sent.codes == MISMATCH)] == [(7, 13)]
+
+
+def test_a_projection_whose_step_crosses_a_relu_kink_retries_smaller_steps_and_probes_nothing(monkeypatch):
+    """z[7] sits 5e-7 from relu's kink: steps of eps move it past 0, a step 100x smaller does not."""
+    monkeypatch.setattr(budget, "PROJECT_WORK", 1 << 8)
+    rng = np.random.default_rng(4)
+    m = rng.standard_normal((40, 300)) / np.sqrt(300)
+    x0 = rng.standard_normal(300)
+    shift = np.zeros(40)
+    shift[7] = 5e-7 - (m @ x0)[7]
+    mix = custom_op("mix", lambda x: m @ x + shift, lambda u, out, x: m.T @ u)
+    g = Graph()
+    x = g.param("x", x0)
+    out = ops.sum(ops.square(ops.relu(mix(x, name="z"), name="r"), name="q"), name="L")
+    result = check(run(g, out), F64)
+    grad = result.nodes["x"].grad
+    assert grad.method == "projection" and result.verdict == "pass"
+    assert grad.n_probed == 0  # the kinked directions were tried again, not sent to the halving
