@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui_backprop.check.gradcheck import CheckSettings, NodeCheck
-    from tui_backprop.core.scenarios import Scenario
+    from tui_backprop.core.scenarios import Catalog, Scenario
     from tui_backprop.core.trace import Trace
     from tui_backprop.teach.lesson import Lesson
 
@@ -37,7 +37,7 @@ _VOCABULARY = {
     "tui_backprop.core.errors": ["describe_exception"],
     "tui_backprop.core.filewatch": ["FileWatcher"],
     "tui_backprop.core.graph": ["Node", "Origin"],
-    "tui_backprop.core.scenarios": ["Scenario"],
+    "tui_backprop.core.scenarios": ["Catalog", "Scenario"],
     "tui_backprop.core.trace": ["Step", "Trace", "backward_origin"],
     "tui_backprop.teach.derivation": ["Link", "Probe", "central_difference", "links"],
     "tui_backprop.teach.edits": [
@@ -148,7 +148,7 @@ class Engine:
         if loader is not None:
             self.loader = loader
 
-    def catalog(self) -> list[Scenario]:
+    def catalog(self) -> Catalog:
         """Every scenario; a ``scenarios.Catalog`` whose ``problems`` name the plugins that failed."""
         from tui_backprop.core import scenarios
 

@@ -13,7 +13,7 @@ from tui_backprop.app import engine as door
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
-from tui_backprop.app.look.badge import STYLE
+from tui_backprop.app.look.badge import STYLE, SYMBOL
 from tui_backprop.app.model.model import PACES, Model
 from tui_backprop.app.model.session import Session
 
@@ -68,17 +68,20 @@ def _status_line(
         mismatched = len(failing) - nonfinite - random
         if mismatched:
             noun = "mismatch" if mismatched == 1 else "mismatches"
-            count = f"✗{mismatched}" if compact else f"✗ {mismatched} {noun}"
+            mark = SYMBOL["mismatch"]
+            count = f"{mark}{mismatched}" if compact else f"{mark} {mismatched} {noun}"
             text.append(count, style=STYLE["mismatch"])
         if nonfinite:
             if mismatched:
                 text.append(" ")
-            count = f"!{nonfinite}" if compact else f"! {nonfinite} non-finite"
+            mark = SYMBOL["nonfinite"]
+            count = f"{mark}{nonfinite}" if compact else f"{mark} {nonfinite} non-finite"
             text.append(count, style=STYLE["nonfinite"])
         if random:  # a forward that is not deterministic: not a wrong backward
             if mismatched or nonfinite:
                 text.append(" ")
-            count = f"?{random}" if compact else f"? {random} not deterministic"
+            mark = SYMBOL["nondeterministic"]
+            count = f"{mark}{random}" if compact else f"{mark} {random} not deterministic"
             text.append(count, style=STYLE["nondeterministic"])
         blamed = [name for name in session.blamed if session.status_of(name) == "blame"]
         if blamed:
@@ -89,10 +92,10 @@ def _status_line(
         text.append("incomplete", style=STYLE["unchecked"])  # README: exit code 3
         text.append(*sep)
     elif session.check_complete and not session.check_error and hidden:
-        text.append("✓…" if compact else "✓ so far", style=STYLE["ok"])
+        text.append(f"{SYMBOL['ok']}…" if compact else f"{SYMBOL['ok']} so far", style=STYLE["ok"])
         text.append(*sep)
     elif session.check_complete and not session.check_error:
-        text.append("✓" if compact else "✓ no mismatch", style=STYLE["ok"])
+        text.append(SYMBOL["ok"] if compact else f"{SYMBOL['ok']} no mismatch", style=STYLE["ok"])
         text.append(*sep)
     warnings = session.trace.graph.warnings  # e.g. a layer's arrays not registered as parameters
     if warnings:

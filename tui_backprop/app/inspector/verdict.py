@@ -13,6 +13,7 @@ from rich.text import Text
 from tui_backprop.app import engine as door
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
+from tui_backprop.app.look.badge import SYMBOL
 
 if TYPE_CHECKING:
     from tui_backprop.app.engine import Origin
@@ -46,13 +47,13 @@ def verdict_lines(session: Session, name: str) -> list[Text]:
         return out  # the backward rule's own verdict waits for its step (no spoilers)
     if check.blamed and check.failure is not None:
         out.append(Text(""))
-        add((" ✗ BLAMED ", st.BLAME))
+        add((f" {SYMBOL['blame']} BLAMED ", st.BLAME))
         add(f"the backward rule of {name} failed: {check.failure.message}", indent=1)
         if check.failure.origin is not None:
             add(("at ", tf.DIM), (place(check.failure.origin), "underline"), indent=1)
     elif check.blamed:
         out.append(Text(""))
-        add((" ✗ BLAMED ", st.BLAME))
+        add((f" {SYMBOL['blame']} BLAMED ", st.BLAME))
         add(
             f"the backward rule of {name} fails its own local check: with its upstream gradient "
             "held fixed, what it sends its inputs differs from the numeric estimate (marked !).",
@@ -71,7 +72,7 @@ def verdict_lines(session: Session, name: str) -> list[Text]:
         blamed = session.blamed
         out.append(Text(""))
         if check.status == "nonfinite":
-            add((" ! NON-FINITE ", st.NONFINITE), " ", check.note)
+            add((f" {SYMBOL['nonfinite']} NON-FINITE ", st.NONFINITE), " ", check.note)
         elif blamed:
             add(
                 ("gradient mismatch inherited from downstream; blamed: ", tf.DIM),

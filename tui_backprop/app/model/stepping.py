@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from tui_backprop.app.model.model import PACES, Aspect, Model
 
-JUMPS = ("forward_start", "forward_end", "backward_start", "backward_end")
-
 
 class Stepper:
     """The stepping keys' work, over a ``Model``."""
@@ -50,8 +48,17 @@ class Stepper:
 
     def jump(self, where: str) -> None:
         """To the start or end of a pass (``forward_start`` ... ``backward_end``)."""
-        if self.model.session is not None and where in JUMPS:
-            self.go(getattr(self.model.session, where))
+        session = self.model.session
+        if session is None:
+            return
+        targets = {
+            "forward_start": session.forward_start,
+            "forward_end": session.forward_end,
+            "backward_start": session.backward_start,
+            "backward_end": session.backward_end,
+        }
+        if where in targets:
+            self.go(targets[where])
 
     def toggle_breakpoint(self) -> None:
         """On the node looked at; a leaf has no step to stop at."""

@@ -6,7 +6,7 @@ broken) and answers with the spec to open, or ``""`` to go back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -24,7 +24,7 @@ from tui_backprop.app.look.styles import styled
 from tui_backprop.app.screens.dialog import AnswersOnce
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Scenario
+    from tui_backprop.app.engine import Catalog
 
 
 class PickerScreen(AnswersOnce, Screen[str]):
@@ -37,13 +37,17 @@ class PickerScreen(AnswersOnce, Screen[str]):
     AUTO_FOCUS = "#scenarios"
 
     def __init__(
-        self, catalog: Callable[[], Sequence[Scenario]], current: str | None = None, *, can_go_back: bool
+        self, catalog: Callable[[], Catalog], current: str | None = None, *, can_go_back: bool
     ) -> None:
         """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first."""
         super().__init__()
         self.catalog = catalog
         self.current = current
         self.can_go_back = can_go_back
+        self.rows: list[tuple[str, str, str, list[str]]] = []
+        """(slug, title, description, bugs) of every scenario listed."""
+        self.problems: list[str] = []
+        """The plugins that could not be listed, each in one line."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -66,14 +70,15 @@ class PickerScreen(AnswersOnce, Screen[str]):
             self.app.call_from_thread(self._show_failure, failure)
             return
         rows = [(s.slug, s.title, s.description, list(s.bugs)) for s in catalog]
-        problems = [str(problem) for problem in getattr(catalog, "problems", ())]  # plugins that failed
+        problems = [str(problem) for problem in catalog.problems]  # plugins that failed (a Catalog)
         self.app.call_from_thread(self._fill, rows, problems)
 
     def _fill(self, rows: list[tuple[str, str, str, list[str]]], problems: list[str] | None = None) -> None:
         if not self.is_mounted:  # dismissed before the catalog arrived
             return
-        self._rows = rows
-        self._problems = problems = getattr(self, "_problems", []) if problems is None else problems
+        self.rows = rows
+        if problems is not None:
+            self.problems = problems
         options = self.query_one("#scenarios", OptionList)
         highlighted = options.highlighted
         options.clear_options()
@@ -90,7 +95,7 @@ class PickerScreen(AnswersOnce, Screen[str]):
             if options.option_count:
                 options.add_option(None)  # a separator line between scenarios
             options.add_option(Option(prompt, id=slug))
-        for problem in problems:
+        for problem in self.problems:
             if options.option_count:
                 options.add_option(None)
             options.add_option(Option(styled(f"not loaded: {problem}", st.MISMATCH_PLAIN), disabled=True))
@@ -103,9 +108,8 @@ class PickerScreen(AnswersOnce, Screen[str]):
             options.highlighted = 0 if rows else None
 
     def on_resize(self) -> None:
-        rows = getattr(self, "_rows", None)
-        if rows:
-            self.call_after_refresh(self._fill, rows)
+        if self.rows:
+            self.call_after_refresh(self._fill, self.rows)
 
     def _show_failure(self, failure: Failure) -> None:
         if not self.is_mounted:
