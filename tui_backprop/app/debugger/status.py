@@ -25,6 +25,8 @@ class StatusBar(Watching, Widget):
         super().__init__(**kwargs)
         self.model = model
         self._line: tuple[int, Text, Strip] | None = None
+        self._drawn: dict[tuple, Strip] = {}
+        """Lines drawn before, by their words and styles: stepping back costs a lookup."""
 
     def model_changed(self, touched: Aspect) -> None:
         self._line = None
@@ -51,9 +53,16 @@ class StatusBar(Watching, Widget):
             return Strip.blank(max(0, width), base)
         if self._line is None or self._line[0] != width:
             text = self.line(width)
-            self._line = (width, text, text_to_strips(self, text, width, base)[0])
+            key = (width, text.plain, tuple(text.spans))
+            strip = self._drawn.get(key)
+            if strip is None:
+                strip = self._drawn[key] = text_to_strips(self, text, width, base)[0]
+                if len(self._drawn) > 512:
+                    self._drawn.clear()
+            self._line = (width, text, strip)
         return self._line[2]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._line = None
+        self._drawn.clear()

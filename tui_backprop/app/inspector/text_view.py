@@ -60,6 +60,9 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
         self._key: Hashable = None
         self._visible: list[Strip] | None = None
+        self._joined: dict[tuple[int, Segment], tuple[Strip, Strip]] = {}
+        """Whole lines by (text line, scroll bar cell): a line drawn once is not made again."""
+        self._blank: Strip | None = None
         """The visible lines as drawn (None: draw them again)."""
 
     @property
@@ -150,15 +153,22 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache.clear()
         self._rendered = None
         self._visible = None
+        self._joined.clear()
+        self._blank = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
 
     def on_focus(self) -> None:
-        self._visible = None  # the background, and the padding cells with it, follow the focus
+        self._forget_lines()  # the background, and the padding cells with it, follow the focus
 
     def on_blur(self) -> None:
+        self._forget_lines()
+
+    def _forget_lines(self) -> None:
         self._visible = None
+        self._joined.clear()
+        self._blank = None
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         self._visible = None  # the thumb moves
@@ -198,15 +208,26 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         )
         ground = Style(bgcolor=self.rich_style.bgcolor)
         pad = Segment(" ", ground)
-        cells = [segment for segment in bar.segments if segment.text]
+        cells = [_without_grab(segment) for segment in bar.segments if segment.text]
         top = int(self.scroll_y)
-        blank = Strip.blank(width, self.rich_style)
+        blank = self._blank_line(width)
         lines = []
         for y, cell in enumerate(cells):
             text = self._strips[top + y] if top + y < len(self._strips) else blank
-            lines.append(Strip([pad, *text, _without_grab(cell), pad], width + 3))
+            joined = self._joined.get((id(text), cell))
+            if joined is None or joined[0] is not text:
+                joined = self._joined[id(text), cell] = (text, Strip([pad, *text, cell, pad], width + 3))
+                if len(self._joined) > 4096:
+                    self._joined.clear()
+            lines.append(joined[1])
         self._visible = lines
         return lines
+
+    def _blank_line(self, width: int) -> Strip:
+        """The text's blank line below its end, one object per width (so its drawn lines are kept)."""
+        if self._blank is None or self._blank.cell_length != width:
+            self._blank = Strip.blank(width, self.rich_style)
+        return self._blank
 
 
 def _without_grab(cell: Segment) -> Segment:

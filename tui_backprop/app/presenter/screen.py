@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.renderables.digits import Digits
 from textual.screen import Screen
 from textual.strip import Strip
@@ -55,6 +56,9 @@ class PresenterCard(Watching, Widget):
         """The parts shown (tests read them)."""
         self._lines: OrderedDict[tuple, list[Strip]] = OrderedDict()
         self._key: tuple | None = None
+        self._shown: list[Strip] | None = None
+        """The lines on screen (a step repaints only those that change)."""
+        self._shown_size = self.size
 
     def model_changed(self, touched: Aspect) -> None:
         if touched & (Aspect.SESSION | Aspect.DISPLAY | Aspect.CHECK):
@@ -62,12 +66,25 @@ class PresenterCard(Watching, Widget):
         session = self.model.session
         if session is not None:
             chosen = tuple(sorted(self.model.chosen.items()))
+            shown = self._shown
             self._key = (id(session), session.step, self.model.note, session.n_checked, chosen)
-            self.refresh()
+            if shown is None or not self.is_mounted or self.size != self._shown_size:
+                self.refresh()
+                return
+            lines = self._lines_now()  # repaint only the lines that differ from the screen
+            width = self.size.width
+            changed = [
+                Region(0, y, width, 1)
+                for y in range(max(len(lines), len(shown)))
+                if y >= len(lines) or y >= len(shown) or lines[y] != shown[y]
+            ]
+            if changed:
+                self.refresh(*changed)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()
+        self._shown = None
 
     @property
     def plain(self) -> str:
@@ -75,7 +92,8 @@ class PresenterCard(Watching, Widget):
         return "\n".join(strip.text for strip in self._lines_now())
 
     def render_line(self, y: int) -> Strip:
-        lines = self._lines_now()
+        lines = self._shown = self._lines_now()
+        self._shown_size = self.size
         return lines[y] if y < len(lines) else Strip.blank(self.size.width, self.rich_style)
 
     def _lines_now(self) -> list[Strip]:
