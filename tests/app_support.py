@@ -42,3 +42,24 @@ async def settle(app: BackpropApp, pilot) -> None:
         ):
             return
     raise AssertionError("the app did not settle")
+
+
+def screen_text(app: BackpropApp) -> str:
+    """Every character on the screen, row by row, as the SVG screenshot draws it (every screen
+    and overlay, palette and toasts included)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        x, y, text = match.groups()
+        rows.setdefault(float(y), []).append((float(x), html.unescape(text).replace("\xa0", " ")))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            column = round(x / 12.2)  # the screenshot's cell width
+            line = line.ljust(column)[:column] + text + line[column + len(text) :]
+        lines.append(line.rstrip())
+    return "\n".join(lines)

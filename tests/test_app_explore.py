@@ -137,6 +137,10 @@ async def test_the_step_size_explorer_opens_for_the_current_node():
     app = make_app("sigmoid-chain")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
+        await pilot.press("z")  # forward: dL/da not reached yet, the sweep would spoil it
+        await settle(app, pilot)
+        assert not isinstance(app.screen, StepSizeScreen)
+        await pilot.press("end")
         await pilot.press("z")
         await settle(app, pilot)
         await pilot.pause()

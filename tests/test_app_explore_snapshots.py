@@ -22,7 +22,9 @@ def test_step_size_explorer(snap_compare, size):
         await settle(app, pilot)
         assert app.editor.try_edit("W = [[0.003, 1.0]]") is None
         await settle(app, pilot)
+        await pilot.press("end")  # dL/dW has arrived: the sweep may show how right it is
         app.stepper.peek("W")
+        app.elements.choose("W", (0, 0))  # the element edited to 0.003
         await pilot.press("z")
         await settle(app, pilot)
         await pilot.pause()

@@ -91,7 +91,7 @@ async def test_a_dialog_dismissed_twice_answers_its_caller_once():
     answers = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        dialog = BugScreen({"b": "a bug"}, None)
+        dialog = BugScreen([("b", "b", "a bug")], None)
         app.push_screen(dialog, callback=answers.append)
         await pilot.pause()
         dialog.dismiss("b")

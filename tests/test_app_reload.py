@@ -117,7 +117,7 @@ class SlowBuild(Engine):
         self.holding = threading.Event()
         self.release = threading.Event()
 
-    def open(self, spec, bug, dtype):
+    def open(self, spec, bug, dtype, mystery=False):
         hold, self.hold_next = self.hold_next, False
         opened = super().open(spec, bug, dtype)
         if hold:

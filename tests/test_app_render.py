@@ -133,8 +133,10 @@ def test_the_node_list_drops_columns_to_fit_but_keeps_name_grad_and_check():
 def test_the_status_line_says_scenario_bug_phase_step_output_mismatches_and_eps():
     session = session_of("sigmoid-chain", "reciprocal-sign")
     session.go(0)
-    text = status_line(session, "sigmoid-chain", None).plain
-    assert "reciprocal-sign" in text and "forward 1/12" in text
+    text = status_line(session, "sigmoid-chain", None, bug="reciprocal-sign").plain
+    assert "bug reciprocal-sign" in text and "forward 1/12" in text
+    mystery = status_line(session, "sigmoid-chain", None, bug="bug 1").plain
+    assert "bug 1 │" in mystery and "reciprocal" not in mystery
     assert "f = ?" in text  # the output is not computed at the first step
     assert "mismatch" not in text and "✓ so far" in text  # no spoilers before the backward pass
     assert "float64 eps 1e-6" in text and "4 digits" in text

@@ -114,7 +114,7 @@ class StuckEngine(Engine):
         self.stuck = threading.Event()
         self.opens = 0
 
-    def open(self, spec, bug, dtype):
+    def open(self, spec, bug, dtype, mystery=False):
         self.opens += 1
         if self.opens == 2:  # the first reload: its build hangs
             self.stuck.set()

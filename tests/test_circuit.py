@@ -221,3 +221,29 @@ def test_h_nudges_even_when_the_circuit_has_the_focus():
     from tui_backprop.app.circuit.view import CircuitView
 
     assert not any("h" in b.key.split(",") for b in CircuitView.BINDINGS)
+
+
+@sync
+async def test_presenter_mode_in_quiz_mode_asks_before_it_shows_and_n_never_skips_the_question():
+    from tui_backprop.app.presenter.screen import PresenterCard
+
+    app = make_app("sigmoid-chain", quiz=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.stepper.go(app.model.session.backward_end)  # a = x · w0 sends dL/dx = 0.105 · 3
+        app.model.set_presenting(True)
+        await pilot.pause()
+        card = app.screen.query_one(PresenterCard)
+        assert "f sends e" not in card.plain  # not the debugger's next question: this step's own
+        assert "a sends x: ?" in card.plain and "0.315" not in card.plain
+        assert [number.digits for number in card.card.sent] == ["?", "?"]
+        step = app.model.session.step
+        await pilot.press("n")  # shows the answer; the step stays
+        await pilot.pause()
+        assert app.model.session.step == step and "0.105 · 3 = 0.315" in card.plain
+        await pilot.press("p", "n")  # back, then forward again: already answered, shown at once
+        await pilot.pause()
+        assert app.model.session.step == step and "0.105 · 3 = 0.315" in card.plain
+        app.stepper.go(0)
+        await pilot.pause()
+        assert "a = 2 · 3 = ?" in card.plain and card.card.main[0].digits == "?"

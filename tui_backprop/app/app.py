@@ -82,7 +82,9 @@ class BackpropApp(App[int]):
         overrides: Overrides | None = None,
         dtype: str = "float64",
         quiz: bool = False,
+        mystery: bool = False,
     ) -> None:
+        """``mystery``: mystery-bug mode (README "Teaching with it"), bugs shown only as "bug N"."""
         super().__init__()
         display.set_digits(display.DIGITS)  # a fresh app shows the default digits
         self.console.push_theme(st.blank_theme())
@@ -91,7 +93,9 @@ class BackpropApp(App[int]):
         self.start_quiz = quiz
         self.engine = engine or Engine()
         self.model = Model(
-            default_dtype=request.dtype if request else dtype, overrides=overrides or Overrides()
+            default_dtype=request.dtype if request else dtype,
+            overrides=overrides or Overrides(),
+            mystery=mystery,
         )
         self.stepper = Stepper(self.model)
         self.elements = Elements(self.model)
@@ -223,13 +227,17 @@ class BackpropApp(App[int]):
 
         shown = isinstance(self.screen, PresenterScreen)
         if self.model.presenting and not shown and self.model.session is not None:
-            self.push_screen(PresenterScreen(self.model))
+            self.push_screen(PresenterScreen(self.model, self.quiz.on_card))
         elif not self.model.presenting and shown:
             self.screen.dismiss(None)
 
     # ------------------------------------------------------------ stepping keys
     def action_step(self, delta: int) -> None:
+        if delta > 0 and self.quiz.reveal_on_card():  # quiz mode on the card: the answer first
+            return
         self.stepper.step(delta)
+        if delta < 0:
+            self.quiz.reveal_on_card()  # stepping back: what was there is no question
 
     def action_continue_run(self, direction: int) -> None:
         self.stepper.continue_run(direction)
@@ -292,7 +300,9 @@ class BackpropApp(App[int]):
         self.stepper.stop()
         session = self.model.session
         current = session.scenario.slug if session is not None else None
-        picker = PickerScreen(self.engine.catalog, current, can_go_back=session is not None)
+        picker = PickerScreen(
+            self.engine.catalog, current, can_go_back=session is not None, mystery=self.model.secret
+        )
         self.push_screen(picker, callback=lambda spec: self.loader.open(spec) if spec else None)
 
     def action_choose_bug(self) -> None:
@@ -305,7 +315,7 @@ class BackpropApp(App[int]):
             if bug is not None:
                 self.loader.set_bug(bug or None)
 
-        self.push_screen(BugScreen(session.scenario.bugs, session.bug), callback=chosen)
+        self.push_screen(BugScreen(self.model.bugs(), session.bug), callback=chosen)
 
     def action_toggle_dtype(self) -> None:
         self.loader.toggle_dtype()
@@ -441,10 +451,11 @@ def make_app(
     engine: Engine | None = None,
     overrides: Overrides | None = None,
     quiz: bool = False,
+    mystery: bool = False,
 ) -> BackpropApp:
     """The app for ``main()`` and for the tests alike (``scenario`` may be a lesson ``.toml``)."""
     request = Request(scenario, bug, dtype) if scenario else None
-    return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype, quiz=quiz)
+    return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype, quiz=quiz, mystery=mystery)
 
 
 def main(
@@ -457,7 +468,6 @@ def main(
 ) -> int:
     """Run the app until the user quits; the CLI's entry point (``loader``: see ``Engine.loader``;
     ``mystery``: README, mystery-bug mode)."""
-    app = make_app(scenario, bug, dtype, quiz=quiz, engine=Engine(loader))
-    app.mystery = mystery
+    app = make_app(scenario, bug, dtype, quiz=quiz, engine=Engine(loader), mystery=mystery)
     app.run()
     return app.return_code or 0

@@ -69,12 +69,12 @@ class BackpropCommands(Provider):
             yield (f"Switch scenario: {slug}", title, partial(loader.open, slug))
         session = app.model.session
         if session is not None:
-            for name, description in session.scenario.bugs.items():
+            for name, label, description in app.model.bugs():  # "bug 2", undescribed, in mystery mode
                 verb = "Switch off bug" if session.bug == name else "Toggle bug"
                 target = None if session.bug == name else name
-                yield (f"{verb}: {name}", description, partial(loader.set_bug, target))
+                yield (f"{verb}: {label}", description, partial(loader.set_bug, target))
             if session.bug:
-                yield ("Switch off the bug", session.bug, partial(loader.set_bug, None))
+                yield ("Switch off the bug", app.model.bug_label() or "", partial(loader.set_bug, None))
             other = "float32" if session.dtype == "float64" else "float64"
             yield (
                 f"Change dtype to {other}",

@@ -62,6 +62,7 @@ _VOCABULARY = {
         "parse_index",
     ],
     "tui_backprop.teach.lesson": ["Bookmark", "Lesson"],
+    "tui_backprop.teach.mystery": ["bug_description", "bug_label", "public_bugs", "resolve_bug"],
     "tui_backprop.teach.matrix_rules": ["JacobianRule", "MatrixRule", "jacobian_rule", "matrix_rule"],
     "tui_backprop.teach.quiz": ["Grade", "Question", "Score", "grade", "question_for"],
     "tui_backprop.teach.numbers": ["Block", "Laid", "beside", "sparkline"],
@@ -154,12 +155,18 @@ class Engine:
 
         return scenarios.catalog()
 
-    def open(self, spec: str, bug: str | None, dtype: str) -> tuple[Scenario, Trace]:
-        """Load and trace a scenario; raises ``ScenarioError`` naming the author's file and line."""
+    def open(
+        self, spec: str, bug: str | None, dtype: str, mystery: bool = False
+    ) -> tuple[Scenario, str | None, Trace]:
+        """Load and trace a scenario with a bug by its name, ``bug N`` or ``N`` (returned by its
+        name); raises ``ScenarioError`` naming the author's file and line (in mystery-bug mode, a
+        bug it does not have is refused listing the bugs as "bug N" only)."""
         from tui_backprop.core import scenarios
+        from tui_backprop.teach.mystery import resolve_bug
 
         scenario = self.loader(spec) if self.loader is not None else scenarios.load(spec)
-        return scenario, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
+        bug = resolve_bug(scenario, bug, mystery)
+        return scenario, bug, scenarios.trace_scenario(scenario, bug=bug, dtype=dtype)
 
     def source_files(self, scenario: Scenario) -> list[Path]:
         """The files live reload watches: the scenario file and the modules it imported beside it."""
@@ -215,14 +222,17 @@ class Engine:
         checks: dict[str, NodeCheck],
         notes: dict[int, str],
         values: dict,
+        mystery: bool = False,
     ) -> str:
         """The Markdown handout of the bookmarked steps with their notes (every step when there are
-        none), the node table and the verdict from the check as far as it got."""
+        none), the node table and the verdict from the check as far as it got (``mystery``: the
+        bug named only by its label)."""
         from tui_backprop.check.gradcheck import Check
         from tui_backprop.teach.handout import trace_markdown
 
         check = Check(trace, settings, dict(checks))
-        return trace_markdown(scenario, bug, trace, check, sorted(notes) or None, notes, values)
+        steps = sorted(notes) or None
+        return trace_markdown(scenario, bug, trace, check, steps, notes, values, mystery=mystery)
 
     def warm_up(self) -> None:
         """Import what checking and explaining a trace needs, so the UI thread does not pay for it."""

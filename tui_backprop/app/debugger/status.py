@@ -40,7 +40,7 @@ class StatusBar(Watching, Widget):
             return Text(f" {model.title} ", style="bold")
         from tui_backprop.app.debugger.status_text import extras, status_line
 
-        return status_line(session, model.title, model.progress, extras(model), width)
+        return status_line(session, model.title, model.progress, extras(model), width, model.bug_label())
 
     def render(self) -> Text:
         """The line as text (what a test or a screen reader reads); ``render_line`` draws it."""

@@ -13,36 +13,47 @@ from tui_backprop.app import engine as door
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
-from tui_backprop.app.look.badge import STYLE, SYMBOL
+from tui_backprop.app.look.badge import STYLE, SYMBOL, bug_words
 from tui_backprop.app.model.model import PACES, Model
 from tui_backprop.app.model.session import Session
 
 
 def status_line(
-    session: Session, title: str, progress: tuple[int, int] | None, extra: str = "", width: int = 0
+    session: Session,
+    title: str,
+    progress: tuple[int, int] | None,
+    extra: str = "",
+    width: int = 0,
+    bug: str | None = None,
 ) -> Text:
     """Scenario, bug, phase, step k of N, output value, mismatch count, dtype and eps, check progress.
 
-    When the full line is wider than ``width``, a compact one says the same in fewer cells.
+    ``bug`` is the bug as the view may call it (``Model.bug_label``: ``bug 2`` in mystery-bug
+    mode); the session's own name for it is never written. When the full line is wider than
+    ``width``, a compact one says the same in fewer cells.
     """
     line = Text()
     for compact, sep in ((False, " │ "), (True, " │ "), (True, "│")):
-        line = _status_line(session, title, progress, extra, compact, sep)
+        line = _status_line(session, title, progress, extra, compact, sep, bug)
         if not width or line.cell_len <= width:
             break
     return line
 
 
 def _status_line(
-    session: Session, title: str, progress: tuple[int, int] | None, extra: str, compact: bool, bar: str
+    session: Session,
+    title: str,
+    progress: tuple[int, int] | None,
+    extra: str,
+    compact: bool,
+    bar: str,
+    bug: str | None,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" {title} ", style="bold")
     sep = (bar, tf.DIM)
-    if session.bug:
-        if not compact:
-            text.append("bug ", style=tf.DIM)
-        text.append(session.bug, style=st.BUG)
+    if bug:
+        text.append_text(bug_words(bug, compact))
         text.append(*sep)
     n = session.n_steps
     phase = session.phase

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui_backprop.app import engine as door
+from tui_backprop.app.look.badge import bug_words
 from tui_backprop.app.model.model import Aspect, Model
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Lessons:
         model = self.model
         model.edits = door.Edits(dict(lesson.values))
         model.bookmarks = sorted(lesson.bookmarks, key=lambda b: b.step)
+        if lesson.mystery and not model.mystery:
+            model.set_mystery(True)
         if lesson.quiz != model.quiz.on:
             model.quiz.on = lesson.quiz
             if lesson.quiz and model.quiz.score is None:
@@ -101,8 +104,10 @@ class Lessons:
         if session is None:
             return ""
         values = len(self.model.edits.values) if self.model.edits else 0
+        label = self.model.bug_label()
+        bug = bug_words(label).plain if label else "no bug"
         return (
-            f"{session.scenario.slug}, bug {session.bug or 'none'}, {session.dtype}, "
+            f"{session.scenario.slug}, {bug}, {session.dtype}, "
             f"{values} edited value(s), {len(self.model.bookmarks)} bookmark(s), "
             f"step {session.step + 1}. A path for the .toml (Enter saves):"
         )
@@ -121,6 +126,7 @@ class Lessons:
             dtype=session.dtype,
             start=session.step,
             quiz=model.quiz.on,
+            mystery=model.mystery,
             values=dict(model.edits.values) if model.edits else {},
             bookmarks=list(model.bookmarks),
         )
@@ -154,7 +160,14 @@ class Lessons:
             notes[mark.step] = f"{notes[mark.step]} · {mark.note}" if mark.step in notes else mark.note
         values = dict(model.edits.values) if model.edits else {}
         text = self.engine.handout(
-            session.scenario, session.bug, session.trace, session.settings, session.checks, notes, values
+            session.scenario,
+            session.bug,
+            session.trace,
+            session.settings,
+            session.checks,
+            notes,
+            values,
+            model.secret,
         )
         target = Path(path.strip()).expanduser()
         try:

@@ -30,6 +30,7 @@ class Quiz:
         if on and quiz.score is None:
             quiz.score = door.Score()
         quiz.message = ""
+        quiz.card_shown.clear()
         self.model.changed(Aspect.QUIZ)
 
     def toggle(self) -> None:
@@ -66,6 +67,29 @@ class Quiz:
         with self.model.batch():
             self.model.changed(Aspect.QUIZ)
             self.stepper.go(question.step)
+
+    def on_card(self) -> Question | None:
+        """Quiz mode on the presenter card: the question the current step answers, shown as ``?``
+        until revealed (README "Teaching with it"); None when the card may show the step."""
+        model = self.model
+        session = model.session
+        if (
+            session is None
+            or not (model.quiz.on and model.presenting)
+            or session.step in model.quiz.card_shown
+        ):
+            return None
+        return door.question_for(session.trace, session.step, model.focus())
+
+    def reveal_on_card(self) -> bool:
+        """``n`` on a card that still hides its answer reveals it instead of stepping past the question
+        (True when it did)."""
+        session = self.model.session
+        if session is None or self.on_card() is None:
+            return False
+        self.model.quiz.card_shown.add(session.step)
+        self.model.changed(Aspect.QUIZ)
+        return True
 
     def hidden_wire(self) -> tuple[str, str] | None:
         """In quiz mode, the wire whose number is asked for and which of its labels: the value

@@ -69,7 +69,7 @@ def verdict_lines(session: Session, name: str) -> list[Text]:
         if node.origin is not None:
             add(("node defined at ", tf.DIM), (place(node.origin), "underline"), indent=1)
     elif check.status in ("mismatch", "nonfinite"):
-        blamed = session.blamed
+        blamed = [b for b in session.blamed if session.status_of(b) == "blame"]  # revealed ones only
         out.append(Text(""))
         if check.status == "nonfinite":
             add((f" {SYMBOL['nonfinite']} NON-FINITE ", st.NONFINITE), " ", check.note)

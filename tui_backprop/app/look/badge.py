@@ -70,3 +70,13 @@ def code_status(code: int) -> str:
         numbers.KINK: "kink",
         numbers.NONFINITE: "nonfinite",
     }.get(code, "unchecked")
+
+
+def bug_words(label: str, compact: bool = False) -> Text:
+    """``bug reciprocal-sign``, or ``bug 2`` in mystery-bug mode, whose label already says ``bug 2``
+    (``Model.bug_label``: no view writes a bug's name any other way). ``compact``: the name alone."""
+    number = label.removeprefix("bug ")
+    name = number if number.isdigit() else label
+    text = Text() if compact and name == label else styled("bug ", st.DIM)
+    text.append(name, style=st.BUG)
+    return text

@@ -91,11 +91,14 @@ class Loader:
     async def _build(self, request: Request, ticket: int, keep_position: bool) -> None:
         """Build in a daemon thread; a newer load cancels this task and abandons a stuck build."""
 
-        def build() -> tuple[Lesson | None, Scenario, Trace]:
+        secret = self.model.secret  # a bug it does not have is refused naming the bugs as "bug N"
+
+        def build() -> tuple[Lesson | None, Scenario, str | None, Trace]:
             if request.spec.endswith(".toml"):  # a lesson file (README "Lesson files")
-                opened = self.engine.open_lesson(request.spec)
+                lesson, scenario, trace = self.engine.open_lesson(request.spec)
+                opened = (lesson, scenario, lesson.bug, trace)
             else:
-                opened = (None, *self.engine.open(request.spec, request.bug, request.dtype))
+                opened = (None, *self.engine.open(request.spec, request.bug, request.dtype, secret))
             self.engine.warm_up()
             if self.warm_up is not None:
                 self.warm_up()
@@ -110,11 +113,10 @@ class Loader:
             self.fail(failure_of(outcome.error), request)
             return
         assert outcome.value is not None
-        lesson, scenario, trace = outcome.value
+        lesson, scenario, bug, trace = outcome.value
         if lesson is None:
-            self.show(
-                scenario, trace, request.bug, request.dtype, keep_position=keep_position, request=request
-            )
+            request = Request(request.spec, bug, request.dtype)  # the bug by its name ("2" typed)
+            self.show(scenario, trace, bug, request.dtype, keep_position=keep_position, request=request)
             return
         request = Request(scenario.spec, lesson.bug, lesson.dtype)  # from here on it is its scenario
         with self.model.batch():

@@ -42,7 +42,7 @@ class Aspect(enum.Flag):
     MARKS = enum.auto()
     """Breakpoints, bookmarks or the bookmark note."""
     DISPLAY = enum.auto()
-    """Significant digits or the show-every-result switch: every number is drawn again."""
+    """Significant digits, the show-every-result switch or mystery-bug mode: everything is drawn again."""
     EDITS = enum.auto()
     """Edited values (and the first non-finite value they lead to)."""
     QUIZ = enum.auto()
@@ -84,6 +84,8 @@ class QuizState:
     message: str = ""
     score: Score | None = None
     """Created with the first grade (it comes from the engine)."""
+    card_shown: set[int] = field(default_factory=set)
+    """Steps whose result the presenter card has revealed (in quiz mode it shows ``?`` first)."""
 
 
 @dataclass
@@ -106,6 +108,10 @@ class Model:
     """The node the list cursor peeks at; None follows the current step's node."""
     show_all: bool = False
     """Show every check result at once (debugging); by default a result waits for its step."""
+    mystery: bool = False
+    """Mystery-bug mode (README "Teaching with it"): bugs are "bug 1", "bug 2", with no name and no
+    description anywhere on screen, until revealed on purpose (``revealed``)."""
+    revealed: bool = False
     view: View = "debugger"
     presenting: bool = False
     playing: bool = False
@@ -201,6 +207,41 @@ class Model:
             if mark.step == session.step:
                 return f"{k + 1}/{len(self.bookmarks)} {mark.note}".strip()
         return None
+
+    # ------------------------------------------------------------ mystery-bug mode
+    @property
+    def secret(self) -> bool:
+        """Must the bugs' names and descriptions stay off the screen (mystery mode, not revealed)?"""
+        return self.mystery and not self.revealed
+
+    def bug_label(self) -> str | None:
+        """What every view calls the open bug: its name, or ``bug N`` while it is a secret."""
+        from tui_backprop.app import engine as door
+
+        session = self.session
+        return door.bug_label(session.scenario, session.bug, self.secret) if session else None
+
+    def bugs(self) -> list[tuple[str, str, str]]:
+        """The open scenario's bugs as (name, label, description) as they may be shown: in mystery
+        mode the label is ``bug N`` and the description empty (the name is for switching it on)."""
+        from tui_backprop.app import engine as door
+
+        session = self.session
+        if session is None:
+            return []
+        shown = door.public_bugs(session.scenario, self.secret)
+        return [(name, label, text) for name, (label, text) in zip(session.scenario.bugs, shown, strict=True)]
+
+    def set_mystery(self, on: bool) -> None:
+        """Mystery-bug mode on (a secret again) or off."""
+        self.mystery = on
+        self.revealed = False
+        self.changed(Aspect.DISPLAY)
+
+    def reveal(self) -> None:
+        """Show the bug's name and description from now on (asked for on purpose)."""
+        self.revealed = True
+        self.changed(Aspect.DISPLAY)
 
     @property
     def title(self) -> str:

@@ -17,10 +17,10 @@ from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation as dv
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
-from tui_backprop.app.look.badge import badge
+from tui_backprop.app.look.badge import badge, bug_words
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import ElementPath, Focus
+    from tui_backprop.app.engine import ElementPath, Focus, Question
     from tui_backprop.app.model.session import Session
 
 MAX_SENT = 3
@@ -67,9 +67,17 @@ class Card:
     """The path of the element followed in the step's tensor (empty where all is scalars)."""
 
 
-def card(session: Session, focus: Focus | None = None, path: ElementPath | None = None) -> Card:
+def card(
+    session: Session,
+    focus: Focus | None = None,
+    path: ElementPath | None = None,
+    bug: str | None = None,
+    question: Question | None = None,
+) -> Card:
     """The card for the session's current step; in a tensor, the element ``focus`` follows is the
-    one written out, and ``path`` is its path (README "The element to follow")."""
+    one written out, and ``path`` is its path (README "The element to follow"). ``bug``: the bug
+    as it may be called (``Model.bug_label``: ``bug 2`` in mystery-bug mode). ``question``: quiz
+    mode, the step's result is asked for: the card shows ``?`` where the answer would be."""
     current = session.current
     name = session.node_name
     trace = session.trace
@@ -78,8 +86,9 @@ def card(session: Session, focus: Focus | None = None, path: ElementPath | None 
     phase = current.phase if current else "forward"
     title = Text()
     title.append(f"{session.scenario.slug}", style="bold")
-    if session.bug:
-        title.append(f"  bug {session.bug}", style=st.BUG)
+    if bug:
+        title.append("  ")
+        title.append_text(bug_words(bug))
     title.append(f"   {phase} step {step + 1} of {session.n_steps}", style=st.CHANGED)
 
     formula = Text()
@@ -136,7 +145,30 @@ def card(session: Session, focus: Focus | None = None, path: ElementPath | None 
                     verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
                     verdict.append(tf.num(local_check.numeric.reshape(-1)[0]), style="bold")
     shown_path = dv.path_line(path) if path is not None else Text()
+    if question is not None:
+        return asking(Card(title, formula, main, local, sent, verdict, shown_path), question, backward)
     return Card(title, formula, main, local, sent, verdict, shown_path)
+
+
+def asking(full: Card, question: Question, backward: bool) -> Card:
+    """The card in quiz mode before its answer is shown: the question, and ``?`` wherever the
+    answer would be read (the value and its formula forward; what is sent, its derivation and the
+    verdict backward)."""
+    prompt = Text()
+    prompt.append("? ", style=st.CHANGED)
+    prompt.append(question.prompt, style="bold")
+    prompt.append("\n")
+    prompt.append("the class answers; n shows the answer", style=st.PROSE)
+    if backward:
+        sent = [Number(n.label, "?", n.gradient) for n in full.sent]
+        return Card(full.title, full.formula, full.main, prompt, sent, Text(), full.path)
+    formula = full.formula.copy()
+    answer = formula.plain.rfind(" = ")
+    if answer >= 0:
+        formula = formula[: answer + 3]
+        formula.append("?", style="bold")
+    main = [Number(full.main[0].label, "?", False), *full.main[1:]]
+    return Card(full.title, formula, main, prompt, [], Text(), full.path)
 
 
 def shows_a_path(session: Session) -> bool:

@@ -33,25 +33,41 @@ from tui_backprop.app.screens.dialog import AnswersOnce
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tui_backprop.app.engine import Question
     from tui_backprop.app.presenter.card import Card, Number
+
+    Asked = Callable[[], Question | None]
 
 PADDING = 2
 """Cells left and right of the card."""
 GAP = 4
 """Cells after each large number."""
 KEYS = "n next · p previous · c continue · < > digits · Esc back"
+QUIZ_KEYS = "n shows the answer · p previous · < > digits · Esc back"
 CACHED = 128
 
 
 class PresenterCard(Watching, Widget):
     """The card, drawn a line at a time; its colours are the ``card--`` rules of ``app.tcss``."""
 
-    WATCHES = Aspect.SESSION | Aspect.STEP | Aspect.CHECK | Aspect.DISPLAY | Aspect.MARKS | Aspect.ELEMENT
+    WATCHES = (
+        Aspect.SESSION
+        | Aspect.STEP
+        | Aspect.CHECK
+        | Aspect.DISPLAY
+        | Aspect.MARKS
+        | Aspect.ELEMENT
+        | Aspect.QUIZ
+    )
     COMPONENT_CLASSES: ClassVar[set[str]] = {"card--label", "card--value", "card--grad", "card--formula"}
 
-    def __init__(self, model: Model, **kwargs) -> None:
+    def __init__(self, model: Model, question: Asked | None = None, **kwargs) -> None:
+        """``question``: in quiz mode, the question the card hides the answer of (``Quiz.on_card``)."""
         super().__init__(**kwargs)
         self.model = model
+        self.question = question or (lambda: None)
         self.card: Card | None = None
         """The parts shown (tests read them)."""
         self._lines: OrderedDict[tuple, list[Strip]] = OrderedDict()
@@ -67,7 +83,8 @@ class PresenterCard(Watching, Widget):
         if session is not None:
             chosen = tuple(sorted(self.model.chosen.items()))
             shown = self._shown
-            self._key = (id(session), session.step, self.model.note, session.n_checked, chosen)
+            asked = self.question() is not None
+            self._key = (id(session), session.step, self.model.note, session.n_checked, chosen, asked)
             if shown is None or not self.is_mounted or self.size != self._shown_size:
                 self.refresh()
                 return
@@ -115,7 +132,8 @@ class PresenterCard(Watching, Widget):
         if session is None or width <= 0:
             return []
         path = Elements(self.model).path(session.node_name) if shows_a_path(session) else None
-        self.card = parts = card(session, self.model.focus(), path)
+        question = self.question()
+        self.card = parts = card(session, self.model.focus(), path, self.model.bug_label(), question)
         inner = max(1, width - 2 * PADDING)
         rows = self._text(parts.title, inner)
         rows.append(self._blank(inner))
@@ -135,7 +153,7 @@ class PresenterCard(Watching, Widget):
         margin = Strip.blank(PADDING, base)
         lines = [Strip.join([margin, row, margin]) for row in rows[: max(0, height - 1)]]
         lines += [Strip.blank(width, base)] * (height - 1 - len(lines))
-        keys_line = self._text(styled(KEYS, st.PROSE), inner)[0]
+        keys_line = self._text(styled(QUIZ_KEYS if question else KEYS, st.PROSE), inner)[0]
         return [*lines, Strip.join([margin, keys_line, margin])]
 
     @property
@@ -184,9 +202,10 @@ class PresenterScreen(AnswersOnce, Screen[None]):
         *keys.DEBUGGER,
     ]
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, question: Asked | None = None) -> None:
         super().__init__()
         self.model = model
+        self.question = question
 
     def compose(self) -> ComposeResult:
-        yield PresenterCard(self.model, id="card")
+        yield PresenterCard(self.model, self.question, id="card")

@@ -30,7 +30,9 @@ class BugScreen(AnswersOnce, ModalScreen[str | None]):
     ]
     AUTO_FOCUS = "#bugs"
 
-    def __init__(self, bugs: dict[str, str], current: str | None) -> None:
+    def __init__(self, bugs: list[tuple[str, str, str]], current: str | None) -> None:
+        """``bugs``: (name, label, description) as they may be shown (``Model.bugs``: in mystery-bug
+        mode ``bug 2`` with no description); the name is only the answer, never shown."""
         super().__init__()
         self.bugs = bugs
         self.current = current
@@ -39,10 +41,11 @@ class BugScreen(AnswersOnce, ModalScreen[str | None]):
         with Vertical(id="bug-box"):
             yield Label("Switch a bug on (Enter) or off", id="bug-title")
             options = [Option(Text("no bug: the textbook backward rules", style="bold"), id="")]
-            for name, description in self.bugs.items():
+            for name, label, description in self.bugs:
                 prompt = Text()
-                prompt.append(name, style=st.BUG)
-                prompt.append(f"\n{description}", style=st.PROSE)
+                prompt.append(label, style=st.BUG)
+                if description:
+                    prompt.append(f"\n{description}", style=st.PROSE)
                 options.append(Option(prompt, id=name))
             if not self.bugs:
                 options.append(Option(styled("this scenario declares no bugs", st.DIM), disabled=True))
@@ -50,7 +53,7 @@ class BugScreen(AnswersOnce, ModalScreen[str | None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        names = ["", *self.bugs]
+        names = ["", *(name for name, _, _ in self.bugs)]
         self.query_one("#bugs", OptionList).highlighted = names.index(self.current or "")
 
     @on(OptionList.OptionSelected, "#bugs")

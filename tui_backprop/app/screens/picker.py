@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui_backprop.app import engine as door
 from tui_backprop.app.engine import Failure, failure_of
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
@@ -37,9 +38,15 @@ class PickerScreen(AnswersOnce, Screen[str]):
     AUTO_FOCUS = "#scenarios"
 
     def __init__(
-        self, catalog: Callable[[], Catalog], current: str | None = None, *, can_go_back: bool
+        self,
+        catalog: Callable[[], Catalog],
+        current: str | None = None,
+        *,
+        can_go_back: bool,
+        mystery: bool = False,
     ) -> None:
-        """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first."""
+        """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first;
+        ``mystery``: bugs listed as "bug 1", "bug 2" (mystery-bug mode, README "Teaching with it")."""
         super().__init__()
         self.catalog = catalog
         self.current = current
@@ -48,6 +55,7 @@ class PickerScreen(AnswersOnce, Screen[str]):
         """(slug, title, description, bugs) of every scenario listed."""
         self.problems: list[str] = []
         """The plugins that could not be listed, each in one line."""
+        self.mystery = mystery
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -69,7 +77,10 @@ class PickerScreen(AnswersOnce, Screen[str]):
             failure = failure_of(exc)
             self.app.call_from_thread(self._show_failure, failure)
             return
-        rows = [(s.slug, s.title, s.description, list(s.bugs)) for s in catalog]
+        rows = [
+            (s.slug, s.title, s.description, [label for label, _ in door.public_bugs(s, self.mystery)])
+            for s in catalog
+        ]
         problems = [str(problem) for problem in catalog.problems]  # plugins that failed (a Catalog)
         self.app.call_from_thread(self._fill, rows, problems)
 
