@@ -264,8 +264,9 @@ async def test_in_the_circuit_view_the_quiz_hides_the_asked_number_as_a_question
         app.quiz.set(True)
         # step 10 asks what c = -1 · b sends back to b: its wire carries the ?
         assert app.quiz.hidden_wire() == ("b", "callout")
-        state = cl.state(app.model.session, [n.name for n in app.model.session.trace.graph.nodes])
-        assert cl.hide(state, *app.quiz.hidden_wire()).labels["b"].callout == ("?", cl.CALLOUT)
+        session = app.model.session
+        state = cl.state(session, cl.plan(session), [n.name for n in session.trace.graph.nodes])
+        assert cl.hide(state, session, *app.quiz.hidden_wire()).callouts[("b", "back:c")] == ("?", cl.CALLOUT)
 
 
 @sync

@@ -156,6 +156,26 @@ async def test_without_a_scenario_the_picker_lists_every_builtin_and_enter_opens
         assert app.model.session.scenario.slug == "l1-mse"
 
 
+@sync
+async def test_at_80x24_the_picker_shows_every_scenario_and_the_footer_keeps_help():
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        options = app.screen.query_one("#scenarios")
+        shown = [o.id for o in options.options if o.id]
+        assert shown == SCENARIOS and options.virtual_size.height <= options.scrollable_content_region.height
+        await pilot.press("enter")
+        await settle(app, pilot)
+        for view in ("list", "circuit"):
+            footer = app.screen.query_one("Footer")
+            await pilot.pause()
+            palette = footer.query_one(".-command-palette")  # docked right, over whatever runs past
+            shown = [key for key in footer.children if key.region.right <= palette.region.x]
+            text = "".join(str(key.render()) for key in shown)
+            assert "Help" in text, (view, text)
+            await pilot.press("g")
+
+
 @pytest.mark.parametrize(
     ("name", "says"),
     [("syntax_error.py", "syntax error"), ("raises_on_import.py", "importing the scenario failed")],
@@ -266,7 +286,7 @@ async def test_the_palette_sets_eps_from_what_is_typed_and_lists_every_action():
         provider = BackpropCommands(app.screen)
         await provider.startup()
         names = [name for name, _, _ in provider._commands]
-        for binding in keys.DEBUGGER + keys.GLOBAL:
+        for binding in keys.every():
             assert keys.PALETTE_NAMES.get(binding.id, binding.description) in names
         assert "Circuit view" in names and "Presenter mode" in names
         assert "Switch scenario: deep-mlp" in names
@@ -281,9 +301,9 @@ async def test_the_palette_sets_eps_from_what_is_typed_and_lists_every_action():
 def test_every_binding_has_an_id_a_description_and_a_help_line():
     from tui_backprop.app.screens.help import help_text
 
-    ids = [b.id for b in keys.DEBUGGER + keys.GLOBAL]
+    ids = [b.id for b in keys.every()]
     assert all(ids) and len(set(ids)) == len(ids)
-    assert all(b.description and b.tooltip for b in keys.DEBUGGER + keys.GLOBAL)
+    assert all(b.description and b.tooltip for b in keys.every())
     listed = {i for _, section in keys.SECTIONS for i in section}
     assert listed == set(ids)
     from rich.console import Console
@@ -291,7 +311,7 @@ def test_every_binding_has_an_id_a_description_and_a_help_line():
     console = Console(width=120, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(help_text())
     rendered = console.export_text()
-    for binding in keys.DEBUGGER + keys.GLOBAL:
+    for binding in keys.every():
         assert binding.tooltip in rendered
 
 

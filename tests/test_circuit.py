@@ -6,14 +6,16 @@ import pytest
 from app_support import settle, sync
 from session_support import session_of as checked_session
 
+from tui_backprop.app import engine as door
 from tui_backprop.app.app import make_app
 from tui_backprop.app.circuit import labels as cl
-from tui_backprop.app.circuit.layout import NodeSpec, layout
+from tui_backprop.app.circuit.layering import NodeSpec
+from tui_backprop.app.circuit.layout import layout
 from tui_backprop.app.circuit.view import CircuitView, overlays
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.model.session import Session
 
-BUILT_INS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp"]
+BUILT_INS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp", "digits"]
 
 
 def session_of(slug: str, bug: str | None = None, checked: bool = False) -> Session:
@@ -22,7 +24,7 @@ def session_of(slug: str, bug: str | None = None, checked: bool = False) -> Sess
 
 
 def circuit_of(session: Session):
-    return layout(cl.specs(session), cl.label_widths(session))
+    return layout(cl.plan(session).specs)
 
 
 @pytest.mark.parametrize("slug", BUILT_INS)
@@ -37,25 +39,36 @@ def test_every_input_wire_ends_at_its_gate_and_no_two_gates_overlap(slug):
                 assert apart, (a.name, b.name)
     for name, wires in drawn.inputs.items():
         gate = drawn.gates[name]
-        for cells in wires:
-            assert (gate.x0, gate.y) in cells  # the wire enters the gate's left border on its row
-            assert drawn.rows[gate.y][gate.x0] == "┤"
+        for port, cells in zip(gate.ports, wires, strict=True):
+            assert (gate.x0, port) in cells  # each wire enters the gate's left border on its own row
+            assert drawn.rows[port][gate.x0] == "┤"
 
 
-@pytest.mark.parametrize("slug", ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax"])
-def test_the_lecture_scenarios_fit_120_columns(slug):
+@pytest.mark.parametrize("slug", ["sigmoid-chain", "softmax"])
+def test_the_scalar_lectures_fit_120_columns_whole(slug):
     drawn = circuit_of(session_of(slug))
-    assert drawn.width <= 120 and drawn.height <= 24
+    assert drawn.width < 120 and drawn.height <= 12  # a column for the scrollbar
+
+
+def test_each_input_enters_its_gate_in_the_order_of_the_formula_on_its_own_wire():
+    drawn = circuit_of(session_of("two-layer-net"))
+    gate = drawn.gates["z1"]  # z1 = W1 @ x + b1
+    assert list(gate.ports) == sorted(gate.ports) and len(set(gate.ports)) == 3
+    for port, cells in zip(gate.ports, drawn.inputs["z1"], strict=True):
+        x, y = cells[-1]
+        assert (x, y) == (gate.x0, port) and drawn.rows[port][gate.x0 - 1] == "─"  # straight in
+    others = [set(c) for c in drawn.inputs["z1"]]
+    assert not (others[0] & others[1]) and not (others[1] & others[2])  # no wire merges into another
 
 
 def test_a_wire_that_skips_a_layer_passes_through_it():
     specs = [
-        NodeSpec("x", (), False),
-        NodeSpec("a", ("x",), True, "exp"),
-        NodeSpec("b", ("a",), True, "log"),
-        NodeSpec("c", ("b", "x"), True, "+"),
+        NodeSpec("x", (), False, width=3),
+        NodeSpec("a", ("x",), True, "exp", width=3),
+        NodeSpec("b", ("a",), True, "log", width=3),
+        NodeSpec("c", ("b", "x"), True, "+", width=3),
     ]
-    drawn = layout(specs, {"x": 3, "a": 3, "b": 3, "c": 3})
+    drawn = layout(specs)
     cells = drawn.inputs["c"][1]  # x → c crosses the layers of a and b
     xs = sorted({x for x, _ in cells})
     assert xs[0] < drawn.gates["a"].x0 and xs[-1] >= drawn.gates["c"].x0 - 1
@@ -63,9 +76,9 @@ def test_a_wire_that_skips_a_layer_passes_through_it():
 
 
 def test_two_wires_that_cross_are_drawn_crossing_and_one_that_turns_is_not():
-    from tui_backprop.app.circuit.layout import _Canvas
+    from tui_backprop.app.circuit.canvas import Canvas
 
-    canvas = _Canvas()
+    canvas = Canvas()
     canvas.line("a", 0, 1, 4, 1)  # straight through (2, 1)
     canvas.line("b", 2, 0, 2, 2)
     canvas.line("c", 0, 3, 2, 3)  # turns down at (2, 3), over another net's vertical wire
@@ -76,54 +89,86 @@ def test_two_wires_that_cross_are_drawn_crossing_and_one_that_turns_is_not():
     assert rows[3][2] == "─" and rows[0][2] == rows[5][2] == "│"
 
 
-def labels_at(session: Session, step: int, name: str) -> cl.WireLabels:
+def labels_at(session: Session, step: int, name: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(value text, style), (gradient text, style) of a wire of one row each."""
     session.go(step)
-    return cl.wire_labels(session, name)
+    labels = cl.wire_labels(session, cl.plan(session), name)
+    return ("\n".join(labels.above.rows), labels.above.style), (
+        "\n".join(labels.below.rows),
+        labels.below.style,
+    )
+
+
+def state_at(session: Session, step: int) -> cl.CircuitState:
+    session.go(step)
+    return cl.state(session, cl.plan(session), session.node_names)
 
 
 def test_values_and_gradients_appear_at_their_steps_and_hide_again_going_back():
     session = session_of("sigmoid-chain")
     forward_d = session.step_of("d", "forward")
     backward_d = session.step_of("d", "backward")  # d sends dL/dc = -0.105 to c
-    assert labels_at(session, forward_d - 1, "d").above == ("·", cl.PENDING)
-    assert labels_at(session, forward_d, "d").above == ("0.1353", cl.VALUE)
-    assert labels_at(session, backward_d - 1, "c").below == ("·", cl.PENDING)
-    assert labels_at(session, backward_d, "c").below == ("-0.105", cl.GRAD)
-    assert labels_at(session, backward_d - 1, "c").below == ("·", cl.PENDING)  # stepping back hides it
-    assert labels_at(session, forward_d - 1, "d").above == ("·", cl.PENDING)
+    assert labels_at(session, forward_d - 1, "d")[0] == ("·", cl.PENDING)
+    assert labels_at(session, forward_d, "d")[0] == ("0.1353", cl.VALUE)
+    assert labels_at(session, backward_d - 1, "c")[1] == ("·", cl.PENDING)
+    assert labels_at(session, backward_d, "c")[1] == ("-0.105", cl.GRAD)
+    assert labels_at(session, backward_d - 1, "c")[1] == ("·", cl.PENDING)  # stepping back hides it
+    assert labels_at(session, forward_d - 1, "d")[0] == ("·", cl.PENDING)
 
 
 def test_the_wire_being_computed_shows_the_chain_rule_product():
     session = session_of("sigmoid-chain")
-    session.go(session.step_of("c", "backward"))  # c = -1 · b sends -0.105 · -1 to b
-    state = cl.state(session, session.node_names)
-    assert state.labels["b"].callout == ("-0.105 × (-1) = 0.105", cl.CALLOUT)
-    session.go(session.step_of("a", "backward"))
-    state = cl.state(session, session.node_names)
-    assert state.labels["x"].callout[0] == "0.105 × 3 = 0.315"
-    assert state.labels["w0"].callout[0] == "0.105 × 2 = 0.21"
+    state = state_at(session, session.step_of("c", "backward"))  # c = -1 · b sends -0.105 · -1 to b
+    assert state.callouts == {("b", "back:c"): ("-0.105 × (-1) = 0.105", cl.CALLOUT)}
+    state = state_at(session, session.step_of("a", "backward"))
+    assert state.callouts[("x", "back:a")][0] == "0.105 × 3 = 0.315"
+    assert state.callouts[("w0", "back:a")][0] == "0.105 × 2 = 0.21"
+    state = state_at(session, session.step_of("a", "forward"))
+    assert state.callouts == {("a", "forward"): ("2 · 3 = 6", cl.CALLOUT)}
 
 
 def test_a_value_that_fans_out_shows_each_contribution_and_their_sum():
     session = session_of("l1-mse")
     trace = session.trace
     first = min(trace.backward_index["pred"], trace.backward_index["abs_W"])
-    session.go(first)
-    assert cl.wire_labels(session, "W").total == ("Σ [1 1] + …", cl.SUM)
-    session.go(session.backward_end)
+    assert state_at(session, first).callouts[("W", "sum")] == ("Σ [1 1] + …", cl.SUM)
+    assert labels_at(session, first, "W")[1] == ("[1 1]…", cl.PENDING)  # a partial sum so far
     dpred = trace.contributions["pred"][1].reshape(-1)
     total = trace.grads["W"].reshape(-1)
     expected = f"Σ [{dpred[0]:g} {dpred[1]:g}] + [1 1] = [{total[0]:g} {total[1]:g}]"
-    assert cl.wire_labels(session, "W").total == (expected, cl.SUM)
+    assert state_at(session, session.backward_end).callouts[("W", "sum")] == (expected, cl.SUM)
+
+
+def test_tensors_are_written_as_numbers_and_a_wrong_gradient_marks_its_wrong_elements():
+    session = session_of("two-layer-net", "matmul-grad-transposed", checked=True)
+    plan = cl.plan(session)
+    session.go(session.backward_end)
+    labels = cl.wire_labels(session, plan, "W1")
+    assert len(labels.above.rows) == 2 and labels.above.rows[0].startswith("⎡")  # a 2×2 block
+    assert [row.count("!") for row in labels.below.rows] == [1, 1]  # the transposed rule's off-diagonal
+    wrong = {labels.below.rows[r][a:b] for r, a, b, style in labels.below.elements if style == cl.WRONG}
+    assert wrong == {"-0.1396!", "-0.0002722!"}
+    right = cl.wire_labels(session_of("two-layer-net", checked=True), plan, "W1")
+    assert "!" not in "".join(right.below.rows) and right.below.rows != labels.below.rows
+    assert cl.wire_labels(session, plan, "x").above.rows == ("[0.7081; 0.02058]",)  # a column, inline
+
+
+def test_a_tensor_too_big_to_write_is_a_sparkline_and_the_followed_element():
+    session = session_of("deep-mlp")
+    plan = cl.plan(session)
+    session.go(session.forward_end)
+    trace = session.trace
+    focus = door.Focus({"W1": (3, 7)})
+    (text,) = cl.wire_labels(session, plan, "W1", focus).above.rows
+    assert text.endswith(f"[3,7] {door.number(trace.values['W1'][3, 7], 4)}")
+    assert set(text.split(" ")[0]) <= set("▁▂▃▄▅▆▇█")
 
 
 def test_check_marks_wait_for_their_step_unless_every_result_is_asked_for():
     session = session_of("sigmoid-chain", "reciprocal-sign", checked=True)
-    session.go(session.forward_end)
-    assert "f" not in cl.state(session, session.node_names).marks
+    assert "f" not in state_at(session, session.forward_end).marks
     assert session.status_of("x") == "hidden"
-    session.go(session.step_of("f", "backward"))
-    state = cl.state(session, session.node_names)
+    state = state_at(session, session.step_of("f", "backward"))
     assert state.marks["f"] == ("✗", st.BLAME) and "f" in state.blamed
     assert session.status_of("x") == "hidden"  # x's gradient is not final yet
     session.show_all = True
@@ -134,7 +179,7 @@ def test_a_blamed_gate_is_drawn_with_a_double_frame():
     session = session_of("sigmoid-chain", "reciprocal-sign", checked=True)
     session.go(session.step_of("f", "backward"))
     drawn = circuit_of(session)
-    rows = overlays(drawn, cl.state(session, list(drawn.gates)))
+    rows = overlays(drawn, cl.state(session, cl.plan(session), list(drawn.gates)))
     gate = drawn.gates["f"]
     framed = [text for x, text, style in rows[gate.top] if style == st.BLAME and x == gate.x0]
     assert framed and framed[0].startswith("╔") and framed[0].endswith("╗")

@@ -31,6 +31,21 @@ def test_circuit_of_the_two_layer_net_mid_backward(snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_circuit_shows_matrices_and_the_transposed_bug_on_the_picture(snap_compare, size):
+    """dW1 as a 2×2 block (one line at 80x24) with the wrong elements marked !, the gate framed."""
+    app = make_app("two-layer-net", "matmul-grad-transposed")
+    assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(("g", "end")))
+
+
+@pytest.mark.parametrize("step", [11, 12])
+def test_circuit_at_80x24_keeps_every_lit_wire_on_screen(snap_compare, step):
+    """The sigmoid chain's last two steps: b sends to a and w1, a sends to x and w0 (issue 17)."""
+    app = make_app("sigmoid-chain")
+    keys = ("g", "end") + ("p",) * (12 - step)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle(keys))
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_circuit_shows_the_fan_out_sum(snap_compare, size):
     app = make_app("l1-mse")
     assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(("g", "end")))

@@ -58,7 +58,7 @@ class BackpropCommands(Provider):
 
     def _build(self) -> Iterator[Command]:
         app = self.backprop
-        for binding in keys.DEBUGGER + keys.GLOBAL:
+        for binding in keys.every():
             yield (
                 keys.PALETTE_NAMES.get(binding.id or "", binding.description),
                 f"{binding.tooltip}  [{keys.keys_of(binding)}]",

@@ -65,12 +65,27 @@ _VOCABULARY = {
     "tui_backprop.teach.mystery": ["bug_description", "bug_label", "public_bugs", "resolve_bug"],
     "tui_backprop.teach.matrix_rules": ["JacobianRule", "MatrixRule", "jacobian_rule", "matrix_rule"],
     "tui_backprop.teach.quiz": ["Grade", "Question", "Score", "grade", "question_for"],
-    "tui_backprop.teach.numbers": ["Block", "Laid", "beside", "sparkline"],
+    "tui_backprop.teach.numbers": [
+        "Block",
+        "Laid",
+        "beside",
+        "number",
+        "shape_text",
+        "sparkline",
+        "matrix_layout=layout",
+        "inline_tensor=inline",
+    ],
     "tui_backprop.teach.step_words": ["num", "plug", "plug_formula"],
     "tui_backprop.teach.stepsize": ["Sweep", "sweep"],
     "tui_backprop.teach.typed_numbers": ["NotANumberError", "evaluate"],
 }
-_HOME = {name: module for module, names in _VOCABULARY.items() for name in names}
+"""Each module's names the views read; ``alias=name`` where the engine's own name would read
+ambiguously in a view (``matrix_layout`` for ``teach.numbers.layout``)."""
+_HOME = {
+    entry.partition("=")[0]: (module, entry.rpartition("=")[2])
+    for module, entries in _VOCABULARY.items()
+    for entry in entries
+}
 
 __all__ = [
     "DTYPES",
@@ -85,10 +100,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """The engine's vocabulary, imported the first time a view asks for a name (PEP 562)."""
-    module = _HOME.get(name)
-    if module is None:
+    home = _HOME.get(name)
+    if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, original = home
+    value = getattr(importlib.import_module(module), original)
     globals()[name] = value
     return value
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+HELP = Binding(
+    "question_mark,f1", "app.help", "Help", key_display="?", id="app.help", tooltip="This help: every key"
+)
+"""On every screen; early in the stepping screen's keys too, so a narrow footer still shows it."""
+
 DEBUGGER = [
     Binding(
         "n,s,right,f10,f11",
@@ -50,6 +55,7 @@ DEBUGGER = [
         id="step.breakpoint",
         tooltip="Toggle a breakpoint on the node under the list cursor",
     ),
+    HELP,
     Binding(
         "home,[",
         "app.jump('forward_start')",
@@ -307,9 +313,7 @@ DEBUGGER += ELEMENT
 
 GLOBAL = [
     Binding("o", "app.open_picker", "Open", show=False, id="app.open", tooltip="Open the scenario picker"),
-    Binding(
-        "question_mark,f1", "app.help", "Help", key_display="?", id="app.help", tooltip="This help: every key"
-    ),
+    HELP,
     Binding("q,ctrl+q", "app.quit", "Quit", key_display="q", id="app.quit", tooltip="Quit"),
 ]
 """Keys that work on every screen."""
@@ -349,6 +353,11 @@ PALETTE_NAMES = {"teach.circuit": "Circuit view", "teach.presenter": "Presenter 
 
 def by_id() -> dict[str, Binding]:
     return {b.id: b for b in DEBUGGER + GLOBAL if b.id}
+
+
+def every() -> list[Binding]:
+    """Each binding once (``HELP`` is in two lists)."""
+    return list({id(b): b for b in DEBUGGER + GLOBAL}.values())
 
 
 KEY_NAMES = {

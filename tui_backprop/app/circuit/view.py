@@ -29,7 +29,7 @@ from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
-    from tui_backprop.app.circuit.labels import CircuitState
+    from tui_backprop.app.circuit.labels import CircuitState, Plan
     from tui_backprop.app.model.session import Session
 
 Overlay = tuple[int, str, str]
@@ -42,11 +42,11 @@ STATIC = {"wire": st.WIRE, "gate": "bold", "leaf": st.LABEL, "shape": st.DIM}
 LIT = st.BACKWARD
 """The wires a step moves a number along."""
 
+FLAT_BELOW = 32
+"""Terminals with fewer rows write small matrices on one line (``[1 2; 3 4]``) in the circuit."""
 _DOUBLE = str.maketrans("╭╮╰╯─│┤├", "╔╗╚╝═║╢╟")
 CACHED_STEPS = 256
 """Steps whose labels and overlays are kept."""
-REACH = 16
-"""How far (in cells) a callout may move from its wire's label slot to find room."""
 
 
 class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
@@ -60,6 +60,7 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         | Aspect.DISPLAY
         | Aspect.QUIZ
         | Aspect.VIEW
+        | Aspect.ELEMENT
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -83,7 +84,8 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self.model = model
         self.hidden_wire = hidden_wire
         self.layout_: Layout | None = None
-        self._layout_key: tuple[int, int] | None = None
+        self.plan: Plan | None = None
+        self._layout_key: tuple[int, int, bool] | None = None
         self._states: OrderedDict[tuple, CircuitState] = OrderedDict()
         """What each step (at each check's progress) writes, kept: stepping back costs a lookup."""
         self._overlays: OrderedDict[int, tuple[CircuitState, dict]] = OrderedDict()
@@ -91,7 +93,8 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self._styles: dict[str, Style] = {}
         self._base: list[list[tuple[int, int, str]]] = []
         self._strips: OrderedDict[tuple, Strip] = OrderedDict()
-        self.focus_region: Region | None = None
+        self.focus_regions: list[Region] = []
+        """What to keep in view, most first: the current gate with its inputs and callouts, ..., the gate."""
         self._sized_for: Layout | None = None
         """The layout the last scroll was computed for (None until laid out)."""
         self._base_style: Style | None = None
@@ -104,32 +107,45 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
             return
         from tui_backprop.app.circuit import labels
 
-        layout = self.layout_for(session)
+        plan, layout = self.layout_for(session)
         if self.layout_ is not layout:
+            self.plan = plan
             self.show(layout)
         hidden = self.hidden_wire() if self.hidden_wire is not None else None
         revealed = (session.n_checked, session.check_complete, session.show_all)
-        key = (id(layout), session.step, self.model.inspected, hidden, *revealed)
+        chosen = tuple(sorted(self.model.chosen.items()))  # the element a big tensor's label names
+        key = (id(layout), session.step, self.model.inspected, hidden, chosen, *revealed)
         state = self._states.get(key)
         if state is None:
-            state = labels.state(session, list(layout.gates), self.model.inspected)
+            state = labels.state(session, plan, list(layout.gates), self.model.focus(), self.model.inspected)
             if hidden is not None:
-                labels.hide(state, *hidden)
+                labels.hide(state, session, *hidden)
             self._states[key] = state
             if len(self._states) > CACHED_STEPS:
                 self._states.popitem(last=False)
         self.update(state)
 
-    def layout_for(self, session: Session) -> Layout:
-        """The session's geometry, computed once per graph and digits setting."""
+    def layout_for(self, session: Session) -> tuple[Plan, Layout]:
+        """The session's plan and geometry, computed once per graph and digits setting."""
         from tui_backprop.app.circuit import labels
         from tui_backprop.app.circuit.layout import layout
 
-        key = (id(session.trace), display.digits())
-        if key != self._layout_key or self.layout_ is None:
+        flat = self.flat
+        key = (id(session.trace), display.digits(), flat)
+        if key != self._layout_key or self.layout_ is None or self.plan is None:
             self._layout_key = key
-            return layout(labels.specs(session), labels.label_widths(session))
-        return self.layout_
+            plan = labels.plan(session, flat)
+            return plan, layout(plan.specs)
+        return self.plan, self.layout_
+
+    @property
+    def flat(self) -> bool:
+        """A short terminal: every label one row high, so a gate's neighbourhood fits the view."""
+        return self.is_mounted and self.app.size.height < FLAT_BELOW
+
+    def on_resize(self) -> None:
+        if self._layout_key is not None and self._layout_key[2] != self.flat:
+            self.model_changed(Aspect.SESSION)
 
     # ------------------------------------------------------------ feeding it
     def show(self, layout: Layout) -> None:
@@ -168,25 +184,19 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         visible = [Region(0, y - top, width, 1) for y in changed if 0 <= y - top < height]
         if visible:
             self.refresh(*visible)  # one refresh for every changed row in view
-        focus = state.inspected or state.current
-        gate = layout.gates.get(focus) if focus else None
-        if gate is not None:
-            slot = layout.slots.get(gate.name)
-            right = slot.x1 if slot is not None else gate.x1
-            self.focus_region = Region(
-                gate.x0, max(0, gate.top - 1), right - gate.x0 + 1, gate.bottom - gate.top + 4
-            )
+        self.focus_regions = neighbourhood(layout, state)
+        if self.focus_regions:
             if self._sized_for is layout and self.is_mounted:
                 self._follow()  # this frame already shows the gate: no second frame
             else:
                 self.call_after_refresh(self._follow, True)  # new geometry: scroll once it is laid out
 
     def _follow(self, deferred: bool = False) -> None:
-        """Scroll only when the current gate is not fully in view; then, where the drawing goes on far
+        """Scroll only when the current gate's neighbourhood (the most of it the view can hold) is not
+        fully in view; then, where the drawing goes on far
         enough, half a view past the least distance (a step moves one gate on), so the next steps
         mostly need no scroll: a scroll repaints every visible row."""
-        region = self.focus_region
-        if region is None or not self.is_mounted:
+        if not self.focus_regions or not self.is_mounted:
             return
         self._sized_for = self.layout_
         window = self.scrollable_content_region.at_offset(self.scroll_offset)
@@ -194,6 +204,8 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
             if not deferred:  # just shown again: not laid out yet
                 self.call_after_refresh(self._follow, True)
             return
+        fitting = [r for r in self.focus_regions if r.width <= window.width and r.height <= window.height]
+        region = fitting[0] if fitting else self.focus_regions[-1]
         if region in window:
             return
         self.scroll_to_region(region, animate=False, immediate=True)
@@ -281,8 +293,8 @@ def _runs(row: str, layout: Layout, y: int) -> list[tuple[int, int, str]]:
     """The static styles of one row: wires dim, gates bold, leaf names coloured, shapes grey."""
     runs = []
     start = None
-    for x, ch in enumerate(row + " "):
-        is_wire = ch in "─│╭╮╰╯├┤┬┴┼"
+    for x in range(len(row) + 1):
+        is_wire = (x, y) in layout.wires
         if is_wire and start is None:
             start = x
         elif not is_wire and start is not None:
@@ -303,7 +315,8 @@ def _runs(row: str, layout: Layout, y: int) -> list[tuple[int, int, str]]:
 
 
 def overlays(layout: Layout, state: CircuitState) -> dict[int, tuple[Overlay, ...]]:
-    """Per row, the text and styles a step writes over the static drawing."""
+    """Per row, the text and styles a step writes over the static drawing: only into label slots,
+    callout places and gates (restyled), never over a wire (README: "Teaching with it")."""
     rows: dict[int, list[Overlay]] = {}
 
     def put(x: int, y: int, text: str, style: str) -> None:
@@ -332,66 +345,69 @@ def overlays(layout: Layout, state: CircuitState) -> dict[int, tuple[Overlay, ..
         mark = state.marks.get(name)
         if mark is not None:
             symbol, style = mark
-            if gate.is_op:
-                put(gate.x1 - 2, gate.top, symbol, style)
-            else:
-                put(
-                    gate.x0 + len(gate.name) + (len(gate.shape) + 1 if gate.shape else 0),
-                    gate.y,
-                    symbol,
-                    style,
-                )
-    taken: dict[int, list[tuple[int, int]]] = {}
-    for gate in layout.gates.values():
-        for y in range(gate.top, gate.bottom + 1):
-            taken.setdefault(y, []).append((gate.x0, gate.x1))
+            put(gate.mark_x, gate.top if gate.is_op else gate.y, symbol, style)
     for name, slot in layout.slots.items():
         labels = state.labels.get(name)
         if labels is None:
             continue
-        for text, style, y in ((*labels.above, slot.y - 1), (*labels.below, slot.y + 1)):
-            text = _fit(text, slot.width)
-            put(slot.x0, y, text, style)
-            taken.setdefault(y, []).append((slot.x0, slot.x0 + len(text)))
-    caption = []
-    for name, slot in layout.slots.items():
-        labels = state.labels.get(name)
-        if labels is None:
+        for label, first in ((labels.above, slot.y - len(labels.above.rows)), (labels.below, slot.y + 1)):
+            for r, text in enumerate(label.rows):
+                put(slot.x0, first + r, _fit(text, slot.width), label.style)
+            for r, a, b, style in label.elements:
+                if b <= slot.width:
+                    put(slot.x0 + a, first + r, label.rows[r][a:b], style)
+    drawn: dict[int, list[tuple[int, int]]] = {}
+    for key, (text, style) in state.callouts.items():
+        place = layout.callouts.get(key)
+        if place is None:
             continue
-        callout, total = labels.callout, labels.total
-        wanted = []
-        if callout[0]:
-            wanted.append((slot.y + 2, f" {callout[0]} ", callout[1], f"{name}: {callout[0]}"))
-        if total[0]:
-            row = slot.y + 3 if slot.fan_out or not callout[0] else slot.y + 2
-            row = slot.y + 2 if not callout[0] and not slot.fan_out else row
-            wanted.append((row, total[0], total[1], f"{name}: {total[0]}"))
-        for row, text, style, long in wanted:
-            x = _place(layout, slot, row, len(text), taken)
-            if x is None:
-                caption.append((long, style))
-                continue
-            put(x, row, text, style)
-            taken.setdefault(row, []).append((x, x + len(text)))
-    if caption:  # what found no room beside its wire: on the last row, named
-        x = 1
-        for text, style in caption:
-            put(x, layout.height - 1, text, style)
-            x += len(text) + 3
+        x, y = place
+        if any(a < x + len(text) and x < b for a, b in drawn.get(y, ())):
+            continue  # only the quiz's ? (shown a step early) can meet another: it was drawn first
+        drawn.setdefault(y, []).append((x, x + len(text)))
+        put(x, y, text, style)
     return {y: tuple(items) for y, items in rows.items()}
 
 
-def _place(layout: Layout, slot, row: int, width: int, taken: dict[int, list[tuple[int, int]]]) -> int | None:
-    """Where a callout of ``width`` goes on ``row``, near its slot: right-aligned to it, else
-    left-aligned, else the nearest free place; None when none is near (it may cross wires, never
-    a gate or another label)."""
-    candidates = [slot.x1 - width, slot.x0]
-    candidates += [x for k in range(1, REACH) for x in (slot.x1 - width - k, slot.x0 + k)]
-    spans = taken.get(row, [])
-    for x in candidates:
-        if x >= 0 and x + width <= layout.width and not any(x < b and a < x + width for a, b in spans):
-            return x
-    return None
+def neighbourhood(layout: Layout, state: CircuitState) -> list[Region]:
+    """What a step wants in view, the most first: the current (or inspected) gate with its own
+    labels, its callouts, its inputs' labels and where they come from; then less and less of
+    that, down to the gate and its callouts, and the gate alone."""
+    name = state.inspected or state.current
+    gate = layout.gates.get(name) if name else None
+    if gate is None:
+        return []
+    alone = Region(gate.x0, gate.top, gate.x1 - gate.x0, gate.bottom - gate.top + 1)
+    own = _slot_regions(layout, [name])
+    callouts = [
+        Region(layout.callouts[key][0], layout.callouts[key][1], len(text), 1)
+        for key, (text, _) in state.callouts.items()
+        if key in layout.callouts and (key[1] != "sum" or key[0] == name)
+    ]
+    if state.inspected:
+        return [Region.from_union([alone, *own, *callouts]), alone]
+    sources = list(dict.fromkeys(layout.sources[g][k] for g, k in state.lit if g in layout.sources))
+    inputs = _slot_regions(layout, sources)
+    feeding = [
+        Region(g.x0, g.top, g.x1 - g.x0, g.bottom - g.top + 1)
+        for g in (layout.gates[s] for s in sources if s in layout.gates)
+    ]
+    return [
+        Region.from_union([alone, *own, *callouts, *inputs, *feeding]),
+        Region.from_union([alone, *own, *callouts, *inputs]),
+        Region.from_union([alone, *callouts, *inputs]),
+        Region.from_union([alone, *callouts]),
+        alone,
+    ]
+
+
+def _slot_regions(layout: Layout, names: list[str]) -> list[Region]:
+    regions = []
+    for name in names:
+        slot = layout.slots.get(name)
+        if slot is not None:
+            regions.append(Region(slot.x0, slot.y - slot.above, slot.width, slot.above + slot.below + 1))
+    return regions
 
 
 def _fit(text: str, width: int) -> str:

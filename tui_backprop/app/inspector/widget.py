@@ -20,6 +20,10 @@ from tui_backprop.app.watching import Watching
 if TYPE_CHECKING:
     from tui_backprop.app.model.session import Session
 
+CHAIN_RULE = "backward through"
+"""The heading of the chain rule at a node's backward step (``text.py``)."""
+SHOWN_BELOW = 6
+"""Lines of it that must show under the header, else the panel starts at the heading."""
 CACHED = 256
 """Laid-out inspector texts kept (each a node at a step at a width)."""
 
@@ -42,6 +46,8 @@ class Inspector(Watching, TextView):
         super().__init__(Text("starting…", style="italic"), **kwargs)
         self.model = model
         self._texts: OrderedDict[tuple, Text] = OrderedDict()
+        self._started_for: tuple | None = None
+        """The (session, node, step) the panel last chose where to start for."""
 
     def model_changed(self, touched: Aspect) -> None:
         model = self.model
@@ -56,7 +62,23 @@ class Inspector(Watching, TextView):
             return
         name = model.looked_at or session.node_name
         chosen = tuple(sorted(model.chosen.items()))  # another element keeps the reader's place
-        self.set_content(partial(self._laid_out, session, name, chosen), (id(session), name, session.step))
+        key = (id(session), name, session.step)
+        self.set_content(partial(self._laid_out, session, name, chosen), key)
+        if key != self._started_for:
+            self._started_for = key
+            self.start_at_the_chain_rule(session, name)
+
+    def start_at_the_chain_rule(self, session: Session, name: str) -> None:
+        """At a node's own backward step the chain rule is what the step is about: when the panel
+        is too short to show it under the header (80x24, the circuit above), start there."""
+        if session.phase != "backward" or name != session.node_name:
+            return
+        height = self.scrollable_content_region.height
+        lines = self.plain.split("\n")
+        at = next((i for i, line in enumerate(lines) if line.startswith(CHAIN_RULE)), None)
+        if at is None or height <= 0 or at + SHOWN_BELOW <= height:
+            return
+        self.scroll_to(y=at, animate=False, immediate=True)
 
     def _placeholder(self) -> Text:
         text = Text()

@@ -1,5 +1,8 @@
 """The scenario picker: every scenario with its title, description and bugs, or a path to type.
 
+Every scenario stays in view on a short terminal: each then takes two lines (title, description)
+or one, and its bugs are counted rather than named.
+
 It is handed the function that lists the scenarios (called in a worker: a plugin may be slow or
 broken) and answers with the spec to open, or ``""`` to go back.
 """
@@ -94,16 +97,20 @@ class PickerScreen(AnswersOnce, Screen[str]):
         highlighted = options.highlighted
         options.clear_options()
         limit = max(20, options.scrollable_content_region.width - 4)
+        lines = _lines_each(len(rows), options.scrollable_content_region.height)
         for slug, title, description, bugs in rows:
             prompt = Text()
             prompt.append(f"{title}", style="bold")
             prompt.append(f"   {slug}", style=st.ACCENT)
-            prompt.append("\n")
-            prompt.append(_one_line(description, limit), style=st.PROSE)
-            if bugs:
+            if lines < FULL and bugs:
+                prompt.append(f"   {len(bugs)} bug{'s' if len(bugs) > 1 else ''}", style=st.DIM)
+            if lines > 1:
+                prompt.append("\n")
+                prompt.append(_one_line(description, limit), style=st.PROSE)
+            if lines == FULL and bugs:
                 prompt.append("\nbugs: ", style=st.DIM)
                 prompt.append(", ".join(bugs), style=st.BUG_PLAIN)
-            if options.option_count:
+            if options.option_count and lines == FULL:
                 options.add_option(None)  # a separator line between scenarios
             options.add_option(Option(prompt, id=slug))
         for problem in self.problems:
@@ -150,6 +157,17 @@ class PickerScreen(AnswersOnce, Screen[str]):
 
     def action_focus_path(self) -> None:
         self.query_one("#path", Input).focus()
+
+
+FULL = 3
+"""Lines of a scenario when there is room: title, description, bugs (and a separator)."""
+
+
+def _lines_each(count: int, height: int) -> int:
+    """Lines per scenario so that all ``count`` fit ``height`` rows (the list scrolls past one)."""
+    if height <= 0 or count * (FULL + 1) - 1 <= height:
+        return FULL
+    return 2 if count * 2 <= height else 1
 
 
 def _one_line(description: str, limit: int = 110) -> str:
