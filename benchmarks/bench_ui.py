@@ -6,6 +6,8 @@ in a fresh interpreter, bare and app interleaved, so a busy moment of the machin
 ``--baseline DIR`` measures another copy of the package (``git archive COMMIT | tar -x -C DIR``)
 in the same run, for a before/after.
 
+The bare app's runs are pooled over the copies measured (it is the same code in each).
+
 Per step: the process CPU time from the moment the key event reaches the app until the last
 screen update it causes has been composed and encoded for the terminal (headless runs skip the
 encoding, so both apps do it explicitly, as a terminal would). Every step forward, then every step
@@ -248,24 +250,35 @@ def child_main(args: list[str]) -> None:
 
 # ---------------------------------------------------------------- report
 def measure(copies: dict[str, Path], runs: int) -> dict[str, dict]:
-    """Every figure for each copy of the package, the copies interleaved measurement by measurement."""
+    """Every figure for each copy of the package, the copies interleaved measurement by measurement.
+
+    The bare app is the same code whichever copy runs it, so its runs are pooled: every copy's
+    ratio is taken against the same, better-sampled, bare figure.
+    """
     figures: dict[str, dict] = {name: {"steps": {}, "startup": {}} for name in copies}
     for slug in SCENARIOS:
+        bare = []
         for view in ("bare", *VIEWS):
             for name, root in copies.items():
-                figures[name]["steps"].setdefault(slug, {})[view] = steps(root, slug, view)
+                cost = steps(root, slug, view)
+                if view == "bare":
+                    bare.append(cost)
+                else:
+                    figures[name]["steps"].setdefault(slug, {})[view] = cost
+        for name in copies:
+            figures[name]["steps"][slug]["bare"] = statistics.median(bare)
     for terminal in (False, True):
-        times: dict[str, dict[str, list]] = {name: {"bare": [], "app": []} for name in copies}
+        bare_times: list[float] = []
+        app_times: dict[str, list[tuple[float, float]]] = {name: [] for name in copies}
         for _ in range(runs):  # interleaved, so a busy moment of the machine hits every one alike
             for name, root in copies.items():
-                times[name]["bare"].append(startup(root, "bare", "", terminal))
-                times[name]["app"].append(startup(root, "app", "sigmoid-chain", terminal))
+                bare_times.append(startup(root, "bare", "", terminal)[0])
+                app_times[name].append(startup(root, "app", "sigmoid-chain", terminal))
         for name in copies:
-            bare, app = times[name]["bare"], times[name]["app"]
             figures[name]["startup"]["terminal" if terminal else "headless"] = {
-                "bare": statistics.median(t[0] for t in bare),
-                "first": statistics.median(t[0] for t in app),
-                "ready": statistics.median(t[1] for t in app),
+                "bare": statistics.median(bare_times),
+                "first": statistics.median(t[0] for t in app_times[name]),
+                "ready": statistics.median(t[1] for t in app_times[name]),
             }
     return figures
 

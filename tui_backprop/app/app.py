@@ -1,8 +1,8 @@
 """The Textual app: it builds the model and its services, composes the screens and routes the keys.
 
 Nothing is computed or drawn here. The session is one observable ``Model`` (``model/``); the
-services change it (``Stepper``, ``Loader``, ``Editor``, ``Quiz``, ``Lessons``, ``StepSizes``);
-the widgets watch it and draw themselves. The App turns a key into a service call, pushes the
+services change it (``Stepper``, ``Elements``, ``Loader``, ``Editor``, ``Quiz``, ``Lessons``,
+``StepSizes``); the widgets watch it and draw themselves. The App turns a key into a service call, pushes the
 screen a service needs an answer from, and keeps the two timers (playing, live reload). It is
 handed an ``Engine`` and a ``Request`` (memray's habit); ``make_app`` builds it for ``main()``
 and for the tests alike. No part of the app imports this module.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,10 +24,7 @@ from textual.timer import Timer
 from tui_backprop.app import keys
 from tui_backprop.app.debugger.screen import DebuggerScreen
 from tui_backprop.app.engine import Engine, Overrides
-from tui_backprop.app.explore.editing import Editor
-from tui_backprop.app.explore.lessons import Lessons
 from tui_backprop.app.explore.quiz import Quiz
-from tui_backprop.app.explore.sweeping import StepSizes
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
@@ -41,6 +39,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tui_backprop.app.engine import Scenario
+    from tui_backprop.app.explore.editing import Editor
+    from tui_backprop.app.explore.lessons import Lessons
+    from tui_backprop.app.explore.sweeping import StepSizes
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""
@@ -99,16 +100,37 @@ class BackpropApp(App[int]):
         )
         self.stepper = Stepper(self.model)
         self.elements = Elements(self.model)
-        self.loader = Loader(self.model, self.engine, self, warm_up=warm_up_views)
-        self.editor = Editor(self.model, self.engine, show=self.loader.show_edited)
-        self.loader.prepare = self.editor.with_edits
+        self.loader = Loader(
+            self.model,
+            self.engine,
+            self,
+            prepare=lambda trace, applied: self.editor.with_edits(trace, applied),
+            apply_lesson=lambda lesson: self.lessons.apply(lesson),
+            warm_up=warm_up_views,
+        )
         self.quiz = Quiz(self.model, self.stepper)
-        self.lessons = Lessons(self.model, self.engine, self.stepper)
-        self.loader.apply_lesson = self.lessons.apply
-        self.step_sizes = StepSizes(self.model, self.engine)
         self.play_timer: Timer | None = None
         self.watch_timer: Timer | None = None
         self._sigterm_caught = False
+
+    # The services the first frame does not need are made (and their modules imported) on first use.
+    @cached_property
+    def editor(self) -> Editor:
+        from tui_backprop.app.explore.editing import Editor
+
+        return Editor(self.model, self.engine, show=self.loader.show_edited)
+
+    @cached_property
+    def lessons(self) -> Lessons:
+        from tui_backprop.app.explore.lessons import Lessons
+
+        return Lessons(self.model, self.engine, self.stepper)
+
+    @cached_property
+    def step_sizes(self) -> StepSizes:
+        from tui_backprop.app.explore.sweeping import StepSizes
+
+        return StepSizes(self.model, self.engine)
 
     def spawn(self, work: Work, group: str) -> None:
         """The services' background work, as Textual workers (``model.tasks.Tasks``)."""

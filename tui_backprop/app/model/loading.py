@@ -22,7 +22,6 @@ from tui_backprop.app.engine import DTYPES, Failure, Overrides, failure_of
 from tui_backprop.app.model.checking import Checker
 from tui_backprop.app.model.daemon import run_in_daemon
 from tui_backprop.app.model.model import Aspect, Model, Request
-from tui_backprop.app.model.session import Session
 
 if TYPE_CHECKING:
     from tui_backprop.app.engine import Engine, FileWatcher, Lesson, Scenario, Trace
@@ -145,6 +144,8 @@ class Loader:
         nodes that still exist are kept; the check starts again in the background. ``edited``: the
         trace already carries the user's edits.
         """
+        from tui_backprop.app.model.session import Session  # after the first frame, with the trace
+
         model = self.model
         trace = self.prepare(trace, edited)
         new = Session(scenario, bug, dtype, trace, self.engine.settings(dtype, model.overrides))
