@@ -91,6 +91,7 @@ ORDER = [
     "keys",
     "screens",
     "explore",
+    "train",
     "inspector",
     "circuit",
     "presenter",

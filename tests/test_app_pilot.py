@@ -49,8 +49,12 @@ async def test_every_scenario_steps_to_the_end_and_back_restoring_each_screen(sl
         forward.append(snapshot(app))
         assert session.step == session.n_steps - 1
         assert "backward" in forward[-1][2] and f"{output} = ?" not in forward[-1][2]
-        await pilot.press("n")  # past the end: nothing moves
+        await pilot.press("n")  # past the end: the update phase (with parameters to train), else nothing
         assert session.step == session.n_steps - 1
+        if session.params:
+            assert session.update == 0 and "update 1/" in snapshot(app)[2]
+            await pilot.press("p")
+        assert session.update is None
         backward = [snapshot(app)]
         for _ in range(session.n_steps - 1):
             await pilot.press("p")

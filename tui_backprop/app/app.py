@@ -34,6 +34,7 @@ from tui_backprop.app.model.loading import RELOAD_POLL, Loader
 from tui_backprop.app.model.model import PACES, Aspect, Model, Request
 from tui_backprop.app.model.stepping import Stepper
 from tui_backprop.app.model.tasks import Work
+from tui_backprop.app.train.service import Trainer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -109,6 +110,7 @@ class BackpropApp(App[int]):
             warm_up=warm_up_views,
         )
         self.quiz = Quiz(self.model, self.stepper)
+        self.trainer = Trainer(self.model, self.engine, self.loader, self, self.stepper)
         self.play_timer: Timer | None = None
         self.watch_timer: Timer | None = None
         self._sigterm_caught = False
@@ -214,7 +216,7 @@ class BackpropApp(App[int]):
                 self.play_timer.stop()
                 self.play_timer = None
             if self.model.playing:
-                self.play_timer = self.set_interval(PACES[self.model.pace], self.stepper.tick)
+                self.play_timer = self.set_interval(PACES[self.model.pace], self.trainer.tick)
         if self.loader.watcher is not None and self.watch_timer is None:
             self.watch_timer = self.set_interval(RELOAD_POLL, self.loader.poll)
         if touched & Aspect.FAILURE:
@@ -271,7 +273,9 @@ class BackpropApp(App[int]):
         self.stepper.toggle_breakpoint()
 
     def action_play(self) -> None:
-        self.stepper.play()
+        """Play the steps; with training's iterations on screen, play the iterations."""
+        if not self.trainer.play():
+            self.stepper.play()
 
     def action_pace(self, delta: int) -> None:
         self.stepper.pace(delta)
@@ -374,22 +378,17 @@ class BackpropApp(App[int]):
         if first is None:
             return
 
-        def seen_at() -> int | None:  # no spoilers: what the class has seen at this step
-            session = self.model.session
-            return None if self.model.show_all or session is None else session.step
-
-        answer = nudge_words(self.editor.try_nudge(first), seen_at())
+        answer = nudge_words(self.editor.try_nudge(first), self.editor.seen_at())
         if isinstance(answer, str):
             self.notify(answer, severity="error", timeout=5)
             return
 
         def again(text: str) -> tuple[Text, Text] | str:
-            return nudge_words(self.editor.try_nudge(text), seen_at())
+            return nudge_words(self.editor.try_nudge(text), self.editor.seen_at())
 
         self.push_screen(NudgeScreen(*answer, first, again))
 
     def action_move_element(self, rows: int, cols: int) -> None:
-        """The element cursor: the element followed in the tensor looked at moves."""
         self.elements.move(rows, cols)
 
     def action_follow_element(self) -> None:
@@ -399,15 +398,17 @@ class BackpropApp(App[int]):
         if self.model.session is not None:
             self.push_screen(FollowScreen(self.elements.prefill(), self.elements.follow))
 
-    def follow_element(self, text: str) -> None:
-        """Follow what was typed in the palette (``follow W1[1, 0]``); a refusal is a notice."""
-        problem = self.elements.follow(text)
-        if problem is not None:
-            self.notify(problem, severity="error", timeout=5)
+    def action_train(self, setting: str = "") -> None:
+        """Ask how many iterations to train (or, ``setting="lr"``, the learning rate and momentum)."""
+        from tui_backprop.app.explore.screens import LearningRateScreen, TrainScreen
 
-    def action_forget_element(self) -> None:
-        """The tensor looked at follows its default element again."""
-        self.elements.forget()
+        if setting == "lr" and self.model.session is not None:
+            self.push_screen(LearningRateScreen(self.trainer.optimizer_text(), self.trainer.set_from_text))
+        elif not setting and (summary := self.trainer.train_summary()) is not None:
+            self.push_screen(TrainScreen("20", summary, self.trainer.train_typed))
+
+    def action_iteration(self, delta: int) -> None:
+        self.trainer.go(delta)
 
     def action_undo_edit(self) -> None:
         self.editor.undo()

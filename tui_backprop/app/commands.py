@@ -2,7 +2,8 @@
 
 posting's habit: nothing is reachable only by a key. Typed settings work too: ``eps 1e-4``,
 ``rtol 1e-3`` or ``atol 1e-7`` offer to set that value, ``digits 8`` the significant digits shown,
-``follow W1[1, 0]`` the element every view follows.
+``follow W1[1, 0]`` the element every view follows, ``lr 0.05`` or ``momentum 0.9`` the update step,
+``train 50`` fifty iterations.
 Every name and help line is handed over as ``Content`` (literal text), never as markup: key hints
 like ``[v]`` and a scenario author's ``[/]`` show as typed.
 """
@@ -21,14 +22,18 @@ from tui_backprop.app import keys
 from tui_backprop.app.screens.dialog import AnswersOnce
 
 if TYPE_CHECKING:
+    from tui_backprop.app.model.elements import Elements
     from tui_backprop.app.model.loading import Loader
     from tui_backprop.app.model.model import Model
+    from tui_backprop.app.train.service import Trainer
 
 Command = tuple[str, str, Callable[[], object]]
 """(name, help, callback)."""
 
 DIGITS = re.compile(r"^\s*digits\s*[= ]\s*(\d{1,2})\s*$")
 FOLLOW = re.compile(r"^\s*follow\s+(\S.*)$")
+OPTIMIZER = re.compile(r"^\s*(lr|momentum)\s*[= ]\s*([0-9.eE+-]+)\s*$")
+TRAIN = re.compile(r"^\s*train\s+(\d{1,5})\s*$")
 SETTING = re.compile(r"^\s*(eps|rtol|atol)\s*[= ]\s*([0-9.eE+-]+)\s*$")
 
 
@@ -43,7 +48,11 @@ class Host(Protocol):
 
     def action_edit_settings(self) -> None: ...
 
-    def follow_element(self, text: str) -> None: ...
+    @property
+    def trainer(self) -> Trainer: ...
+
+    @property
+    def elements(self) -> Elements: ...
 
 
 class BackpropCommands(Provider):
@@ -84,7 +93,7 @@ class BackpropCommands(Provider):
         yield (
             "Follow the default element",
             "the tensor looked at follows its first flagged element, else its largest gradient  [f NAME]",
-            partial(app.run_action, "app.forget_element"),
+            app.elements.forget,
         )
         yield (
             "Change eps / rtol / atol…",
@@ -109,7 +118,18 @@ class BackpropCommands(Provider):
         follow = FOLLOW.match(query)
         if follow:
             typed = follow.group(1).strip()
-            yield Hit(1.0, Content(f"Follow {typed}"), partial(self.backprop.follow_element, typed))
+            yield Hit(1.0, Content(f"Follow {typed}"), partial(self.backprop.elements.follow_or_say, typed))
+        optimizer = OPTIMIZER.match(query)
+        if optimizer:
+            typed = f"{optimizer.group(1)} {optimizer.group(2)}"
+            yield Hit(1.0, Content(f"Set {typed}"), partial(self.backprop.trainer.set_from_text, typed))
+        train = TRAIN.match(query)
+        if train:
+            yield Hit(
+                1.0,
+                Content(f"Train {train.group(1)} iterations"),
+                partial(self.backprop.trainer.train_typed, train.group(1)),
+            )
         match = SETTING.match(query)
         if match:
             field, raw = match.groups()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tui_backprop.core.scenarios import Catalog, Scenario
     from tui_backprop.core.trace import Trace
     from tui_backprop.teach.lesson import Lesson
+    from tui_backprop.teach.training import Optimizer, Training
 
 _VOCABULARY = {
     "tui_backprop.check.gradcheck": ["DEFAULTS", "CheckSettings", "Comparison", "NodeCheck"],
@@ -77,6 +78,15 @@ _VOCABULARY = {
     ],
     "tui_backprop.teach.step_words": ["num", "plug", "plug_formula"],
     "tui_backprop.teach.stepsize": ["Sweep", "sweep"],
+    "tui_backprop.teach.training": [
+        "Iteration",
+        "Optimizer",
+        "ParamUpdate",
+        "Training",
+        "TrainingError",
+        "Update",
+        "parameters",
+    ],
     "tui_backprop.teach.typed_numbers": ["NotANumberError", "evaluate"],
 }
 """Each module's names the views read; ``alias=name`` where the engine's own name would read
@@ -249,6 +259,20 @@ class Engine:
         check = Check(trace, settings, dict(checks))
         steps = sorted(notes) or None
         return trace_markdown(scenario, bug, trace, check, steps, notes, values, mystery=mystery)
+
+    def training(self, scenario: Scenario, trace: Trace, optimizer: Optimizer, start: dict) -> Training:
+        """Training from ``trace`` (iteration 0; ``start``: the leaves the user edited), with the
+        scenario's ``accuracy`` when it has one; raises ``TrainingError`` saying what is wrong."""
+        from tui_backprop.teach.training import Training, scenario_accuracy
+
+        accuracy = scenario_accuracy(scenario.module)
+        return Training(trace.graph, trace.output, optimizer, start, accuracy, first=trace)
+
+    def optimizer(self, scenario: Scenario) -> Optimizer:
+        """Plain SGD at the scenario's ``LEARNING_RATE`` (else the default, 0.1)."""
+        from tui_backprop.teach.training import Optimizer, scenario_learning_rate
+
+        return Optimizer(scenario_learning_rate(scenario.module))
 
     def warm_up(self) -> None:
         """Import what checking and explaining a trace needs, so the UI thread does not pay for it."""

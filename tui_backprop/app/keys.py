@@ -93,7 +93,7 @@ DEBUGGER = [
         "app.play",
         "Play",
         id="play.toggle",
-        tooltip="Play or pause automatic stepping (stops at breakpoints and at the end)",
+        tooltip="Play or pause the steps (to a breakpoint or the end), or training's iterations",
     ),
     Binding(
         "+,=", "app.pace(-1)", "Faster", show=False, id="play.faster", tooltip="Step faster while playing"
@@ -311,6 +311,45 @@ ELEMENT = [
 """The element cursor (README "Teaching with it"): which element of a tensor every view follows."""
 DEBUGGER += ELEMENT
 
+TRAINING = [
+    Binding(
+        "T",
+        "app.train",
+        "Train",
+        show=False,
+        id="train.run",
+        tooltip="Train N more iterations (forward, backward, update each) and draw the loss curve",
+    ),
+    Binding(
+        "l",
+        "app.train('lr')",
+        "Learning rate",
+        show=False,
+        id="train.lr",
+        tooltip="Set the learning rate and momentum of the update step (lr 0.05 momentum 0.9)",
+    ),
+    Binding(
+        "full_stop",
+        "app.iteration(1)",
+        "Next iteration",
+        show=False,
+        key_display=".",
+        id="train.next",
+        tooltip="The next training iteration, at the same step (Space plays them)",
+    ),
+    Binding(
+        "comma",
+        "app.iteration(-1)",
+        "Previous iteration",
+        show=False,
+        key_display=",",
+        id="train.prev",
+        tooltip="The previous training iteration, at the same step",
+    ),
+]
+"""The update step and training (README "Teaching with it"); past the backward pass ``n`` steps on."""
+DEBUGGER += TRAINING
+
 GLOBAL = [
     Binding("o", "app.open_picker", "Open", show=False, id="app.open", tooltip="Open the scenario picker"),
     HELP,
@@ -342,6 +381,7 @@ SECTIONS = [
     ),
     ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
     ("Exploring", ["explore.edit", "explore.nudge", "explore.undo", "explore.eps", "explore.quiz"]),
+    ("Training", ["train.run", "train.lr", "train.next", "train.prev"]),
     ("Lessons", ["lesson.bookmark", "lesson.next", "lesson.prev", "lesson.save", "lesson.handout"]),
     ("App", ["app.help", "app.quit"]),
 ]
@@ -373,6 +413,8 @@ KEY_NAMES = {
     "shift+f11": "shift+F11",
     "greater_than_sign": ">",
     "less_than_sign": "<",
+    "full_stop": ".",
+    "comma": ",",
 }
 
 

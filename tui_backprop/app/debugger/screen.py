@@ -22,6 +22,7 @@ from tui_backprop.app.debugger.status import StatusBar
 from tui_backprop.app.explore.quiz_bar import QuizBar
 from tui_backprop.app.inspector.widget import Inspector
 from tui_backprop.app.model.model import Aspect, Model
+from tui_backprop.app.train.panel import TrainingPanel
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class DebuggerScreen(Watching, Screen):
         with Horizontal(id="main"):
             yield NodeList(self.model, id="nodes")
             yield Inspector(self.model, id="inspector")
+        yield TrainingPanel(self.model, id="training")
         yield QuizBar(self.model, self.quiz, id="quiz")
         yield StatusBar(self.model, id="status")
         yield Footer(compact=True, id="footer")

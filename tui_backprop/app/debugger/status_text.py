@@ -57,9 +57,13 @@ def _status_line(
         text.append(*sep)
     n = session.n_steps
     phase = session.phase
-    shown = ("fwd" if phase == "forward" else "bwd") if compact else phase
-    text.append(shown, style=st.FORWARD if phase == "forward" else st.BACKWARD)
-    text.append(f" {session.step + 1 if n else 0}/{n}")
+    if session.update is not None:  # after the backward pass: one update step per parameter
+        text.append("upd" if compact else "update", style=st.CHANGED)
+        text.append(f" {session.update + 1}/{len(session.params)}")
+    else:
+        shown = ("fwd" if phase == "forward" else "bwd") if compact else phase
+        text.append(shown, style=st.FORWARD if phase == "forward" else st.BACKWARD)
+        text.append(f" {session.step + 1 if n else 0}/{n}")
     text.append(*sep)
     output = session.trace.output.name
     value = session.trace.value_at(output, session.step)
@@ -151,8 +155,12 @@ def extras(model: Model) -> str:
     """What the line adds after the check: playing, loading, edited values, non-finite, quiz, bookmark."""
     parts = []
     session = model.session
+    training = model.training
     if model.playing:
-        parts.append(f"▶ playing {PACES[model.pace]:g}s/step")
+        unit = "iteration" if training is not None and training.playing else "step"
+        parts.append(f"▶ playing {PACES[model.pace]:g}s/{unit}")
+    if session is not None and training is not None and (training.last or session.iteration):
+        parts.append(f"iteration {session.iteration}/{training.last}")
     if model.loading is not None and session is not None:
         parts.append(f"loading {model.loading.spec}…")
     if session is not None and model.edits:

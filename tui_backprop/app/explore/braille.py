@@ -1,4 +1,5 @@
-"""A log-log line plot in Braille dots, for the step-size explorer; no plotting dependency.
+"""A line plot in Braille dots, for the step-size explorer (log-log) and the training curve (the loss
+per iteration); no plotting dependency.
 
 Each terminal cell holds a 2x4 grid of Braille dots, so a 60x14 plot has 120x56 points: enough
 for a V-shaped error curve per dtype. Pure functions to Rich ``Text`` lines, so the plot is tested
@@ -8,7 +9,7 @@ for a V-shaped error curve per dtype. Pure functions to Rich ``Text`` lines, so 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -36,21 +37,23 @@ class Series:
     mark_style: str = st.KINK
 
 
+def decade_label(exponent: float) -> str:
+    """``1e-6`` for -6, ``1`` for 0, ``10`` for 1."""
+    k = round(exponent)
+    return {0: "1", 1: "10"}.get(k, f"1e{k}")
+
+
 @dataclass(frozen=True)
 class Axis:
     low: float
     high: float
     ticks: Sequence[float]
+    label: Callable[[float], str] = decade_label
+    """How a tick is written (log10 units by default: ``1e-6``)."""
 
     def scale(self, value: float, cells: int) -> float:
         span = self.high - self.low or 1.0
         return (value - self.low) / span * (cells - 1)
-
-
-def decade_label(exponent: float) -> str:
-    """``1e-6`` for -6, ``1`` for 0, ``10`` for 1."""
-    k = round(exponent)
-    return {0: "1", 1: "10"}.get(k, f"1e{k}")
 
 
 def plot(
@@ -67,7 +70,7 @@ def plot(
     ``width`` counts every cell, labels included. ``vline`` draws a dotted vertical line at that x
     (the current eps).
     """
-    label_w = max(len(decade_label(t)) for t in y.ticks) + 1 if y.ticks else 0
+    label_w = max(len(y.label(t)) for t in y.ticks) + 1 if y.ticks else 0
     cols = max(8, width - label_w - 1)
     rows = max(3, height - 1)
     dot_w, dot_h = cols * 2, rows * 4
@@ -114,7 +117,7 @@ def plot(
     for r in range(rows):
         line = Text(no_wrap=True)
         tick = tick_rows.get(r)
-        line.append((decade_label(tick) if tick is not None else "").rjust(label_w - 1) + " ", style=LABEL)
+        line.append((y.label(tick) if tick is not None else "").rjust(label_w - 1) + " ", style=LABEL)
         line.append("┤" if tick is not None else "│", style=AXIS)
         for c in range(cols):
             if (r, c) in overlay:
@@ -136,7 +139,7 @@ def _x_axis(x: Axis, cols: int, label_w: int, vcol: int | None, vline_label: str
     styles = [LABEL] * cols
     taken = [False] * cols
     for t in x.ticks:
-        label = decade_label(t)
+        label = x.label(t)
         at = round(x.scale(t, cols * 2)) // 2
         start = min(max(0, at - len(label) // 2), cols - len(label))
         if any(taken[max(0, start - 1) : start + len(label) + 1]):

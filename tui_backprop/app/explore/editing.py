@@ -154,6 +154,12 @@ class Editor:
         self.show(after)
         return Nudged(result, before, after)
 
+    def seen_at(self) -> int | None:
+        """The step whose reached values and gradients a nudge may show (README: no spoilers);
+        None while every check result is shown."""
+        session = self.model.session
+        return None if self.model.show_all or session is None else session.step
+
     def undo(self) -> None:
         """The last edited leaf back to its previous value."""
         name = self.edits.undo()

@@ -101,6 +101,30 @@ class FollowScreen(_Prompt):
         super().__init__("Follow an element", help_text, value, attempt)
 
 
+class TrainScreen(_Prompt):
+    """How many iterations to train (README "The update step, and training")."""
+
+    def __init__(self, value: str, summary: str, attempt: Attempt) -> None:
+        help_text = styled(summary, DIM)
+        super().__init__("Train", help_text, value, attempt)
+
+
+class LearningRateScreen(_Prompt):
+    """The update step's learning rate and momentum."""
+
+    def __init__(self, value: str, attempt: Attempt) -> None:
+        help_text = Text()
+        help_text.append("lr 0.05", style="bold")
+        help_text.append(" (or just 0.05) sets the learning rate, ", style=DIM)
+        help_text.append("momentum 0.9", style="bold")
+        help_text.append(
+            " SGD with momentum (0 is plain SGD). Iterations after the one shown are dropped: "
+            "they were taken with the old setting.",
+            style=DIM,
+        )
+        super().__init__("Learning rate", help_text, value, attempt)
+
+
 class NoteScreen(_Prompt):
     """The one-line note of a bookmark."""
 

@@ -19,25 +19,32 @@ from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, code_status
 from tui_backprop.app.look.styles import styled
 from tui_backprop.app.model.session import Session
+from tui_backprop.app.train.words import loss_change, update_lines
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Comparison, Focus
+    from tui_backprop.app.engine import Comparison, Focus, Training
 
 MISMATCH_ROWS = 6
 """Mismatching elements listed in the inspector before pointing at the full view."""
 
 
-def inspector(session: Session, name: str, width: int, focus: Focus | None = None) -> Text:
+def inspector(
+    session: Session, name: str, width: int, focus: Focus | None = None, run: Training | None = None
+) -> Text:
     """Everything known about one node at the session's step, in reading order; in a tensor, the
-    element ``focus`` follows is the one written out (``Model.focus()``)."""
+    element ``focus`` follows is the one written out (``Model.focus()``). ``run``: the training the
+    session's iteration belongs to (the loss's change after an update is written on the output)."""
     width = max(20, width)
-    return Text("\n").join(tf.hang(_Inspector(session, name, width, focus).lines(), width))
+    return Text("\n").join(tf.hang(_Inspector(session, name, width, focus, run).lines(), width))
 
 
 class _Inspector:
-    def __init__(self, session: Session, name: str, width: int, focus: Focus | None = None) -> None:
+    def __init__(
+        self, session: Session, name: str, width: int, focus: Focus | None = None, run: Training | None = None
+    ) -> None:
         self.s = session
         self.focus = focus
+        self.run = run
         self.trace = session.trace
         self.node = session.trace.graph[name]
         self.name = name
@@ -100,10 +107,15 @@ class _Inspector:
 
     # -- the sections
     def lines(self) -> list[Text]:
-        """Forward: formula, inputs, output. Once the node's backward has run, what it did first."""
+        """Forward: formula, inputs, output. Once the node's backward has run, what it did first. In
+        the update phase, the parameter's step first; on the loss after an update, its change."""
         self.header()
+        if self.s.update is not None and self.name == self.s.node_name:
+            self.out.append(Text(""))
+            self.extend(update_lines(self.s, self.focus), 0)
         if self.node.op is not None:
             self.formula()
+        self.loss_change()
         index = self.s.step_of(self.name, "backward")
         if self.node.op is not None and index is not None and self.step >= index:
             self.gradient()
@@ -120,6 +132,18 @@ class _Inspector:
         self.verdict()
         self.probe()
         return self.out
+
+    def loss_change(self) -> None:
+        """On the loss, once the forward pass reached it after an update: ``loss 0.8808 → 0.8752:
+        ΔL = -0.005623, predicted -0.005512`` (the gradient predicting the loss, or failing to)."""
+        s = self.s
+        if self.run is None or s.iteration == 0 or self.name != self.trace.output.name:
+            return
+        if self.known(self.name) is None:
+            return
+        change = loss_change(self.run, s.iteration)
+        if change is not None:
+            self.out.append(change)
 
     def probe(self) -> None:
         """Where the numeric dL/dnode comes from, once the gradient is final and checked."""
@@ -145,8 +169,13 @@ class _Inspector:
             self.add(("this graph has no op to step through", tf.DIM))
             return
         where = f"{current.phase} step {s.step + 1} of {s.n_steps}"
+        if s.update is not None:
+            where = f"update {s.update + 1} of {len(s.params)}, after the backward pass"
+        if s.iteration:
+            where += f", iteration {s.iteration}"
         if current.node == self.name:
-            self.add(("▶ ", "bold"), (where, st.FORWARD if current.phase == "forward" else st.BACKWARD))
+            style = st.FORWARD if current.phase == "forward" else st.BACKWARD
+            self.add(("▶ ", "bold"), (where, st.CHANGED if current.phase == "update" else style))
         else:
             self.add(
                 ("peeking at this node; the cursor is at ", tf.DIM),

@@ -62,7 +62,7 @@ class Inspector(Watching, TextView):
             return
         name = model.looked_at or session.node_name
         chosen = tuple(sorted(model.chosen.items()))  # another element keeps the reader's place
-        key = (id(session), name, session.step)
+        key = (id(session), name, session.step, session.update)
         self.set_content(partial(self._laid_out, session, name, chosen), key)
         if key != self._started_for:
             self._started_for = key
@@ -105,10 +105,13 @@ class Inspector(Watching, TextView):
             session.check_complete,
             session.show_all,
             chosen,
+            session.update,
+            id(session.pending),
         )
         text = self._texts.get(key)
         if text is None:
-            text = self._texts[key] = inspector(session, name, width, self.model.focus())
+            run = self.model.training.run if self.model.training is not None else None
+            text = self._texts[key] = inspector(session, name, width, self.model.focus(), run)
             if len(self._texts) > CACHED:
                 self._texts.popitem(last=False)
         return text

@@ -108,6 +108,12 @@ class Elements:
             return str(exc)
         return self.choose(name, index)
 
+    def follow_or_say(self, text: str) -> None:
+        """Follow what was typed in the palette (``follow W1[1, 0]``); a refusal is a notice."""
+        problem = self.follow(text)
+        if problem is not None:
+            self.model.notify(problem, "error", 5)
+
     def prefill(self) -> str:
         """What the follow prompt starts from: the element followed in the tensor looked at."""
         return self.label()

@@ -148,9 +148,17 @@ class Loader:
 
         model = self.model
         trace = self.prepare(trace, edited)
-        new = Session(scenario, bug, dtype, trace, self.engine.settings(dtype, model.overrides))
+        params = tuple(n.name for n in door.parameters(trace.graph, trace.output))
+        new = Session(
+            scenario, bug, dtype, trace, self.engine.settings(dtype, model.overrides), params=params
+        )
         new.show_all = model.show_all
         old = model.session
+        if old is None or old.scenario.spec != scenario.spec:
+            model.optimizer = None  # the next scenario's own learning rate
+        if model.training is not None and model.training.last > 0:
+            model.notify("training cleared: the graph runs from its own values again", timeout=3)
+        model.training = None
         if keep_position and old is not None:
             old.place_in(new)
         with model.batch():
@@ -165,6 +173,25 @@ class Loader:
             model.failure = None
             self._watch(scenario)
             model.changed(Aspect(sum(a.value for a in Aspect if a is not Aspect.VIEW)))
+            self.checker.start()
+
+    def show_iteration(self, trace: Trace, iteration: int, step: int, update: int | None) -> None:
+        """A training iteration's trace (the same graph with the parameters it reached), at ``step``
+        (and update step ``update``); its check starts again in the background."""
+        model = self.model
+        old = model.session
+        if old is None:
+            return
+        new = type(old)(old.scenario, old.bug, old.dtype, trace, old.settings, params=old.params)
+        new.iteration = iteration
+        new.show_all = old.show_all
+        new.breakpoints = set(old.breakpoints)
+        new.go(step)
+        new.update = update
+        with model.batch():
+            model.session = new
+            model.inspected = None
+            model.changed(Aspect.SESSION | Aspect.STEP | Aspect.FOCUS | Aspect.CHECK | Aspect.TRAINING)
             self.checker.start()
 
     def show_edited(self, trace: Trace) -> None:

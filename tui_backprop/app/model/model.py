@@ -21,7 +21,7 @@ from tui_backprop.app.engine import Overrides
 from tui_backprop.app.look import digits as display
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Bookmark, Edits, Failure, Focus, Grade, Score
+    from tui_backprop.app.engine import Bookmark, Edits, Failure, Focus, Grade, Optimizer, Score, Training
     from tui_backprop.app.model.session import Session
 
 PACES = (0.25, 0.5, 1.0, 2.0)
@@ -54,6 +54,8 @@ class Aspect(enum.Flag):
     """A scenario could not be opened, or the failure was cleared."""
     VIEW = enum.auto()
     """The node list or the circuit; presenter mode on or off."""
+    TRAINING = enum.auto()
+    """The optimizer, the training run (more iterations) or its playing changed."""
     ELEMENT = enum.auto()
     """The element followed in a tensor was chosen (README: "The element to follow")."""
 
@@ -86,6 +88,22 @@ class QuizState:
     """Created with the first grade (it comes from the engine)."""
     card_shown: set[int] = field(default_factory=set)
     """Steps whose result the presenter card has revealed (in quiz mode it shows ``?`` first)."""
+
+
+@dataclass
+class TrainingState:
+    """Training over the open scenario (README "The update step, and training"): the engine's run of
+    iterations, any of which can be stepped back to; the session shows one (``Session.iteration``)."""
+
+    run: Training
+    playing: bool = False
+    """Space plays iterations (not steps) while there are iterations to show."""
+    busy: bool = False
+    """A training run is adding iterations in the background: nothing else touches the run."""
+
+    @property
+    def last(self) -> int:
+        return len(self.run) - 1
 
 
 @dataclass
@@ -122,6 +140,11 @@ class Model:
     """The first non-finite value the edits lead to, in words."""
     bookmarks: list[Bookmark] = field(default_factory=list)
     quiz: QuizState = field(default_factory=QuizState)
+    optimizer: Optimizer | None = None
+    """How an update step moves the parameters (plain SGD or momentum, the learning rate); the
+    scenario's ``LEARNING_RATE`` until changed (``train.service.Trainer``)."""
+    training: TrainingState | None = None
+    """The iterations run so far (None: none beyond the trace itself)."""
     chosen: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """The element followed in each tensor, by node name, as the lecturer chose it; a tensor not
     in here follows ``teach.element``'s default. Kept while stepping and across reloads (a choice

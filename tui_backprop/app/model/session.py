@@ -13,9 +13,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import CheckSettings, NodeCheck, Scenario, Step, Trace
+    from tui_backprop.app.engine import CheckSettings, NodeCheck, Scenario, Step, Trace, Update
 
-Phase = Literal["forward", "backward"]
+Phase = Literal["forward", "backward", "update"]
 FAILING = ("mismatch", "nonfinite", "nondeterministic")
 
 
@@ -54,6 +54,15 @@ class Session:
     breakpoints: set[str] = field(default_factory=set)
     show_all: bool = False
     """Show every check result at once (debugging); by default a result waits for its step (README)."""
+    params: tuple[str, ...] = ()
+    """The parameters an update step moves (the ``g.param`` leaves the output depends on)."""
+    update: int | None = None
+    """The update phase, after the backward pass (README "The update step, and training"): which
+    parameter's step is shown (an index into ``params``); None before it."""
+    pending: Update | None = None
+    """The update step's numbers, once the update phase has been entered (``train.service``)."""
+    iteration: int = 0
+    """The training iteration this trace is of (0: the values of the scenario and the edits)."""
     _incomplete: tuple[tuple[int, bool], bool] | None = field(default=None, repr=False, compare=False)
     _rows: dict[tuple, list[RowState]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -64,7 +73,11 @@ class Session:
 
     @property
     def current(self) -> Step | None:
+        """The step shown; in the update phase, a step of phase ``update`` on its parameter (numbered
+        after the trace's own steps: the trace and its JSON never hold update steps)."""
         steps = self.trace.steps
+        if self.update is not None and steps:
+            return type(steps[0])(self.n_steps + self.update, "update", self.params[self.update])
         return steps[self.step] if steps else None
 
     @property
@@ -88,10 +101,11 @@ class Session:
         return tuple(n.name for n in self.trace.graph.nodes)
 
     def go(self, step: int) -> bool:
-        """Move to ``step`` (clamped); True when the step changed."""
+        """Move to ``step`` (clamped), out of the update phase; True when the step changed."""
         target = max(0, min(step, self.n_steps - 1)) if self.n_steps else 0
-        changed = target != self.step
+        changed = target != self.step or self.update is not None
         self.step = target
+        self.update = None
         return changed
 
     # ------------------------------------------------------------ jump targets

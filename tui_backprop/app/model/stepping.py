@@ -1,20 +1,39 @@
 """Moving through the trace: stepping, continuing, jumping, breakpoints, peeking and playing.
 
 ``Stepper`` changes the model's step and the node looked at, and says why not when it cannot
-(``notify``). Playing is a state in the model (``playing``, ``pace``); the App keeps the timer
+(``notify``). Past the backward pass ``n`` enters the update phase, one step per parameter, and
+past the last update the next iteration's forward pass; ``p`` walks back the same way (README
+"The update step, and training"). The numbers of an update and the iterations are the trainer's
+(``Iterations``). Playing is a state in the model (``playing``, ``pace``); the App keeps the timer
 that calls ``tick``. No Textual here.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from tui_backprop.app.model.model import PACES, Aspect, Model
+
+
+class Iterations(Protocol):
+    """What stepping past the backward pass needs (``train.service.Trainer``)."""
+
+    def prepare_update(self) -> bool:
+        """Work out the update step's numbers; False when it cannot be taken (said why)."""
+        ...
+
+    def advance(self, direction: int) -> bool:
+        """Show the next (previous) iteration; False when there is none that way."""
+        ...
 
 
 class Stepper:
     """The stepping keys' work, over a ``Model``."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, iterations: Iterations | None = None) -> None:
         self.model = model
+        self.iterations = iterations
+        """The trainer, once there is one: without it the trace ends with its backward pass."""
 
     # ------------------------------------------------------------ moving around
     def go(self, step: int) -> bool:
@@ -30,8 +49,41 @@ class Stepper:
         return changed
 
     def step(self, delta: int) -> None:
-        if self.model.session is not None:
-            self.go(self.model.session.step + delta)
+        """One step on (or back), into the update phase and on to the next iteration."""
+        session = self.model.session
+        if session is None:
+            return
+        at_end = session.step >= session.n_steps - 1
+        if delta > 0 and (session.update is not None or at_end):
+            self._update_step(1)
+        elif delta < 0 and session.update is not None:
+            self._update_step(-1)
+        elif delta < 0 and session.step == 0 and session.iteration > 0 and self.iterations is not None:
+            self.iterations.advance(-1)  # back to the previous iteration's last update
+        else:
+            self.go(session.step + delta)
+
+    def _update_step(self, direction: int) -> None:
+        model = self.model
+        session = model.session
+        iterations = self.iterations
+        if session is None or iterations is None or not session.params:
+            if direction > 0:
+                self.go(session.step + 1 if session is not None else 0)
+            return
+        update = session.update
+        if direction > 0:
+            after = 0 if update is None else update + 1
+            if after >= len(session.params):
+                iterations.advance(1)
+                return
+            if update is None and not iterations.prepare_update():
+                return
+        else:
+            after = None if not update else update - 1
+        session.update = after
+        model.inspected = None
+        model.changed(Aspect.STEP | Aspect.FOCUS)
 
     def continue_run(self, direction: int) -> None:
         """To the next (or previous) breakpoint or failing gradient; the end (start) if none."""
@@ -131,6 +183,8 @@ class Stepper:
             self.stop()
 
     def stop(self) -> None:
+        if self.model.training is not None:
+            self.model.training.playing = False
         if self.model.playing:
             self.model.playing = False
             self.model.changed(Aspect.PLAY)

@@ -18,9 +18,10 @@ from tui_backprop.app.inspector import derivation as dv
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, bug_words
+from tui_backprop.app.train.words import loss_change, update_lines
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import ElementPath, Focus, Question
+    from tui_backprop.app.engine import ElementPath, Focus, Question, Training
     from tui_backprop.app.model.session import Session
 
 MAX_SENT = 3
@@ -73,11 +74,13 @@ def card(
     path: ElementPath | None = None,
     bug: str | None = None,
     question: Question | None = None,
+    run: Training | None = None,
 ) -> Card:
     """The card for the session's current step; in a tensor, the element ``focus`` follows is the
     one written out, and ``path`` is its path (README "The element to follow"). ``bug``: the bug
     as it may be called (``Model.bug_label``: ``bug 2`` in mystery-bug mode). ``question``: quiz
-    mode, the step's result is asked for: the card shows ``?`` where the answer would be."""
+    mode, the step's result is asked for: the card shows ``?`` where the answer would be. ``run``:
+    the training the iteration shown belongs to (the loss's change is written on the loss)."""
     current = session.current
     name = session.node_name
     trace = session.trace
@@ -89,7 +92,12 @@ def card(
     if bug:
         title.append("  ")
         title.append_text(bug_words(bug))
-    title.append(f"   {phase} step {step + 1} of {session.n_steps}", style=st.CHANGED)
+    if session.update is not None:
+        title.append(f"   update {session.update + 1} of {len(session.params)}", style=st.CHANGED)
+    else:
+        title.append(f"   {phase} step {step + 1} of {session.n_steps}", style=st.CHANGED)
+    if session.iteration:
+        title.append(f"   iteration {session.iteration}", style=st.DIM)
 
     formula = Text()
     if node.op is not None:
@@ -129,6 +137,8 @@ def card(
             if link.position < MAX_SENT:
                 label = caption(f"sends dL/d{link.parent}", link.sent_array)
                 sent.append(Number(label, big(link.sent_array), gradient=True))
+    elif session.update is not None:
+        local = Text("\n").join(update_lines(session, focus))
     elif node.op is not None:
         local.append("inputs  ", style=st.PROSE)
         local.append("   ".join(f"{p.name} = {tf.inline(trace.values[p.name])}" for p in node.inputs))
@@ -144,6 +154,9 @@ def card(
                 if local_check is not None and local_check.numeric.size == 1:
                     verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
                     verdict.append(tf.num(local_check.numeric.reshape(-1)[0]), style="bold")
+    change = loss_change(run, session.iteration) if run is not None and session.iteration else None
+    if change is not None and name == trace.output.name and value is not None:
+        local = Text("\n").join([local, change]) if local else change
     shown_path = dv.path_line(path) if path is not None else Text()
     if question is not None:
         return asking(Card(title, formula, main, local, sent, verdict, shown_path), question, backward)

@@ -84,7 +84,8 @@ class PresenterCard(Watching, Widget):
             chosen = tuple(sorted(self.model.chosen.items()))
             shown = self._shown
             asked = self.question() is not None
-            self._key = (id(session), session.step, self.model.note, session.n_checked, chosen, asked)
+            where = (session.step, session.update, id(session.pending))
+            self._key = (id(session), where, self.model.note, session.n_checked, chosen, asked)
             if shown is None or not self.is_mounted or self.size != self._shown_size:
                 self.refresh()
                 return
@@ -133,7 +134,9 @@ class PresenterCard(Watching, Widget):
             return []
         path = Elements(self.model).path(session.node_name) if shows_a_path(session) else None
         question = self.question()
-        self.card = parts = card(session, self.model.focus(), path, self.model.bug_label(), question)
+        run = self.model.training.run if self.model.training is not None else None
+        parts = card(session, self.model.focus(), path, self.model.bug_label(), question, run)
+        self.card = parts
         inner = max(1, width - 2 * PADDING)
         rows = self._text(parts.title, inner)
         rows.append(self._blank(inner))
