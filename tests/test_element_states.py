@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from session_support import session_of
 
 from tui_backprop.check.gradcheck import CheckSettings, check
@@ -20,6 +21,7 @@ from tui_backprop.core import scenarios
 REFUSES_PROBE = '''
 """A forward that refuses any value but the one it was built with; its backward is 7x wrong"""
 import numpy as np
+import pytest
 from tui_backprop import custom_op, ops
 
 X0 = np.array([0.5, -1.0])
@@ -46,7 +48,6 @@ from tui_backprop import custom_op, ops
 def build(g, bug=None):
     softsign = custom_op(
         "softsign", lambda x: x / (1 + np.abs(x)), lambda u, out, x: u / (1 + np.abs(x)) ** 2,
-        elementwise=True,
     )
     x = g.param("x", np.linspace(-3, 3, 3000))
     return ops.sum(ops.square(softsign(ops.scale(x, 1.5, name="xs"), name="s"), name="q"), name="L")
@@ -96,6 +97,7 @@ def test_a_check_of_every_element_passes_with_exit_0_and_counts_each_element_onc
         )
 
 
+@pytest.mark.usefixtures("no_colouring")
 def test_projected_elements_are_covered_not_compared_and_never_read_ok(tmp_path, capsys):
     path = tmp_path / "softsign.py"
     path.write_text(SOFTSIGN)

@@ -130,14 +130,13 @@ def softsign_net(g: Graph, wrong: tuple[int, ...] = ()):
     """A custom op (neither affine nor declared diagonal) on a tensor too big to probe one by one."""
     from tui_backprop import custom_op
 
-    softsign = custom_op(
-        "softsign", lambda x: x / (1 + np.abs(x)), softsign_backward(wrong), elementwise=True
-    )
+    softsign = custom_op("softsign", lambda x: x / (1 + np.abs(x)), softsign_backward(wrong))
     x = g.param("x", np.linspace(-3, 3, SIZE))
     s = softsign(ops.scale(x, 1.5, name="xs"), name="s")
     return ops.sum(ops.square(s, name="q"), name="L")
 
 
+@pytest.mark.usefixtures("no_colouring")
 def test_projection_verifies_a_large_custom_op_and_says_so():
     g = Graph()
     result = check(run(g, softsign_net(g)), F64)
@@ -147,6 +146,7 @@ def test_projection_verifies_a_large_custom_op_and_says_so():
     assert result.nodes["q"].local[0].method == "elementwise"
 
 
+@pytest.mark.usefixtures("no_colouring")
 def test_projection_blames_a_wrong_element_of_a_big_tensor_and_lists_exactly_it():
     g = Graph()
     result = check(run(g, softsign_net(g, wrong=(17, 2500))), F64)
@@ -181,12 +181,13 @@ def backward(u, out, x):
 
 
 def build(g, bug=None):
-    softsign = custom_op("softsign", lambda x: x / (1 + np.abs(x)), backward, elementwise=True)
+    softsign = custom_op("softsign", lambda x: x / (1 + np.abs(x)), backward)
     x = g.param("x", np.linspace(-3, 3, SIZE))
     return ops.sum(ops.square(softsign(ops.scale(x, 1.5, name="xs"), name="s"), name="q"), name="L")
 '''
 
 
+@pytest.mark.usefixtures("no_colouring")
 def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
     import json
 

@@ -16,6 +16,7 @@ from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
 from tui_backprop.core.trace import run
 
 F64 = CheckSettings.for_dtype("float64")
+pytestmark = pytest.mark.usefixtures("no_colouring")
 
 
 def softsign_graph(size: int, wrong: dict[int, float], dtype: str = "float64", seed: int = 1):

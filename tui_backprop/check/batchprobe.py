@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_backprop.check import probing
+from tui_backprop.check import budget, probing
 from tui_backprop.check.probing import as_batch, half_step, perturbed, straddles
 from tui_backprop.check.verdict import round_off
 from tui_backprop.core.graph import Node
@@ -19,19 +19,21 @@ from tui_backprop.core.trace import Trace
 Array = np.ndarray
 
 
-def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int]]:
-    """Per node, the ops and the elements downstream of it that a direct probe re-runs (an upper
-    bound: a node reached along several paths counts once per path)."""
+def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, int, int]]:
+    """Per node, the ops and the elements downstream of it that a direct probe re-runs, and how
+    many of those ops run a batch one entry at a time (``budget.loops``): an upper bound, a node
+    reached along several paths counts once per path."""
     cap = 1 << 40
-    reach: dict[str, tuple[int, int]] = {}
+    reach: dict[str, tuple[int, int, int]] = {}
     for node in reversed(trace.graph.nodes):
-        ops = elements = 0
+        ops = elements = loops = 0
         for consumer, _ in trace.consumers[node.name]:
             if consumer.name in relevant:
-                more_ops, more_elements = reach[consumer.name]
+                more_ops, more_elements, more_loops = reach[consumer.name]
                 ops += 1 + more_ops
                 elements += trace.values[consumer.name].size + more_elements
-        reach[node.name] = (min(ops, cap), min(elements, cap))
+                loops += more_loops + (1 if budget.loops(consumer.op) else 0)
+        reach[node.name] = (min(ops, cap), min(elements, cap), min(loops, cap))
     return reach
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from tui_backprop.check.results import CheckSettings
 from tui_backprop.core.graph import Node
+from tui_backprop.core.ops import Op
 
 Array = np.ndarray
 FAST_WORK = 1 << 16
@@ -24,6 +25,9 @@ FAST_OPS = 32
 PROJECT_WORK = 1 << 24
 """Above this many element evaluations, the local check of an op that allows no fast way (see
 probing) verifies the input by random projections (see projection) unless ``exhaustive``."""
+LOOP_WORK = 1 << 20
+"""The same, where the probes run through an op that takes a batch one entry at a time (``loops``:
+the author's own op or layer): each probe is then a Python call of its forward."""
 BATCH_BUDGET = 1 << 20
 """Most elements any one batched tensor may hold (8 MiB in float64). Batches are released as soon
 as every op that reads them has run, so this bounds the check's memory with the widest layer."""
@@ -35,6 +39,16 @@ class StopRequestedError(Exception):
 
 STOP = threading.local()
 """The running ``iter_check``'s ``should_stop`` (per thread), consulted by ``chunks``."""
+
+
+def loops(op: Op | None) -> bool:
+    """Does the op run a batch of probes one entry at a time (no batched forward, not elementwise)?"""
+    return op is not None and op.batched_forward is None and not op.elementwise
+
+
+def project_above(loop: bool) -> int:
+    """The work above which a tensor is verified by projection rather than probed per element."""
+    return min(LOOP_WORK, PROJECT_WORK) if loop else PROJECT_WORK
 
 
 def probe_indices(node: Node, size: int, settings: CheckSettings) -> Array:

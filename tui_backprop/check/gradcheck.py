@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from tui_backprop.check import budget, probing, projection, reprobe, userfaults
+from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults
 from tui_backprop.check.batchprobe import downstream_reach, noise_of, plan_modes, probe_downstream
 from tui_backprop.check.diagnosis import diagnose_node
 from tui_backprop.check.leancheck import compare_estimate, make_lean
@@ -85,6 +85,7 @@ def iter_check(
     done: dict[str, NodeCheck] = {}
     reach = downstream_reach(trace, relevant)
     estimates: dict[str, Estimate] = {}
+    colourings: colouring.Found = {}
     pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
         if should_stop is not None and should_stop():
@@ -94,7 +95,9 @@ def iter_check(
             why = userfaults.unstable_forward(trace, node) if node.op and node.name in relevant else None
             if why:
                 unstable[node.name] = why
-            result = check_node(trace, node, settings, origins, relevant, done, reach, estimates, unstable)
+            result = check_node(
+                trace, node, settings, origins, relevant, done, reach, estimates, unstable, colourings
+            )
         except budget.StopRequestedError:
             return
         finally:
@@ -106,6 +109,8 @@ def iter_check(
             pending[consumer.name] -= 1
             if pending[consumer.name] == 0:  # every input has read it: release it
                 estimates.pop(consumer.name, None)
+                for position in range(len(consumer.inputs)):
+                    colourings.pop((consumer.name, position), None)
         yield result
 
 
@@ -116,13 +121,16 @@ def check_node(
     origins: dict[str, str] | None = None,
     relevant: set[str] | None = None,
     done: dict[str, NodeCheck] | None = None,
-    reach: dict[str, tuple[int, int]] | None = None,
+    reach: dict[str, tuple[int, int, int]] | None = None,
     estimates: dict[str, Estimate] | None = None,
     unstable: dict[str, str] | None = None,
+    colourings: colouring.Found | None = None,
 ) -> NodeCheck:
     """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
     ``estimates`` their numeric gradients in full (also where sampling keeps only a few);
-    ``unstable`` the op nodes whose forward is not deterministic, with why."""
+    ``unstable`` the op nodes whose forward is not deterministic, with why; ``colourings`` the
+    sparse Jacobians found so far (see colouring)."""
+    colourings = {} if colourings is None else colourings
     origins = nonfinite_origins(trace) if origins is None else origins
     unstable = userfaults.unstable_forwards(trace) if unstable is None else unstable
     relevant = trace.graph.ancestors(trace.output) if relevant is None else relevant
@@ -152,7 +160,7 @@ def check_node(
         grad = userfaults.unjudged(trace.grads[name], why, settings)
     else:
         try:
-            grad = _global_grad(trace, node, settings, done, reach, estimates, relevant)
+            grad = _global_grad(trace, node, settings, done, reach, estimates, relevant, colourings)
         except ProbeError as exc:
             plan = plan or trace.graph.downstream(node, trace.output)
             where = next((m.name for m in plan if m.op is exc.op), exc.op.name)
@@ -162,7 +170,7 @@ def check_node(
         result.status = result.local_status = "nondeterministic"
         result.note = unstable[name]
     elif node.op is not None:
-        local_check(trace, node, settings, result)
+        local_check(trace, node, settings, result, colourings)
         result.status = worst(result.grad_status, result.local_status)
         if result.blamed:
             result.diagnosis = diagnose_node(trace, node, result.local, result.jacobian_checks, settings.rtol)
@@ -174,16 +182,17 @@ def _global_grad(
     node: Node,
     settings: CheckSettings,
     done: dict[str, NodeCheck],
-    reach: dict[str, tuple[int, int]] | None,
+    reach: dict[str, tuple[int, int, int]] | None,
     estimates: dict[str, Estimate],
     relevant: set[str],
+    colourings: colouring.Found,
 ) -> Comparison:
     """dL/dnode against its numeric estimate, suspects looked at again."""
     name = node.name
     grad = None
     every_element_cheap = _direct_is_cheap(trace, node, settings, reach, every_element=True)
     if not every_element_cheap:
-        grad = _pulled_back(trace, node, settings, estimates, relevant)
+        grad = _pulled_back(trace, node, settings, estimates, relevant, colourings)
     if grad is None and settings.sample is not None and every_element_cheap:
         # Sampling, but every element is cheap here: probe them all, so that the nodes upstream
         # can still pull this estimate back, and compare only the sampled ones.
@@ -211,12 +220,13 @@ def _global_grad(
 
 
 def _projects_global(
-    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int]] | None
+    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int, int]] | None
 ) -> bool:
     """A large tensor that nothing pulls back: verified by projections (unless asked not to)."""
     if settings.exhaustive or settings.sample is not None or reach is None:
         return False
-    return trace.values[node.name].size * reach[node.name][1] > budget.PROJECT_WORK
+    _, elements, loops = reach[node.name]
+    return trace.values[node.name].size * elements > budget.project_above(loops > 0)
 
 
 def _projected_global(
@@ -245,12 +255,12 @@ def _direct_is_cheap(
     trace: Trace,
     node: Node,
     settings: CheckSettings,
-    reach: dict[str, tuple[int, int]] | None,
+    reach: dict[str, tuple[int, int, int]] | None,
     every_element: bool = False,
 ) -> bool:
     if reach is None:
         return False
-    ops, elements = reach[node.name]
+    ops, elements, _ = reach[node.name]
     size = trace.values[node.name].size
     probes = size if every_element else min(size, settings.sample or size)
     return ops <= budget.FAST_OPS and probes * elements <= budget.FAST_WORK
@@ -274,15 +284,21 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
 
 
 def _pulled_back(
-    trace: Trace, node: Node, settings: CheckSettings, estimates: dict[str, Estimate], relevant: set[str]
+    trace: Trace,
+    node: Node,
+    settings: CheckSettings,
+    estimates: dict[str, Estimate],
+    relevant: set[str],
+    colourings: colouring.Found,
 ) -> Comparison | None:
     """Numeric dL/dnode from its consumers' numeric gradients, when every consumer allows it.
 
     By the chain rule, dL/dx = Σ over consumers c of J_cᵀ (dL/dc). A consumer affine in x
     (matmul, linear, add, sum, ...) pulls its numeric gradient back exactly through its adjoint;
     an elementwise consumer (relu, tanh, mul, ...) through its numeric diagonal, every element
-    from two runs of the op. Either way the result equals probing x itself element by element,
-    up to O(eps²), at the cost of one backward-sized operation instead of one probe per element.
+    from two runs of the op; any other consumer whose Jacobian is sparse through its numeric
+    Jacobian, two runs per colour (see colouring). Either way the result equals probing x itself
+    element by element, up to O(eps²), at the cost of a few runs instead of one probe per element.
     """
     consumers = [(c, p) for c, p in trace.consumers[node.name] if c.name in relevant]
     if not consumers:
@@ -298,11 +314,19 @@ def _pulled_back(
         if probing.can_pull_back_affine(op, position):
             assert op is not None
             part = probing.affine_pull_back(op, position, m, xs)
-        elif op is not None and op.diagonal:
+        elif op is not None and (op.diagonal or op.elementwise):
             out = trace.values[consumer.name]
             part = probing.grouped_pull_back(op, position, m, xs, out, settings.eps, noise)
         else:
-            return None
+            out = trace.values[consumer.name]
+            found = colouring.cached(colourings, consumer, xs, position, out)
+            if found is None:
+                return None
+            assert op is not None
+            coloured = colouring.pull_back(op, xs, position, m, out, found, settings.eps, noise)
+            if coloured is None:
+                return None
+            part = coloured
         if total is None:
             total = part
         else:

@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 
-from tui_backprop.check import budget, probing, projection, reprobe, userfaults
+from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults
 from tui_backprop.check.batchprobe import noise_of
 from tui_backprop.check.leancheck import compare_estimate
 from tui_backprop.check.probing import Estimate, as_batch, half_step, perturbed, straddles
@@ -33,11 +33,19 @@ backward rule by (its errors fall under atol'): the rule is checked again with a
 of order one."""
 
 
-def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
+def local_check(
+    trace: Trace,
+    node: Node,
+    settings: CheckSettings,
+    result: NodeCheck,
+    colourings: colouring.Found | None = None,
+) -> None:
     """Judge the node's own backward rule with its actual upstream gradient held fixed; where that
     upstream is small, also with a seeded random upstream of order one (README: a wrong rule deep
-    in a vanishing chain is blamed whatever reaches it)."""
+    in a vanishing chain is blamed whatever reaches it). ``colourings``: the colourings found,
+    kept for the global check's pull-back."""
     assert node.op is not None
+    colourings = {} if colourings is None else colourings
     if result.failure is not None:
         result.local_status = "mismatch"
         result.note = f"backward failed: {result.failure}"
@@ -50,9 +58,11 @@ def local_check(trace: Trace, node: Node, settings: CheckSettings, result: NodeC
         result.float32_digits = float32_digits(sent, wide)
         upstream, sent = trace.grads[node.name], wide
     for position in range(len(node.inputs)):
-        result.local[position] = _judged_input(trace, node, settings, result, position, upstream, sent, small)
+        result.local[position] = _judged_input(
+            trace, node, settings, result, position, upstream, sent, small, colourings
+        )
     if not result.probe_error and _unit_scale_wanted(upstream, result, UNIT_TRIGGER * settings.atol):
-        _unit_scale(trace, node, settings, result)
+        _unit_scale(trace, node, settings, result, colourings)
     if result.probe_error:
         result.note = f"the check cannot probe its forward: {result.probe_error}"
         result.local_status = "mismatch"
@@ -133,11 +143,14 @@ def _judged_input(
     upstream: Array,
     sent: tuple[Array, ...],
     small: bool,
+    colourings: colouring.Found,
 ) -> Comparison:
     """What the node sends input ``position`` for ``upstream``, judged; a probe the op's code
     refuses leaves it unjudged (and blames the op when its own declaration was false)."""
     try:
-        return _local_input(trace, node, settings, result, position, small, upstream, sent[position])
+        return _local_input(
+            trace, node, settings, result, position, small, upstream, sent[position], colourings
+        )
     except ProbeError as exc:
         if exc.op_at_fault:
             result.probe_error = exc.message
@@ -150,7 +163,9 @@ def _unit_scale_wanted(upstream: Array, result: NodeCheck, below: float) -> bool
     return scale < below and not any(c.status == "mismatch" for c in result.local.values())
 
 
-def _unit_scale(trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck) -> None:
+def _unit_scale(
+    trace: Trace, node: Node, settings: CheckSettings, result: NodeCheck, colourings: colouring.Found
+) -> None:
     """The backward rule again with a seeded random upstream of order one. Where it disagrees, that
     comparison replaces the one made with the real (tiny) upstream, and the note says so."""
     from tui_backprop.core.trace import BackwardRuleError, call_backward
@@ -168,7 +183,7 @@ def _unit_scale(trace: Trace, node: Node, settings: CheckSettings, result: NodeC
         return
     real = float(np.max(np.abs(trace.grads[node.name]), initial=0.0))
     for position in range(len(node.inputs)):
-        unit = _judged_input(trace, node, settings, result, position, upstream, sent, small=False)
+        unit = _judged_input(trace, node, settings, result, position, upstream, sent, False, colourings)
         if unit.status == "mismatch":
             result.local[position] = unit
             result.note = (
@@ -186,6 +201,7 @@ def _local_input(
     small: bool,
     upstream: Array,
     contribution: Array,
+    colourings: colouring.Found,
 ) -> Comparison:
     """The local check of what the node sends to one of its inputs, for ``upstream`` (the Jacobian
     of a small op too, when ``small``)."""
@@ -198,14 +214,17 @@ def _local_input(
     indices = budget.probe_indices(node, x.size, settings) if not small else np.arange(x.size)
     direct_work = len(indices) * (values[node.name].size + x.size)
     cheap = small or direct_work <= budget.FAST_WORK
-    fast = None if cheap else _fast_local(node, xs, position, u, values[node.name], settings, noise)
+    fast = None
+    if not cheap:
+        fast = _fast_local(node, xs, position, u, values[node.name], settings, noise, colourings)
     if fast is not None:
         comparison = compare_estimate(contribution, fast, indices, settings)
         if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
             evaluate = reprobe.local_evaluator(trace, node, position, upstream)
             comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
         return comparison
-    projects = not settings.exhaustive and settings.sample is None and direct_work > budget.PROJECT_WORK
+    above = budget.project_above(budget.loops(node.op))
+    projects = not settings.exhaustive and settings.sample is None and direct_work > above
     if not cheap and projects:
         return _projected_local(trace, node, xs, position, u, settings, upstream, contribution)
     probes = Probes(x)
@@ -275,16 +294,21 @@ def _fast_local(
     out: Array,
     settings: CheckSettings,
     noise: probing.Noise,
+    colourings: colouring.Found,
 ) -> Estimate | None:
-    """Every element's numeric local gradient at once, where the op allows it (see probing)."""
+    """Every element's numeric local gradient at once, where the op allows it (see probing and
+    colouring)."""
     op = node.op
     assert op is not None
     upstream = u.reshape(out.shape)
     if probing.can_pull_back_affine(op, position):
         return probing.affine_local(op, position, upstream, xs, noise)
-    if op.diagonal:
+    if op.diagonal or op.elementwise:
         return probing.grouped_local(op, position, upstream, xs, out, settings.eps, noise)
-    return None
+    found = colouring.cached(colourings, node, xs, position, out)
+    if found is None:
+        return None
+    return colouring.local_estimate(op, xs, position, upstream, out, found, settings.eps, noise)
 
 
 def _dependent(op: Op, x: Array, out: Array, flat: Array, plus: Array, minus: Array) -> Array:
