@@ -49,6 +49,9 @@ vectors = st.lists(st.floats(-1.2, 1.2), min_size=3, max_size=3).map(np.array)
 )
 def test_a_wrong_backward_is_blamed_alone_and_a_right_one_never(kinds, x0, w0, data, dtype):
     assume(kinds.count("exp") <= 2)  # exp(exp(exp(exp(x)))) overflows: that is a NaN test, not this one
+    # sum(softmax(...)) is the constant 1: every gradient is below the probe's round-off, unchecked
+    # by design (tests/test_global_limit.py), not what this test is about.
+    assume(kinds[-1] != "softmax")
     g = Graph(dtype)
     correct_trace = run(g, build_chain(g, kinds, x0, w0, None, 1.0))
     correct = check(correct_trace, CheckSettings.for_dtype(dtype))

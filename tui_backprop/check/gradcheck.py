@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults
+from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults, wide
 from tui_backprop.check.batchprobe import downstream_reach, noise_of, plan_modes, probe_downstream
 from tui_backprop.check.diagnosis import diagnose_node
 from tui_backprop.check.leancheck import compare_estimate, make_lean
@@ -67,7 +67,9 @@ Array = np.ndarray
 # ---------------------------------------------------------------- public entry points
 def check(trace: Trace, settings: CheckSettings) -> Check:
     """Check every node of the trace."""
-    return Check(trace, settings, {c.name: c for c in iter_check(trace, settings)})
+    result = Check(trace, settings, {c.name: c for c in iter_check(trace, settings)})
+    result.global_judged_in = wide.widened(trace, settings)[2] if trace.graph.dtype == np.float32 else ""
+    return result
 
 
 def iter_check(
@@ -86,6 +88,7 @@ def iter_check(
     reach = downstream_reach(trace, relevant)
     estimates: dict[str, Estimate] = {}
     colourings: colouring.Found = {}
+    wider = wide.widened(trace, settings)
     pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
         if should_stop is not None and should_stop():
@@ -96,7 +99,7 @@ def iter_check(
             if why:
                 unstable[node.name] = why
             result = check_node(
-                trace, node, settings, origins, relevant, done, reach, estimates, unstable, colourings
+                trace, node, settings, origins, relevant, done, reach, estimates, unstable, colourings, wider
             )
         except budget.StopRequestedError:
             return
@@ -125,11 +128,13 @@ def check_node(
     estimates: dict[str, Estimate] | None = None,
     unstable: dict[str, str] | None = None,
     colourings: colouring.Found | None = None,
+    wider: tuple[Trace | None, CheckSettings, str] | None = None,
 ) -> NodeCheck:
     """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
     ``estimates`` their numeric gradients in full (also where sampling keeps only a few);
     ``unstable`` the op nodes whose forward is not deterministic, with why; ``colourings`` the
-    sparse Jacobians found so far (see colouring)."""
+    sparse Jacobians found so far (see colouring); ``wider`` the float64 view the global check of a
+    float32 trace is judged in (see wide)."""
     colourings = {} if colourings is None else colourings
     origins = nonfinite_origins(trace) if origins is None else origins
     unstable = userfaults.unstable_forwards(trace) if unstable is None else unstable
@@ -160,7 +165,10 @@ def check_node(
         grad = userfaults.unjudged(trace.grads[name], why, settings)
     else:
         try:
-            grad = _global_grad(trace, node, settings, done, reach, estimates, relevant, colourings)
+            view, view_settings, _ = wider if wider is not None else (None, settings, "")
+            grad = _global_grad(
+                view or trace, node, view_settings, done, reach, estimates, relevant, colourings
+            )
         except ProbeError as exc:
             plan = plan or trace.graph.downstream(node, trace.output)
             where = next((m.name for m in plan if m.op is exc.op), exc.op.name)
@@ -199,7 +207,7 @@ def _global_grad(
         whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))
         estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
         indices = budget.probe_indices(node, whole.numeric.size, settings)
-        grad = compare_estimate(trace.grads[name], estimates[name], indices, settings)
+        grad = compare_estimate(trace.grads[name], estimates[name], indices, settings, below_noise=True)
 
     def look_again(c: Comparison) -> Comparison:
         if not (c.n_mismatch or c.n_unjudged):  # (asked only then: each costs a walk downstream)
@@ -209,7 +217,7 @@ def _global_grad(
         inherited = any(done[m.name].blamed for m in downstream if m.name in done)
         evaluate = reprobe.global_evaluator(trace, node)
         base = trace.values[name]
-        return second_look(c, evaluate, settings, trace.graph.dtype, not inherited, base)
+        return second_look(c, evaluate, settings, trace.graph.dtype, not inherited, base, below_noise=True)
 
     if grad is None and _projects_global(trace, node, settings, reach):
         return _projected_global(trace, node, settings, look_again)
@@ -280,7 +288,7 @@ def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Com
     probes = Probes(base)
     for flat in budget.chunks(indices, per_item):
         probes.put(flat, *probe_downstream(trace, node, plan, modes, flat, settings.eps))
-    return probes.compare(trace.grads[node.name], settings)
+    return probes.compare(trace.grads[node.name], settings, below_noise=True)
 
 
 def _pulled_back(
@@ -334,4 +342,4 @@ def _pulled_back(
     assert total is not None
     estimates[node.name] = total
     indices = budget.probe_indices(node, total.numeric.size, settings)
-    return compare_estimate(trace.grads[node.name], total, indices, settings)
+    return compare_estimate(trace.grads[node.name], total, indices, settings, below_noise=True)

@@ -58,11 +58,12 @@ def make_lean(result: NodeCheck) -> None:
 
 
 def compare_estimate(
-    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
+    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings, below_noise: bool = False
 ) -> Comparison:
-    """Compare a whole-tensor estimate, keeping only the probed (sampled) elements."""
+    """Compare a whole-tensor estimate, keeping only the probed (sampled) elements (``below_noise``:
+    the global check's limit, see verdict.compare)."""
     if settings.lean and len(indices) < estimate.numeric.size:
-        quiet = _lean_sampled(analytic, estimate, indices, settings)
+        quiet = _lean_sampled(analytic, estimate, indices, settings, below_noise)
         if quiet is not None:
             return quiet
     numeric = estimate.numeric
@@ -73,23 +74,30 @@ def compare_estimate(
         numeric = np.where(keep.reshape(numeric.shape), numeric, np.nan)
     sampled = keep.reshape(numeric.shape) if keep is not None else None
     if settings.lean and sampled is None and numeric.size > 2 * COMPARE_CHUNK:
-        quiet = _lean_comparison(analytic, estimate, settings)
+        quiet = _lean_comparison(analytic, estimate, settings, below_noise)
         if quiet is not None:
             return quiet
-    return compare(analytic, numeric, estimate.noise, estimate.kinks, settings, sampled=sampled)
+    return compare(
+        analytic, numeric, estimate.noise, estimate.kinks, settings, sampled=sampled, below_noise=below_noise
+    )
 
 
 COMPARE_CHUNK = 1 << 16
 
 
 def _lean_sampled(
-    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings
+    analytic: Array, estimate: Estimate, indices: Array, settings: CheckSettings, below_noise: bool
 ) -> Comparison | None:
     """The sampled elements compared alone; if all are ok, a comparison whose only per-element
     array is the codes (which say which elements were sampled), else None."""
     pick = lambda v: v.reshape(-1)[indices]  # noqa: E731
     piece = compare(
-        pick(analytic), pick(estimate.numeric), pick(estimate.noise), pick(estimate.kinks), settings
+        pick(analytic),
+        pick(estimate.numeric),
+        pick(estimate.noise),
+        pick(estimate.kinks),
+        settings,
+        below_noise=below_noise,
     )
     if piece.status != "ok" or not np.all(piece.codes == OK):
         return None
@@ -111,7 +119,9 @@ def _lean_sampled(
     )
 
 
-def _lean_comparison(analytic: Array, estimate: Estimate, settings: CheckSettings) -> Comparison | None:
+def _lean_comparison(
+    analytic: Array, estimate: Estimate, settings: CheckSettings, below_noise: bool
+) -> Comparison | None:
     """A big tensor compared a slice at a time; if every element is ok, the comparison without
     per-element arrays (see CheckSettings.lean), else None and the caller compares it whole."""
     a, n = analytic.reshape(-1), estimate.numeric.reshape(-1)
@@ -119,7 +129,7 @@ def _lean_comparison(analytic: Array, estimate: Estimate, settings: CheckSetting
     max_abs = max_rel = 0.0
     for start in range(0, a.size, COMPARE_CHUNK):
         part = slice(start, start + COMPARE_CHUNK)
-        piece = compare(a[part], n[part], noise[part], kinks[part], settings)
+        piece = compare(a[part], n[part], noise[part], kinks[part], settings, below_noise=below_noise)
         if piece.status != "ok" or not np.all(piece.codes == OK):
             return None
         max_abs, max_rel = max(max_abs, piece.max_abs_err), max(max_rel, piece.max_rel_err)

@@ -127,11 +127,14 @@ def refine(
     sampled: Array | None = None,
     mismatches: bool = True,
     base: Array | None = None,
+    below_noise: bool = False,
 ) -> Comparison:
     """The comparison with its suspect elements looked at again (see the module docstring):
     its NaN probes, and its mismatches unless ``mismatches`` is False."""
     a = c.analytic.reshape(-1)
-    nan_probe = c.unjudged.reshape(-1) if c.unjudged is not None else np.zeros(a.size, dtype=bool)
+    nan_probe = np.zeros(a.size, dtype=bool)
+    if c.unjudged is not None:  # (not those below the probe's noise: their probe was fine)
+        nan_probe = c.unjudged.reshape(-1) & ~np.isfinite(c.numeric.reshape(-1))
     mismatching = (c.codes.reshape(-1) == MISMATCH) & mismatches
     suspects = np.flatnonzero(mismatching | nan_probe)[:MAX_SUSPECTS]
     if suspects.size == 0:
@@ -200,6 +203,7 @@ def refine(
         settings,
         sampled=sampled,
         why={r: mask.reshape(shape) for r, mask in why.items()},
+        below_noise=below_noise,
     )
 
 
@@ -210,9 +214,18 @@ def second_look(
     dtype: np.dtype,
     mismatches: bool = True,
     base: Array | None = None,
+    below_noise: bool = False,
 ) -> Comparison:
     """``refine`` with the check's settings: what gradcheck calls on every comparison;
     ``base`` the probed tensor's values."""
     return refine(
-        c, evaluate, settings.eps, dtype, settings, sampled=c.sampled, mismatches=mismatches, base=base
+        c,
+        evaluate,
+        settings.eps,
+        dtype,
+        settings,
+        sampled=c.sampled,
+        mismatches=mismatches,
+        base=base,
+        below_noise=below_noise,
     )

@@ -123,6 +123,9 @@ class Check:
     trace: Trace
     settings: CheckSettings
     nodes: dict[str, NodeCheck]
+    global_judged_in: str = ""
+    """A float32 trace: the dtype its global check probed the loss in (``float64`` where the code
+    runs in float64, else why not; see wide.py)."""
 
     @property
     def blame(self) -> list[str]:

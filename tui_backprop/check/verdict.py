@@ -37,6 +37,10 @@ def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
 
 
 NAN_PROBE = "the probe leaves the op's domain: F(x±h) is NaN"
+BELOW_NOISE = "its gradient is below the probe's round-off: the global check cannot see it"
+"""The global check's limit (README): an element that agrees only because the probe's round-off is
+as large as its gradient (deep in a vanishing chain) is not judged; its backward rules are
+judged by the local checks, at unit scale."""
 
 
 FLOOR = 1e-4
@@ -162,7 +166,7 @@ class Probes:
         self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
         self.sampled[flat] = True
 
-    def compare(self, analytic: Array, settings: Tolerances) -> Comparison:
+    def compare(self, analytic: Array, settings: Tolerances, below_noise: bool = False) -> Comparison:
         shape = self.shape
         return compare(
             analytic,
@@ -171,6 +175,7 @@ class Probes:
             self.kinks.reshape(shape),
             settings,
             sampled=self.sampled.reshape(shape),
+            below_noise=below_noise,
         )
 
 
@@ -182,12 +187,16 @@ def compare(
     settings: Tolerances,
     sampled: Array | None = None,
     why: dict[str, Array] | None = None,
+    below_noise: bool = False,
 ) -> Comparison:
     """Judge every element: mismatch where |a - n| > atol + rtol·max(|a|, |n|) + noise.
 
     ``sampled``: the elements probed (None: all; the rest were skipped by choice, ``--sample``).
     A probed element whose numeric estimate is NaN could not be judged: it is counted under its
-    reason in ``why`` (reason -> mask), or under NAN_PROBE.
+    reason in ``why`` (reason -> mask), or under NAN_PROBE. ``below_noise`` (the global check):
+    an element that would be ok while its noise is at least max(|a|, |n|) and that is above atol'
+    is not judged either (BELOW_NOISE); an exact zero the probe shows exactly (a dead relu) is
+    below atol' and stays ok.
     """
     a = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
@@ -206,17 +215,26 @@ def compare(
     codes[~np.isfinite(a)] = NONFINITE
     unjudged = sampled & np.isfinite(a) & ~usable
     reasons: dict[str, int] = {}
+    if below_noise:
+        with np.errstate(all="ignore"):
+            unseen = (codes == OK) & (noise >= magnitude) & (magnitude > element_atol(settings, magnitude))
+        quiet = int(np.count_nonzero(unseen))
+        if quiet:
+            codes[unseen] = UNCHECKED
+            unjudged = unjudged | unseen
+            why = {**(why or {}), BELOW_NOISE: unseen}
     explained = np.zeros(a.shape, dtype=bool)
     for reason, mask in (why or {}).items():
         count = int(np.count_nonzero(unjudged & mask & ~explained))
         if count:
             reasons[reason] = count
-        explained |= mask
+        explained = explained | mask
     rest = int(np.count_nonzero(unjudged & ~explained))
     if rest:
         reasons[NAN_PROBE] = reasons.get(NAN_PROBE, 0) + rest
-    abs_err = np.where(usable, abs_err, np.nan)
-    rel_err = np.where(usable, rel_err, np.nan)
+    shown = usable & (codes != UNCHECKED)
+    abs_err = np.where(shown, abs_err, np.nan)
+    rel_err = np.where(shown, rel_err, np.nan)
     if np.any(codes == NONFINITE):
         status: Status = "nonfinite"
     elif np.any(codes == MISMATCH):
