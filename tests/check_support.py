@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 
-def assert_every_element_compared(trace, result) -> None:
+def assert_every_element_compared(trace, result, below_noise: bool = False) -> None:
     """Every node's dL/dnode, and every gradient each op sends to each input, compared element by
-    element (a check that compared nothing would also report no failure)."""
+    element (a check that compared nothing would also report no failure). ``below_noise``: a global
+    gradient below the probe's round-off may be unchecked for that reason alone."""
+    from tui_backprop.check.verdict import BELOW_NOISE
+
     for node in trace.graph.nodes:
         nc = result.nodes[node.name]
         assert nc.grad is not None, f"{node.name}: no global comparison ({nc.status}: {nc.note})"
-        assert nc.grad.n_probed == trace.values[node.name].size, node.name
+        unseen = nc.grad.reasons.get(BELOW_NOISE, 0) if below_noise else 0
+        assert set(nc.grad.reasons) <= {BELOW_NOISE}, (node.name, nc.grad.reasons)
+        assert nc.grad.n_probed + unseen == trace.values[node.name].size, node.name
         if node.op is None:
             continue
         assert sorted(nc.local) == list(range(len(node.inputs))), f"{node.name}: inputs not checked"

@@ -49,14 +49,13 @@ vectors = st.lists(st.floats(-1.2, 1.2), min_size=3, max_size=3).map(np.array)
 )
 def test_a_wrong_backward_is_blamed_alone_and_a_right_one_never(kinds, x0, w0, data, dtype):
     assume(kinds.count("exp") <= 2)  # exp(exp(exp(exp(x)))) overflows: that is a NaN test, not this one
-    # sum(softmax(...)) is the constant 1: every gradient is below the probe's round-off, unchecked
-    # by design (tests/test_global_limit.py), not what this test is about.
-    assume(kinds[-1] != "softmax")
     g = Graph(dtype)
     correct_trace = run(g, build_chain(g, kinds, x0, w0, None, 1.0))
     correct = check(correct_trace, CheckSettings.for_dtype(dtype))
     assert not correct.failed, {n: c.status for n, c in correct.nodes.items()}
-    assert_every_element_compared(correct_trace, correct)
+    # A gradient that is 0 by symmetry (sum(softmax(...)) is the constant 1) is below the probe's
+    # round-off: unchecked with that reason (tests/test_global_limit.py), everything else compared.
+    assert_every_element_compared(correct_trace, correct, below_noise=True)
 
     wrong = data.draw(st.integers(0, len(kinds) - 1))
     factor = data.draw(st.sampled_from([0.5, 1.5, -1.0, 2.0]))

@@ -186,3 +186,24 @@ def test_a_user_layer_bias_is_coloured_not_probed_one_by_one():
     assert (sent.method, sent.n_probed) == ("elementwise", 200)
     assert result.verdict == "pass"
     assert len(calls) < 200  # a probe per bias element would be 400 runs of the layer
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_digits_at_300_images_in_float32_blames_the_sign_flipped_log_softmax(monkeypatch, colour):
+    """Another session saw this bug pass under projection once (300 images, float32): the
+    log-softmax's input is now coloured (10 colours) and compared element by element, and with
+    the colouring off the projection blames it too."""
+    from tui_backprop.core import scenarios
+
+    spec = scenarios.load("digits")
+    pixels, digits = spec.module.load()
+    monkeypatch.setattr(
+        spec.module, "load", lambda: (np.tile(pixels, (2, 1))[:300], np.tile(digits, 2)[:300])
+    )
+    if not colour:
+        monkeypatch.setattr(colouring, "MAX_RUNS", 0)
+    g, out = scenarios.build(spec, "logsoftmax-sign", "float32")
+    result = check(run(g, out), CheckSettings.for_dtype("float32"))
+    sent = result.nodes["logp"].local[0]
+    assert result.blame == ["logp"] and sent.method == ("elementwise" if colour else "projection")
+    assert sent.n_mismatch > 0
