@@ -1,0 +1,116 @@
+"""What the checker's own machinery must do, each test the killer of a hand-made mutant of it that
+once survived the suite (issue 14): pull-backs over every consumer and with their kinks, the
+round-off allowed for no larger than round-off, kinks shown in bounded memory, every NaN probe
+looked at again, a single element given no constant, refine deciding only on a settled estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui_backprop import Graph, custom_op, ops
+from tui_backprop.check import diagnosis
+from tui_backprop.check.gradcheck import KINK, MISMATCH, OK, CheckSettings, check
+from tui_backprop.check.verdict import Comparison
+from tui_backprop.core.trace import run
+
+F64 = CheckSettings.for_dtype("float64")
+BIG = 120_000
+"""Too many elements to probe one by one: gradients are pulled back (probing, colouring)."""
+
+
+def test_a_node_with_two_consumers_pulls_back_through_both():
+    g = Graph()
+    x = g.param("x", np.random.default_rng(0).uniform(-1, 1, BIG))
+    total = ops.add(ops.tanh(x, name="t"), ops.sigmoid(x, name="s"), name="y")
+    result = check(run(g, ops.sum(ops.square(total, name="q"), name="L")), F64)
+    grad = result.nodes["x"].grad
+    assert result.verdict == "pass" and grad.n_probed == BIG  # one consumer alone: half the gradient
+
+
+def test_a_pull_back_through_relu_keeps_the_kinks_of_its_probes():
+    values = np.random.default_rng(1).uniform(-1, 1, BIG)
+    zeros = np.arange(7, BIG, 397)[:300]  # more than refine looks at again: the pull-back must say
+    values[zeros] = 0.0  # relu's kink: the derivative does not exist there
+    g = Graph()
+    x = g.param("x", values)
+    c = g.input("c", np.linspace(1, 2, BIG))
+    result = check(run(g, ops.sum(ops.mul(ops.relu(x, name="r"), c, name="y"), name="L")), F64)
+    grad = result.nodes["x"].grad
+    assert not result.failed and np.array_equal(np.flatnonzero(grad.codes == KINK), zeros)
+
+
+def test_the_noise_allowed_for_is_the_round_off_of_a_central_difference_and_no_more():
+    """8 · machine eps · (|F(x+h)| + |F(x-h)|) / 2h (README): for F = Σx² ≈ 10 at h = 1e-6, about
+    1.8e-8; a bug of 1e-7 on a gradient of 1e-3 is 10x above that and atol, and must be blamed."""
+    x0 = np.full(10, 1.0)
+    x0[3] = 5e-4
+    g = Graph()
+    x = g.param("x", x0)
+    q = ops.square(x, name="q")
+    result = check(run(g, ops.sum(q, name="L")), F64)
+    assert result.verdict == "pass"
+    theory = 8 * np.finfo(np.float64).eps * 2 * 10.0 / (2 * 1e-6)
+    assert result.nodes["x"].grad.noise.max() < 2 * theory
+    assert result.nodes["q"].local[0].noise.max() < 2 * theory
+
+    def backward(u, out, x):
+        g_ = 2 * x * u
+        g_[3] += 1e-7
+        return g_
+
+    g = Graph()
+    x = g.param("x", x0)
+    wrong = ops.square.with_backward(backward)
+    result = check(run(g, ops.sum(wrong(x, name="q"), name="L")), F64)
+    assert result.blame == ["q"]
+    assert [int(i) for i in np.flatnonzero(result.nodes["q"].local[0].codes == MISMATCH)] == [3]
+
+
+def test_the_lean_compare_of_a_big_tensor_still_shows_its_kinks():
+    values = np.random.default_rng(2).uniform(-1, 1, 300_000)
+    values[123_456] = 0.0
+    g = Graph()
+    x = g.param("x", values)
+    result = check(
+        run(g, ops.sum(ops.relu(x, name="r"), name="L")), CheckSettings.for_dtype("float64", lean=True)
+    )
+    assert result.nodes["r"].status == "kink" and result.nodes["x"].grad.n_kink == 1
+
+
+def test_every_nan_probe_of_a_tensor_is_looked_at_again_not_only_the_first_few():
+    """log near 0: the ±eps probe leaves the domain, a smaller step does not. 300 such elements,
+    more than the 256 refine takes at once in the first pass: none may be left unjudged."""
+    x0 = np.full(40, 5e-7)
+    g = Graph()
+    x = g.param("x", x0)
+    result = check(run(g, ops.sum(ops.log(x, name="l"), name="L")), F64)
+    assert result.verdict == "pass", result.unchecked()
+    assert result.nodes["l"].local[0].n_probed == 40 and result.nodes["x"].grad.n_probed == 40
+
+
+def test_one_wrong_element_gets_no_constant_of_its_own():
+    a = np.array([1.0, 2.0, 3.0, 4.3])
+    n = np.array([1.0, 2.0, 3.0, 4.0])
+    codes = np.array([OK, OK, OK, MISMATCH], dtype=np.int8)
+    one = Comparison(
+        a, n, np.abs(a - n), np.abs(a - n) / a, np.zeros(4, bool), np.zeros(4), codes, "mismatch"
+    )
+    assert diagnosis.diagnose(one, set()) is None  # "analytic is 1.075 × numeric" says nothing
+    a2 = np.array([1.0, 2.0, 3.3, 4.4])
+    codes2 = np.array([OK, OK, MISMATCH, MISMATCH], dtype=np.int8)
+    two = Comparison(
+        a2, n, np.abs(a2 - n), np.abs(a2 - n) / a2, np.zeros(4, bool), np.zeros(4), codes2, "mismatch"
+    )
+    assert diagnosis.diagnose(two, set()) == "analytic is 11/10 × numeric"
+
+
+def test_refine_calls_an_element_ok_only_when_its_estimate_is_settled():
+    """sqrt at 1e-20: every step leaves the asymptotic regime or the domain; no estimate settles,
+    so the element is unchecked (exit 3), never ok on an estimate whose error means nothing."""
+    g = Graph()
+    x = g.param("x", np.array([1e-20, 1.0]))
+    root = custom_op("root", np.sqrt, lambda u, out, x: u / (2 * np.sqrt(x)))
+    result = check(run(g, ops.sum(root(x, name="r"), name="L")), F64)
+    local = result.nodes["r"].local[0]
+    assert result.verdict == "incomplete" and local.codes.tolist()[1] == OK
+    assert local.codes.tolist()[0] != OK
