@@ -73,7 +73,7 @@ async def test_the_inspector_tells_forward_from_backward_at_chosen_steps():
         text = inspector(app)
         assert "backward step 7 of 12" in text and "∂f/∂e = -1/e² = -1/1.135² = -0.7758" in text
         await pilot.press("end")
-        assert "sends dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.3150" in inspector(app)
+        assert "sends dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.315" in inspector(app)
         await pilot.press("]")
         assert "forward step 6 of 12" in inspector(app)
         await pilot.press("home")

@@ -21,9 +21,9 @@ def inspect(session: Session, step: int, name: str | None = None, width: int = 7
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(6.0, "6.000"), (-0.7758, "-0.7758"), (0.0, "0"), (1e-11, "1.000e-11"), (float("nan"), "NaN")],
+    [(6.0, "6"), (-0.7758, "-0.7758"), (0.0, "0"), (1e-11, "1e-11"), (0.105, "0.105"), (float("nan"), "NaN")],
 )
-def test_numbers_keep_four_significant_digits(value, text):
+def test_numbers_keep_four_significant_digits_and_drop_trailing_zeros(value, text):
     assert tf.num(value) == text
 
 
@@ -32,7 +32,7 @@ def test_a_small_tensor_is_aligned_and_marks_mismatching_and_kinked_elements():
     lines = tf.grid(np.array([[1.0, -22.5], [0.125, 3.0]]), codes)
     plain = [line.plain for line in lines]
     assert len({len(p) for p in plain}) == 1  # aligned
-    assert "-22.50!" in plain[0] and "0.1250~" in plain[1]
+    assert "-22.5!" in plain[0] and "0.125~" in plain[1]
     styled = [span.style for span in lines[0].spans]
     assert tf.CODE_STYLE[MISMATCH] in styled
 
@@ -61,9 +61,9 @@ def test_a_negative_operand_is_parenthesised_only_where_the_formula_does_not_enc
 def test_backward_step_shows_upstream_local_derivative_and_what_it_sends():
     session = session_of("sigmoid-chain")
     text = inspect(session, session.backward_end)
-    assert "dL/da = 0.1050" in text and "numeric 0.1050" in text
+    assert "dL/da = 0.105\n" in text and "numeric 0.105 " in text
     assert "∂a/∂x = w0 = 3  numeric 3" in text
-    assert "sends dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.3150" in text
+    assert "sends dL/dx = dL/da · ∂a/∂x = 0.105 · 3 = 0.315" in text
     assert "  (F₊ - F₋)/2h = 0.105   analytic 0.105   ✓ ok" in text
 
 

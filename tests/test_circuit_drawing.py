@@ -16,7 +16,8 @@ from session_support import session_of
 from tui_backprop.app.app import make_app
 from tui_backprop.app.circuit import labels as cl
 from tui_backprop.app.circuit.layout import Layout, layout
-from tui_backprop.app.circuit.view import CircuitView, neighbourhood, overlays
+from tui_backprop.app.circuit.paint import overlays
+from tui_backprop.app.circuit.view import CircuitView, neighbourhood
 
 BUILT_INS = ["sigmoid-chain", "l1-mse", "two-layer-net", "softmax", "deep-mlp", "digits"]
 WHOLE = ("sigmoid-chain", "softmax")

@@ -61,3 +61,10 @@ def test_circuit_frames_the_blamed_gate(snap_compare, size):
 def test_presenter_mode(snap_compare, size):
     app = make_app("sigmoid-chain")
     assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(("end", "P")))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_presenter_card_of_the_softmax_with_its_jacobian(snap_compare, size):
+    """J = diag(s) - s sᵀ with its numbers and what it sends, the circuit around the gate."""
+    app = make_app("softmax")
+    assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(("end", "P")))

@@ -23,8 +23,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_backprop.app.circuit.layout import Layout
+from tui_backprop.app.circuit.paint import Overlay, overlays, runs, static_runs
 from tui_backprop.app.look import digits as display
-from tui_backprop.app.look import styles as st
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
@@ -32,19 +32,11 @@ if TYPE_CHECKING:
     from tui_backprop.app.circuit.labels import CircuitState, Plan
     from tui_backprop.app.model.session import Session
 
-Overlay = tuple[int, str, str]
-"""(x, text, style) written over a row of the static drawing."""
 HiddenWire = Callable[[], "tuple[str, str] | None"]
 """The wire (and which label) the quiz hides as ``?`` (``Quiz.hidden_wire``)."""
 
-STATIC = {"wire": st.WIRE, "gate": "bold", "leaf": st.LABEL, "shape": st.DIM}
-"""The styles of the drawing itself: wires, gates, leaf names, shapes."""
-LIT = st.BACKWARD
-"""The wires a step moves a number along."""
-
 FLAT_BELOW = 32
 """Terminals with fewer rows write small matrices on one line (``[1 2; 3 4]``) in the circuit."""
-_DOUBLE = str.maketrans("╭╮╰╯─│┤├", "╔╗╚╝═║╢╟")
 CACHED_STEPS = 256
 """Steps whose labels and overlays are kept."""
 
@@ -153,7 +145,7 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self.layout_ = layout
         self._states.clear()
         self._overlays.clear()
-        self._base = [_runs(row, layout, y) for y, row in enumerate(layout.rows)]
+        self._base = [static_runs(row, layout, y) for y, row in enumerate(layout.rows)]
         self._strips.clear()
         self._sized_for = None
         self.rows = {}
@@ -254,24 +246,9 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
     def _row_strip(self, row: int, overlay: tuple[Overlay, ...], base: Style) -> Strip:
         layout = self.layout_
         assert layout is not None
-        chars = list(layout.rows[row])
-        styles: list[str] = [""] * len(chars)
-        for x0, x1, name in self._base[row]:
-            for x in range(x0, x1):
-                styles[x] = name
-        for x, text, name in overlay:
-            for k, ch in enumerate(text):
-                if 0 <= x + k < len(chars):
-                    chars[x + k] = ch
-                    styles[x + k] = name
-        segments = []
-        start = 0
-        for x in range(1, len(chars) + 1):
-            if x == len(chars) or styles[x] != styles[start]:
-                style = base + self._style(styles[start]) if styles[start] else base
-                segments.append(Segment("".join(chars[start:x]), style))
-                start = x
-        return Strip(segments, len(chars))
+        pieces = runs(layout, row, self._base[row], overlay)
+        segments = [Segment(text, base + self._style(name) if name else base) for text, name in pieces]
+        return Strip(segments, len(layout.rows[row]))
 
     def notify_style_update(self) -> None:
         """A theme or CSS change: cached strips and styles carry the old colours."""
@@ -287,86 +264,6 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         name = self.layout_.gate_at(offset.x + int(self.scroll_x), offset.y + int(self.scroll_y))
         if name is not None:
             self.post_message(self.Selected(name))
-
-
-def _runs(row: str, layout: Layout, y: int) -> list[tuple[int, int, str]]:
-    """The static styles of one row: wires dim, gates bold, leaf names coloured, shapes grey."""
-    runs = []
-    start = None
-    for x in range(len(row) + 1):
-        is_wire = (x, y) in layout.wires
-        if is_wire and start is None:
-            start = x
-        elif not is_wire and start is not None:
-            runs.append((start, x, STATIC["wire"]))
-            start = None
-    for gate in layout.gates.values():
-        if gate.is_op and gate.top <= y <= gate.bottom:
-            runs.append((gate.x0, gate.x1, STATIC["gate"]))
-            if y == gate.bottom and gate.shape:
-                at = row.find(f" {gate.shape} ", gate.x0)
-                if at >= 0:
-                    runs.append((at, at + len(gate.shape) + 2, STATIC["shape"]))
-        elif not gate.is_op and y == gate.y:
-            runs.append((gate.name_x, gate.name_x + len(gate.name), STATIC["leaf"]))
-        elif not gate.is_op and y == gate.y + 1 and gate.shape:
-            runs.append((gate.shape_x, gate.shape_x + len(gate.shape), STATIC["shape"]))
-    return runs
-
-
-def overlays(layout: Layout, state: CircuitState) -> dict[int, tuple[Overlay, ...]]:
-    """Per row, the text and styles a step writes over the static drawing: only into label slots,
-    callout places and gates (restyled), never over a wire (README: "Teaching with it")."""
-    rows: dict[int, list[Overlay]] = {}
-
-    def put(x: int, y: int, text: str, style: str) -> None:
-        if text:
-            rows.setdefault(y, []).append((x, text, style))
-
-    for gate, position in state.lit:
-        cells = layout.inputs.get(gate, [])
-        if position < len(cells):
-            for x, y in cells[position]:
-                put(x, y, layout.rows[y][x], LIT)
-    for name in state.lit_outputs:
-        slot = layout.slots.get(name)
-        gate = layout.gates.get(name)
-        if slot is not None and gate is not None:
-            put(gate.x1, slot.y, layout.rows[slot.y][gate.x1 : slot.x1], LIT)
-    for name, gate in layout.gates.items():
-        if name in state.blamed:
-            for y in range(gate.top, gate.bottom + 1):
-                put(gate.x0, y, layout.rows[y][gate.x0 : gate.x1].translate(_DOUBLE), st.BLAME)
-        elif name == state.current:
-            for y in range(gate.top, gate.bottom + 1):
-                put(gate.x0, y, layout.rows[y][gate.x0 : gate.x1], "bold reverse")
-        elif name == state.inspected:
-            put(gate.x0, gate.y, layout.rows[gate.y][gate.x0 : gate.x1], "underline")
-        mark = state.marks.get(name)
-        if mark is not None:
-            symbol, style = mark
-            put(gate.mark_x, gate.top if gate.is_op else gate.y, symbol, style)
-    for name, slot in layout.slots.items():
-        labels = state.labels.get(name)
-        if labels is None:
-            continue
-        for label, first in ((labels.above, slot.y - len(labels.above.rows)), (labels.below, slot.y + 1)):
-            for r, text in enumerate(label.rows):
-                put(slot.x0, first + r, _fit(text, slot.width), label.style)
-            for r, a, b, style in label.elements:
-                if b <= slot.width:
-                    put(slot.x0 + a, first + r, label.rows[r][a:b], style)
-    drawn: dict[int, list[tuple[int, int]]] = {}
-    for key, (text, style) in state.callouts.items():
-        place = layout.callouts.get(key)
-        if place is None:
-            continue
-        x, y = place
-        if any(a < x + len(text) and x < b for a, b in drawn.get(y, ())):
-            continue  # only the quiz's ? (shown a step early) can meet another: it was drawn first
-        drawn.setdefault(y, []).append((x, x + len(text)))
-        put(x, y, text, style)
-    return {y: tuple(items) for y, items in rows.items()}
 
 
 def neighbourhood(layout: Layout, state: CircuitState) -> list[Region]:
@@ -408,7 +305,3 @@ def _slot_regions(layout: Layout, names: list[str]) -> list[Region]:
         if slot is not None:
             regions.append(Region(slot.x0, slot.y - slot.above, slot.width, slot.above + slot.below + 1))
     return regions
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation
+from tui_backprop.app.inspector.matrices import matrix_lines
 from tui_backprop.app.inspector.verdict import place, verdict_lines
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import styles as st
@@ -71,7 +72,10 @@ class _Inspector:
 
     def extend(self, lines: list[Text], indent: int = 2) -> None:
         pad = " " * indent
-        self.out.extend(Text(pad) + line for line in lines)
+        for line in lines:
+            padded = Text(pad) + line
+            padded.no_wrap = line.no_wrap  # a matrix row is cropped, never wrapped
+            self.out.append(padded)
 
     def followed_in(self, name: str, array: np.ndarray) -> tuple[int, ...] | None:
         """The element followed in tensor ``name``, to underline in a grid of ``array``."""
@@ -390,7 +394,16 @@ class _Inspector:
                 continue
             if position < len(links):
                 link = links[position]
-                self.extend(derivation.tensor_link_lines(link, self.name), 4)
+                matrices = matrix_lines(self.s, self.name, position, self.width - 4)
+                if matrices is None:
+                    self.extend(derivation.tensor_link_lines(link, self.name), 4)
+                else:
+                    lines = [derivation.local_line(link), derivation.product_line(link, self.name)]
+                    self.extend([line for line in lines if line is not None], 4)
+                    rows = matrices.split("\n")
+                    for row in rows:
+                        row.no_wrap = True  # a matrix is cropped, never broken across lines
+                    self.extend(list(rows), 4)
                 if link.focus is not None and (link.local is None or link.upstream is None):
                     self.extend(derivation.element_rule(self.s, self.name, position, link.focus), 4)
             if jac is not None and jac.size == 1:

@@ -43,7 +43,8 @@ SMALL_ROWS = 8
 
 
 def num(x: float, digits: int | None = None) -> str:
-    """One number with ``digits`` significant digits (default: the setting); exact zero stays ``0``."""
+    """One number with ``digits`` significant digits (default: the setting), trailing zeros dropped
+    as everywhere (README "Numbers": ``0.105 · 1 = 0.105``, never ``0.1050``); zero is ``0``."""
     digits = _display.digits() if digits is None else digits
     x = float(x)
     if math.isnan(x):
@@ -52,7 +53,7 @@ def num(x: float, digits: int | None = None) -> str:
         return "∞" if x > 0 else "-∞"
     if x == 0:
         return "0"
-    return _short_exponent(f"{x:#.{digits}g}")
+    return _short_exponent(f"{x:.{digits}g}")
 
 
 def _short_exponent(text: str) -> str:
@@ -64,11 +65,8 @@ def _short_exponent(text: str) -> str:
 
 
 def short(x: float) -> str:
-    """A compact number for formulas and lists: ``6`` not ``6.000``."""
-    x = float(x)
-    if math.isnan(x) or math.isinf(x) or x == 0:
-        return num(x)
-    return _short_exponent(f"{x:.{_display.digits()}g}")
+    """A number inside a formula or a list: the same as ``num`` (one style everywhere)."""
+    return num(x)
 
 
 def err(x: float, dtype: np.dtype | str | None = None) -> str:

@@ -1,8 +1,11 @@
 """What the presenter card says about a step: pure functions from a ``Session`` to its parts.
 
-The title, the formula with its numbers, the node's value and upstream gradient as large digits,
-each local derivative written out and what is sent on (as digits for the first ``MAX_SENT``
-inputs), and the verdict. ``screen.py`` lays the parts out; nothing here knows about Textual.
+The title, the formula with its numbers, the circuit around the gate (drawn by ``circuit/around.py``),
+the node's value and upstream gradient, each local derivative written out and what is sent on, and
+the verdict. A number is large digits; a tensor is its numbers (``look/pictures.py``: a row, a small
+matrix with tall brackets), never a norm. A matrix op's rule is laid out as matrices with the
+numbers in, a softmax's as its Jacobian and what it sends (``teach.matrix_rules``), wrong elements
+marked. ``screen.py`` lays the parts out; nothing here knows about Textual.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from rich.text import Text
 
 from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation as dv
+from tui_backprop.app.inspector.matrices import matrix_lines
+from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.look import pictures as pic
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, bug_words
 from tui_backprop.app.train.words import loss_change, update_lines
@@ -29,29 +35,62 @@ MAX_SENT = 3
 
 
 def big(array: np.ndarray | None) -> str:
-    """A number for large digits: the scalar, or a tensor's norm (its shape is said in the caption)."""
+    """A number for large digits (``?`` unknown; a tensor has none: it is written as numbers)."""
     if array is None:
         return "?"
     a = np.asarray(array)
     if a.size == 1:
-        return tf.num(a.reshape(-1)[0]).replace("∞", "inf")
-    with np.errstate(all="ignore"):
-        return tf.num(float(np.linalg.norm(a.astype(np.float64).reshape(-1))))
+        return door.number(float(a.reshape(-1)[0]), display.digits()).replace("∞", "inf")
+    return ""
 
 
 def caption(label: str, array: np.ndarray | None) -> str:
     if array is None or np.asarray(array).size == 1:
         return label
-    return f"{label}   norm of {tf.shape_str(np.shape(array))}"
+    return f"{label}   {tf.shape_str(np.shape(array))}"
+
+
+def number(label: str, array: np.ndarray | None, gradient: bool, wrong: np.ndarray | None = None) -> Number:
+    """A number in large digits, or a tensor as its numbers (``rows``, the ``wrong`` elements
+    marked ``!``), under its caption."""
+    if array is None or np.asarray(array).size == 1:
+        return Number(caption(label, array), big(array), gradient)
+    drawn = pic.picture(np.asarray(array), display.digits(), wrong)
+    return Number(caption(label, array), "", gradient, drawn.rows)
+
+
+def sent_wrong(session: Session, name: str, position: int) -> np.ndarray | None:
+    """The elements of what ``name`` sends input ``position`` that its local check finds wrong,
+    once that may be shown (README: no spoilers)."""
+    check = session.checks.get(name)
+    if check is None or session.status_of(name) in ("hidden", "pending"):
+        return None
+    local = check.local.get(position)
+    sent = session.trace.contributions.get(name, {})
+    if local is None or position >= len(sent) or np.shape(local.codes) != np.shape(sent[position]):
+        return None
+    return np.asarray(local.codes) == 1  # MISMATCH (look/numbers.py)
+
+
+def inline(array: np.ndarray | None) -> str:
+    """A tensor inside a formula: a number, a row, a small matrix on one line, else its shape."""
+    if array is None:
+        return "?"
+    a = np.asarray(array)
+    if pic.form(a.shape, flat=True) == "summary":
+        return f"‹{tf.shape_str(a.shape)}›"
+    return pic.picture(a, display.digits(), flat=True).rows[0]
 
 
 @dataclass(frozen=True)
 class Number:
-    """One large number: its caption, its digits, and whether it is a gradient (drawn in yellow)."""
+    """One large number: its caption, its digits, and whether it is a gradient (drawn in yellow);
+    a tensor has no digits but its ``rows`` of numbers."""
 
     label: str
     digits: str
     gradient: bool
+    rows: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,6 +105,8 @@ class Card:
     verdict: Text = field(default_factory=Text)
     path: Text = field(default_factory=Text)
     """The path of the element followed in the step's tensor (empty where all is scalars)."""
+    circuit: list[Text] = field(default_factory=list)
+    """The circuit around the gate (``circuit/around.py``), in the circuit's colours."""
 
 
 def card(
@@ -75,12 +116,16 @@ def card(
     bug: str | None = None,
     question: Question | None = None,
     run: Training | None = None,
+    circuit: list[Text] | None = None,
+    width: int = 200,
 ) -> Card:
     """The card for the session's current step; in a tensor, the element ``focus`` follows is the
     one written out, and ``path`` is its path (README "The element to follow"). ``bug``: the bug
     as it may be called (``Model.bug_label``: ``bug 2`` in mystery-bug mode). ``question``: quiz
     mode, the step's result is asked for: the card shows ``?`` where the answer would be. ``run``:
-    the training the iteration shown belongs to (the loss's change is written on the loss)."""
+    the training the iteration shown belongs to (the loss's change is written on the loss).
+    ``circuit``: the circuit around the gate, drawn (``circuit/around.py``); ``width``: the card's,
+    for matrices laid out side by side."""
     current = session.current
     name = session.node_name
     trace = session.trace
@@ -102,32 +147,25 @@ def card(
     formula = Text()
     if node.op is not None:
         formula.append(node.formula() or "", style="bold")
-        shown = [
-            tf.inline(v) if (v := trace.value_at(p.name, step)) is not None else "?" for p in node.inputs
-        ]
+        shown = [inline(trace.value_at(p.name, step)) for p in node.inputs]
         value = trace.value_at(name, step)
         formula.append("\n")
         formula.append(door.plug(node, shown))
         formula.append(" = ")
-        formula.append(tf.inline(value) if value is not None else "?", style="bold")
+        formula.append(inline(value), style="bold")
 
     value = trace.value_at(name, step)
     backward = phase == "backward"
     upstream = trace.grad_at(name, step) if backward else None
-    main = [
-        Number(caption(f"value {name}", value), big(value), gradient=False),
-        Number(
-            caption(f"upstream dL/d{name}", upstream) if backward else "",
-            big(upstream) if backward else "",
-            True,
-        ),
-    ]
+    main = [number(f"value {name}", value, gradient=False)]
+    main.append(number(f"upstream dL/d{name}", upstream, True) if backward else Number("", "", True))
 
     local = Text()
     sent: list[Number] = []
     if backward and node.op is not None:
         for link in dv.links_for(session, name, focus):
-            lines = [dv.local_line(link), dv.product_line(link, name), dv.matrix_line(link)]
+            matrices = matrix_lines(session, name, link.position, width)
+            lines = [dv.local_line(link), dv.product_line(link, name), matrices or dv.matrix_line(link)]
             if link.focus is not None and (link.local is None or link.upstream is None):
                 lines += dv.element_rule(session, name, link.position, link.focus)
             for line in lines:
@@ -135,13 +173,13 @@ def card(
                     local.append_text(line)
                     local.append("\n")
             if link.position < MAX_SENT:
-                label = caption(f"sends dL/d{link.parent}", link.sent_array)
-                sent.append(Number(label, big(link.sent_array), gradient=True))
+                wrong = sent_wrong(session, name, link.position)
+                sent.append(number(f"sends dL/d{link.parent}", link.sent_array, True, wrong))
     elif session.update is not None:
         local = Text("\n").join(update_lines(session, focus))
     elif node.op is not None:
         local.append("inputs  ", style=st.PROSE)
-        local.append("   ".join(f"{p.name} = {tf.inline(trace.values[p.name])}" for p in node.inputs))
+        local.append("   ".join(f"{p.name} = {inline(trace.values[p.name])}" for p in node.inputs))
 
     verdict = Text()
     status = session.status_of(name)
@@ -153,14 +191,16 @@ def card(
                 local_check = check.local.get(position)
                 if local_check is not None and local_check.numeric.size == 1:
                     verdict.append(f"  numeric dL/d{parent.name} ", style=st.PROSE)
-                    verdict.append(tf.num(local_check.numeric.reshape(-1)[0]), style="bold")
+                    verdict.append(big(local_check.numeric), style="bold")
     change = loss_change(run, session.iteration) if run is not None and session.iteration else None
     if change is not None and name == trace.output.name and value is not None:
         local = Text("\n").join([local, change]) if local else change
+    local.rstrip()
     shown_path = dv.path_line(path) if path is not None else Text()
+    full = Card(title, formula, main, local, sent, verdict, shown_path, circuit or [])
     if question is not None:
-        return asking(Card(title, formula, main, local, sent, verdict, shown_path), question, backward)
-    return Card(title, formula, main, local, sent, verdict, shown_path)
+        return asking(full, question, backward)
+    return full
 
 
 def asking(full: Card, question: Question, backward: bool) -> Card:

@@ -25,6 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_backprop.app import keys
+from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
 from tui_backprop.app.model.elements import Elements
@@ -35,7 +36,10 @@ from tui_backprop.app.watching import Watching
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tui_backprop.app.circuit.labels import Plan
+    from tui_backprop.app.circuit.layout import Layout
     from tui_backprop.app.engine import Question
+    from tui_backprop.app.model.session import Session
     from tui_backprop.app.presenter.card import Card, Number
 
     Asked = Callable[[], Question | None]
@@ -47,6 +51,8 @@ GAP = 4
 KEYS = "n next · p previous · c continue · < > digits · Esc back"
 QUIZ_KEYS = "n shows the answer · p previous · < > digits · Esc back"
 CACHED = 128
+FLAT_BELOW = 32
+"""A card shorter than this writes the circuit's small matrices on one line."""
 
 
 class PresenterCard(Watching, Widget):
@@ -75,6 +81,10 @@ class PresenterCard(Watching, Widget):
         self._shown: list[Strip] | None = None
         """The lines on screen (a step repaints only those that change)."""
         self._shown_size = self.size
+        self._plan: tuple[tuple, Plan] | None = None
+        """The circuit's plan of this trace (label sizes, callouts), for the circuit around the gate."""
+        self._around: dict[str, Layout] = {}
+        """The circuit around each gate, laid out once."""
 
     def model_changed(self, touched: Aspect) -> None:
         if touched & (Aspect.SESSION | Aspect.DISPLAY | Aspect.CHECK):
@@ -135,29 +145,56 @@ class PresenterCard(Watching, Widget):
         path = Elements(self.model).path(session.node_name) if shows_a_path(session) else None
         question = self.question()
         run = self.model.training.run if self.model.training is not None else None
-        parts = card(session, self.model.focus(), path, self.model.bug_label(), question, run)
-        self.card = parts
+        circuit = self._circuit(session, height)
         inner = max(1, width - 2 * PADDING)
-        rows = self._text(parts.title, inner)
-        rows.append(self._blank(inner))
+        focus, bug = self.model.focus(), self.model.bug_label()
+        self.card = parts = card(session, focus, path, bug, question, run, circuit, inner)
+        formula_style = self.get_component_rich_style("card--formula", partial=True)
+        head = self._text(parts.title, inner)
         if self.model.note:
-            rows += self._text(styled(f"🔖 {self.model.note}", st.FORWARD), inner)
-        rows += self._text(parts.formula, inner, self.get_component_rich_style("card--formula", partial=True))
-        if parts.path:
-            rows += self._text(parts.path, inner)
-        rows.append(self._blank(inner))
-        rows += self._numbers(parts.main, inner)
-        rows.append(self._blank(inner))
-        rows += self._text(parts.local, inner)
-        rows.append(self._blank(inner))
-        if parts.sent:
-            rows += self._numbers(parts.sent, inner)
-        rows += self._text(parts.verdict, inner)
+            head += self._text(styled(f"🔖 {self.model.note}", st.FORWARD), inner)
+        if parts.formula.plain:
+            head += self._text(parts.formula, inner, formula_style)
+        wide = max((line.cell_len for line in parts.circuit), default=0)
+        drawing = [self._text(line, inner)[0].crop(0, wide) for line in parts.circuit]
+        main = self._numbers(parts.main, inner)
+        beside = (self._numbers(parts.main, inner, drawing) or None) if drawing and wide <= inner else None
+        sections = [
+            ("head", head),
+            ("path", self._text(parts.path, inner) if parts.path else []),
+            ("circuit", [] if beside is not None or wide > inner else drawing),
+            ("main", beside if beside is not None else main),
+            ("local", self._text(parts.local, inner)),
+            ("sent", self._numbers(parts.sent, inner) if parts.sent else []),
+            ("verdict", self._text(parts.verdict, inner)),
+        ]
+        rows = fit(sections, height - 1, self._blank(inner), [("main", main)])
         margin = Strip.blank(PADDING, base)
         lines = [Strip.join([margin, row, margin]) for row in rows[: max(0, height - 1)]]
         lines += [Strip.blank(width, base)] * (height - 1 - len(lines))
         keys_line = self._text(styled(QUIZ_KEYS if question else KEYS, st.PROSE), inner)[0]
         return [*lines, Strip.join([margin, keys_line, margin])]
+
+    def _circuit(self, session: Session, height: int) -> list[Text]:
+        """The circuit around the step's gate: laid out once per node, painted per step."""
+        from tui_backprop.app.circuit import around, labels
+
+        flat = height < FLAT_BELOW
+        key = (id(session.trace), display.digits(), flat)
+        if self._plan is None or self._plan[0] != key:
+            self._plan = (key, labels.plan(session, flat))
+            self._around.clear()
+        plan = self._plan[1]
+        name = session.node_name
+        if session.trace.graph[name].op is None or session.update is not None:
+            return []  # a leaf, or an update step: no gate to stand in
+        drawn = self._around.get(name)
+        if drawn is None:
+            drawn = self._around[name] = around.around_layout(plan, name)
+        lines = around.around(session, plan, drawn, self.model.focus())
+        while lines and not lines[-1].plain.strip():
+            lines.pop()
+        return lines
 
     @property
     def ground(self) -> Style:
@@ -175,26 +212,87 @@ class PresenterCard(Watching, Widget):
         lines = console.render_lines(text, options, style=base, pad=False)
         return [Strip(line).extend_cell_length(width, self.ground) for line in lines]
 
-    def _numbers(self, numbers: list[Number], width: int) -> list[Strip]:
-        """Large numbers side by side, each under its caption, ``GAP`` cells apart."""
+    def _numbers(self, numbers: list[Number], width: int, right: list[Strip] | None = None) -> list[Strip]:
+        """Large numbers side by side, each under its caption, ``GAP`` cells apart; a tensor's
+        numbers as rows of text in the same place; ``right``: lines to put at the right edge (the
+        circuit around the gate), when they fit beside the numbers."""
+        from tui_backprop.app.inspector.matrices import laid_out
+
         console = self.app.console
         base, ground = self.rich_style, self.ground
         label_style = base + self.get_component_rich_style("card--label", partial=True)
-        rows: list[list[Strip]] = [[], [], [], []]
+        columns = []
         for number in numbers:
             part = "card--grad" if number.gradient else "card--value"
             digit_style = base + self.get_component_rich_style(part, partial=True)
-            digit_width = Digits.get_width(number.digits)
+            if number.rows:
+                body = [self._text(laid_out((row,)), len(row), digit_style)[0] for row in number.rows]
+            elif number.digits:
+                options = console.options.update(width=max(1, Digits.get_width(number.digits)), height=3)
+                drawn = console.render_lines(
+                    Digits(number.digits, digit_style), options, style=base, pad=False
+                )
+                body = [Strip(line) for line in drawn[:3]]
+            else:
+                body = []
             label_width = Text(number.label).cell_len
-            box = max(digit_width, label_width)
             label = Strip([Segment(number.label, label_style)], label_width) if number.label else Strip([])
-            rows[0].append(label.extend_cell_length(box + GAP, ground))
-            options = console.options.update(width=max(1, digit_width), height=3)
-            digits = console.render_lines(Digits(number.digits, digit_style), options, style=base, pad=False)
-            for k in range(3):
-                line = Strip(digits[k]) if number.digits and k < len(digits) else Strip([])
-                rows[k + 1].append(line.extend_cell_length(box + GAP, ground))
-        return [Strip.join(row).crop_extend(0, width, ground) for row in rows]
+            columns.append([label, *body])
+        used = sum(max(line.cell_length for line in column) + GAP for column in columns)
+        drawing = right or []
+        drawn_width = max((line.cell_length for line in drawing), default=0)
+        if drawing and used + drawn_width > width:
+            return []  # no room beside: the caller draws them apart
+        depth = max([len(column) for column in columns] + [len(drawing)])
+        rows = []
+        for k in range(depth):
+            row = []
+            for column in columns:
+                box = max(line.cell_length for line in column)
+                line = column[k] if k < len(column) else Strip([])
+                row.append(line.extend_cell_length(box + GAP, ground))
+            strip = Strip.join(row).crop_extend(0, width - drawn_width if drawing else width, ground)
+            if drawing:
+                line = drawing[k] if k < len(drawing) else Strip([])
+                strip = Strip.join([strip, line.crop_extend(0, drawn_width, ground)])
+            rows.append(strip)
+        return rows
+
+
+DROPPED = ("path", "circuit", "sent")
+"""What a card too tall for the screen leaves out, first to last (after its blank lines)."""
+
+
+def fit(
+    sections: list[tuple[str, list[Strip]]],
+    height: int,
+    blank: Strip,
+    fallback: list[tuple[str, list[Strip]]],
+) -> list[Strip]:
+    """The sections one under the other with a blank line between, as many of those as there is
+    room for; when even without them they are taller than ``height``, without the sections of
+    ``DROPPED`` in turn (once the circuit is left out, the numbers it stood beside take their
+    ``fallback`` form)."""
+    present = [(name, rows) for name, rows in sections if rows]
+
+    def stacked(parts: list[tuple[str, list[Strip]]], gaps: int) -> list[Strip]:
+        """One under the other, a blank line after each of the first ``gaps`` sections."""
+        out: list[Strip] = []
+        for k, (_, rows) in enumerate(parts):
+            if k and k <= gaps:
+                out.append(blank)
+            out += rows
+        return out
+
+    for drop in (None, *DROPPED):
+        if drop == "circuit":
+            replacements = dict(fallback)
+            present = [(name, replacements.get(name, rows)) for name, rows in present]
+        present = [(name, rows) for name, rows in present if name != drop]
+        rows = stacked(present, 0)
+        if len(rows) <= height:
+            return stacked(present, min(len(present) - 1, height - len(rows)))
+    return rows
 
 
 class PresenterScreen(AnswersOnce, Screen[None]):
