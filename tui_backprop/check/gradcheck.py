@@ -266,12 +266,14 @@ def _direct_is_cheap(
     reach: dict[str, tuple[int, int, int]] | None,
     every_element: bool = False,
 ) -> bool:
+    """Few probes of few elements each: each probe re-runs ``elements`` downstream and starts from a
+    row of the node's own size (a perturbed copy, or a tangent's basis row), both counted."""
     if reach is None:
         return False
     ops, elements, _ = reach[node.name]
     size = trace.values[node.name].size
     probes = size if every_element else min(size, settings.sample or size)
-    return ops <= budget.FAST_OPS and probes * elements <= budget.FAST_WORK
+    return ops <= budget.FAST_OPS and probes * (elements + size) <= budget.FAST_WORK
 
 
 # ---------------------------------------------------------------- probing
