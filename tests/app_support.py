@@ -63,3 +63,44 @@ def screen_text(app: BackpropApp) -> str:
             line = line.ljust(column)[:column] + text + line[column + len(text) :]
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+HOSTILE_PATHS = {
+    "": ("empty", "type a path"),
+    ".": ("dot", "is a folder"),
+    "/": ("root", "is a folder"),
+    "folder": ("a folder", "is a folder"),
+    "~nosuchuser/x": ("unknown user", "there is no user named 'nosuchuser'"),
+    "a\x00b": ("NUL", "control characters"),
+    "pipe.md": ("FIFO", "is a FIFO (named pipe), not a file"),
+    "missing/x": ("missing folder", "there is no folder"),
+    "x" * 300: ("name too long", "too long"),
+}
+"""Paths typed into a save dialog, each with what the dialog must say (``pipe.md`` and ``pipe.toml``
+are FIFOs, ``folder`` a folder, made by the test)."""
+
+HOSTILE_PHRASES = [
+    "W1[99, 0] = 1",
+    "x[0, 0, 0, 0] = 1",
+    "x = [" + "-" * 1000 + "1]",
+    "x = [" + "+".join(["1"] * 990) + "]",
+    "x = " + "[" * 3000 + "]" * 3000,
+    "(" * 2000 + "1" + ")" * 2000,
+    "x = 1e400",
+    "x += -1e308",
+    "9" * 5000,
+    "nan",
+    "-inf",
+    "0x10",
+    "__import__('os').system('true')",
+    "[b]bold[/b] [/]",
+    ".",
+    "/",
+    "~nosuchuser/x",
+    "a\x00b",
+    "pipe.md",
+    "x" * 20000,
+    "",
+]
+"""What a hostile or clumsy user types into any prompt: indices out of range, deep nesting, numbers
+beyond float64, code, markup, bad paths, very long input, nothing."""

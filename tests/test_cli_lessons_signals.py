@@ -1,4 +1,4 @@
-"""The command line's edges past the scenario file: flags beside a lesson, lessons written to break the
+"""The command line's edges past the scenario file: flags over a lesson, lessons written to break the
 reader, numpy's warnings, a Ctrl-C the scenario swallows, names that would break the handout, and the
 one rule for errors under ``--json`` (README "Command line" and "Lesson files")."""
 
@@ -71,12 +71,36 @@ def test_eps_is_judged_against_the_lessons_own_dtype(tmp_path, capsys):
     assert run_cli(capsys, "check", lesson(tmp_path, F32), "--eps", "1e-9", "--dtype", "float64")[0] == 0
 
 
-@pytest.mark.parametrize("argv", [["--bug", "reciprocal-sign"], ["--dtype", "float64"]])
-@pytest.mark.parametrize("command", [[], ["serve"]])
-def test_the_app_and_serve_refuse_flags_that_a_lesson_sets_itself(tmp_path, capsys, argv, command):
-    code, out, err = run_cli(capsys, *command, lesson(tmp_path, F32), *argv)
-    assert code == 2 and out == ""
-    assert f"{argv[0]} with a lesson: the lesson sets its own bug and dtype" in one_line(err)
+@pytest.mark.parametrize(
+    ("argv", "handed"),
+    [
+        ([], (None, None)),
+        (["--bug", "reciprocal-sign"], ("reciprocal-sign", None)),
+        (["--dtype", "float64"], (None, "float64")),
+    ],
+)
+def test_the_app_applies_bug_and_dtype_over_a_lesson(tmp_path, monkeypatch, argv, handed):
+    opened = []
+    monkeypatch.setenv("TEXTUAL_DRIVER", "headless")  # no terminal needed to get as far as opening it
+    path = lesson(tmp_path, F32)
+    assert main([path, *argv], open_app=lambda *args: opened.append(args) or 0) == 0
+    assert opened == [(path, *handed, False, None, False)]  # None: the lesson's own
+
+
+def test_serve_applies_bug_dtype_and_mystery_over_a_lesson_and_refuses_a_bug_it_lacks(tmp_path, capsys):
+    from tui_backprop.cli.serve import app_argv
+
+    code, out, err = run_cli(capsys, "serve", lesson(tmp_path, F32), "--bug", "nope")
+    assert code == 2 and out == "" and "--bug: sigmoid-chain has no bug named 'nope'" in one_line(err)
+    argv = app_argv("class.toml", "2", None, False, mystery=True)
+    assert argv[3:] == ["class.toml", "--guest", "--bug", "2", "--mystery"]  # the lesson's own dtype
+    assert app_argv("sigmoid-chain", None, "float32", True)[3:] == [
+        "sigmoid-chain",
+        "--guest",
+        "--dtype",
+        "float32",
+        "--quiz",
+    ]
 
 
 # ---------------------------------------------------------------- lessons written to break the reader

@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui_backprop.teach.lesson import Lesson, load, save
-from tui_backprop.teach.saving import SaveRefusedError, SaveTarget, save_target, write_atomically
+from tui_backprop.teach.saving import (
+    SaveRefusedError,
+    SaveTarget,
+    download_name,
+    save_target,
+    write_atomically,
+)
 
 
 @pytest.fixture
@@ -152,3 +158,34 @@ def test_any_typed_text_is_a_target_or_a_refusal(tmp_path_factory, typed):
     else:
         assert target.path.is_absolute() and target.path.suffix == ".toml"
         assert target.path.parent.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("typed", "suffix", "name"),
+    [
+        ("class", ".toml", "class.toml"),
+        ("notes.txt", ".toml", "notes.toml"),
+        ("/etc/passwd", None, "passwd"),
+        ("..\\..\\win.ini", None, "win.ini"),
+        ("~nosuchuser/handout.md", None, "handout.md"),
+        ("  spaced.md  ", None, "spaced.md"),
+    ],
+)
+def test_a_download_is_named_by_the_file_name_typed_without_its_folders(typed, suffix, name):
+    assert download_name(typed, suffix=suffix) == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("", "type a file name"),
+        ("/", "type a file name"),
+        ("..", "type a file name"),
+        ("a\x00b", "control"),
+        ("x" * 300, "at most 255 bytes"),
+    ],
+)
+def test_a_download_name_that_no_browser_could_save_is_refused_in_one_line(typed, why):
+    with pytest.raises(SaveRefusedError) as caught:
+        download_name(typed, suffix=".toml")
+    assert why in str(caught.value) and "\n" not in str(caught.value)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -374,55 +373,72 @@ def test_a_guest_process_opens_only_what_was_served_and_writes_nothing(tmp_path)
     assert sorted(os.listdir(tmp_path)) == before  # no marker, no lesson, no handout
 
 
-def test_the_served_app_saves_nothing_on_the_server(serving, tmp_path):
+async def delivery_key(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> str:
+    """The key of the next file the app delivers (textual-serve's ``deliver_file_start``)."""
+
+    async def wait() -> str:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                kind, *rest = json.loads(message.data)
+                if kind == "deliver_file_start":
+                    return rest[0]
+        raise AssertionError("the socket closed before a file was delivered")
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def test_the_served_app_delivers_its_saves_to_the_browser_and_writes_nothing(serving, tmp_path):
     served = serving("sigmoid-chain")
 
-    async def try_to_save() -> tuple[str, str]:
+    async def save_both() -> list[tuple[str, str]]:
         async with (
             aiohttp.ClientSession() as http,
             http.ws_connect(f"{served.socket_url}?width=120&height=40") as ws,
         ):
             await read_until(ws, "sigmoid-chain forward 1/12", [], 60)
-            said = []
+            got = []
             for key, default in ((SAVE_LESSON, "sigmoid-chain.lesson.toml"), (HANDOUT, "-handout.md")):
-                seen: list[str] = []
+                await settled(ws)  # nothing pending: the key goes to the stepping view
                 await keys(ws, key)
-                await read_until(ws, default, seen, 30)  # the dialog, with its default path
+                await read_until(ws, "Enter sends it", [], 30)  # the dialog, worded for a guest
                 for _ in range(2):  # its path box blinking: it has the focus
                     await read_until(ws, default, [], 30)
-                await keys(ws, "\r")  # the default path, in the server's working directory
-                said.append(await read_until(ws, "writes no files", seen, 30))
-                await keys(ws, "\x1b")  # Esc closes the dialog; wait for that, or Esc M reads as alt+m
-                await read_until(ws, "q Quit", [], 30)
-            return said[0], said[1]
+                await keys(ws, "\r")
+                found = await delivery_key(ws, 30)
+                async with http.get(f"{served.url}/download/{found}") as download:
+                    assert download.status == 200
+                    got.append((download.headers["Content-Disposition"], await download.text()))
+            return got
 
-    for screen in asyncio.run(try_to_save()):
-        assert "writes no files" in screen
+    (lesson_head, lesson), (handout_head, handout) = asyncio.run(save_both())
+    assert "sigmoid-chain.lesson.toml" in lesson_head and 'scenario = "sigmoid-chain"' in lesson
+    assert "sigmoid-chain-handout.md" in handout_head and "sigmoid-chain" in handout and "| node |" in handout
     assert os.listdir(tmp_path) == []  # the served app's working directory stays empty
 
 
-def test_the_served_picker_refuses_a_path(serving, tmp_path):
-    script = tmp_path / "elsewhere" / "evil.py"
-    marker = tmp_path / "elsewhere" / "marker"
-    script.parent.mkdir()
-    script.write_text(f"open({str(marker)!r}, 'w').close()\ndef build(g, bug=None):\n    pass\n")
-    served = serving()
+def test_the_served_picker_has_no_path_box_and_lists_the_served_file(serving, tmp_path):
+    (tmp_path / "served.py").write_text(
+        '"""Served here"""\nfrom tui_backprop import ops\n\n'
+        "def build(g, bug=None):\n    return ops.sum(ops.square(g.input('x', [1.0, 2.0])), name='L')\n"
+    )
+    served = serving("served.py")
 
-    async def type_path() -> str:
+    async def open_picker() -> str:
         seen: list[str] = []
         async with (
             aiohttp.ClientSession() as http,
             http.ws_connect(f"{served.socket_url}?width=120&height=40") as ws,
         ):
+            await read_until(ws, "served forward 1/", [], 60)
+            await settled(ws)  # no redraw pending: what comes next is the answer to "o"
+            await keys(ws, "o")
             await read_until(ws, "deep-mlp", seen, 60)  # the picker, filled
-            await settled(ws)  # no redraw pending: what comes next is the answer to "/"
-            await keys(ws, "/")
-            for _ in range(3):  # the path box redrawn, then its cursor blinking: it has the focus
-                await read_until(ws, "to type here", [], 30)
-            await keys(ws, str(script))
-            await keys(ws, "\r")
-            return await read_until(ws, "could not open", seen, 30)
+            await keys(ws, "/")  # no box to type a path into: nothing happens
+            await settled(ws)
+            await keys(ws, "\r")  # the served file is highlighted: Enter opens it again
+            await read_until(ws, "served forward 1/", seen, 60)
+            return plain("".join(seen))
 
-    squeezed = re.sub(r"[\s█▀▄]+", "", asyncio.run(type_path()))  # the message, unwrapped
-    assert "aservedcopyoftheappopensonlywhatitwasservedwith" in squeezed
-    assert not marker.exists()  # the file was never run
+    screen = asyncio.run(open_picker())
+    assert "The scenario this server was started with" in screen and "served.py" in screen
+    assert "to type here" not in screen and "a path to a scenario" not in screen

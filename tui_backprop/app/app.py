@@ -27,7 +27,6 @@ from tui_backprop.app.engine import Engine, Overrides
 from tui_backprop.app.explore.quiz import Quiz
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
-from tui_backprop.app.look.styles import styled
 from tui_backprop.app.look.themes import PROJECTOR
 from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.loading import RELOAD_POLL, Loader
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
 
     from tui_backprop.app.engine import Scenario
     from tui_backprop.app.explore.editing import Editor
+    from tui_backprop.app.explore.keeping import Keeping
     from tui_backprop.app.explore.lessons import Lessons
     from tui_backprop.app.explore.sweeping import StepSizes
 
@@ -95,7 +95,7 @@ class BackpropApp(App[int]):
         self.start_quiz = quiz
         self.engine = engine or Engine()
         self.model = Model(
-            default_dtype=request.dtype if request else dtype,
+            default_dtype=(request.dtype if request else None) or dtype,
             overrides=overrides or Overrides(),
             mystery=mystery,
         )
@@ -126,7 +126,13 @@ class BackpropApp(App[int]):
     def lessons(self) -> Lessons:
         from tui_backprop.app.explore.lessons import Lessons
 
-        return Lessons(self.model, self.engine, self.stepper)
+        return Lessons(self.model, self.engine, self.stepper, deliver=self.keeping.deliver)
+
+    @cached_property
+    def keeping(self) -> Keeping:
+        from tui_backprop.app.explore.keeping import Keeping
+
+        return Keeping(self)
 
     @cached_property
     def step_sizes(self) -> StepSizes:
@@ -176,6 +182,10 @@ class BackpropApp(App[int]):
         self.loader.close()
         super().exit(result, return_code, message)  # type: ignore[arg-type]
 
+    async def action_quit(self) -> None:
+        """``q``: quit; with edits or bookmarks that no lesson file holds, ask first."""
+        self.keeping.quit()
+
     def on_unmount(self) -> None:
         self.loader.close()
         display.set_digits(display.DIGITS)  # the next app (or test) starts from the default
@@ -183,7 +193,7 @@ class BackpropApp(App[int]):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
 
     def _notice(self, message: str, severity: str, timeout: float) -> None:
-        self.notify(message, severity=severity, timeout=timeout)  # type: ignore[arg-type]
+        self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
     def _push_styles(self) -> None:
         """The stylesheet's ``.bp--NAME`` rules as the Rich theme every view's text resolves."""
@@ -235,10 +245,12 @@ class BackpropApp(App[int]):
         failed = self.model.failed
         spec = failed.spec if failed else "scenario"
         has_trace = self.model.session is not None
+        refused = self.engine.refuses(spec)
         if isinstance(self.screen, ErrorScreen):
-            self.screen.show(spec, failure, has_trace)
+            self.screen.show(spec, failure, has_trace, refused=refused)
         else:
-            self.push_screen(ErrorScreen(spec, failure, has_trace), callback=self._after_error)
+            screen = ErrorScreen(spec, failure, has_trace, guest=self.engine.guest(), refused=refused)
+            self.push_screen(screen, callback=self._after_error)
 
     def _after_error(self, choice: str | None) -> None:
         if choice == "picker":
@@ -326,8 +338,15 @@ class BackpropApp(App[int]):
         self.stepper.stop()
         session = self.model.session
         current = session.scenario.slug if session is not None else None
+        guest = self.engine.guest()  # a served copy: no path box, the served file listed
+        served = self.request.spec if guest and self.request is not None else None
         picker = PickerScreen(
-            self.engine.catalog, current, can_go_back=session is not None, mystery=self.model.secret
+            self.engine.catalog,
+            current,
+            can_go_back=session is not None,
+            mystery=self.model.secret,
+            paths=not guest,
+            served=served,
         )
         self.push_screen(picker, callback=lambda spec: self.loader.open(spec) if spec else None)
 
@@ -432,59 +451,41 @@ class BackpropApp(App[int]):
 
     # ------------------------------------------------------------ bookmarks and lessons
     def action_toggle_bookmark(self) -> None:
-        from functools import partial
-
-        from tui_backprop.app.explore.screens import NoteScreen
-
-        title = self.lessons.toggle_bookmark()
-        session = self.model.session
-        if title is not None and session is not None:
-            self.push_screen(NoteScreen(title, "", partial(self.lessons.add_bookmark, session.step)))
+        self.keeping.bookmark()
 
     def action_next_bookmark(self, direction: int) -> None:
         self.lessons.next_bookmark(direction)
 
     def action_save_lesson(self) -> None:
-        from tui_backprop.app.explore.screens import SaveLessonScreen
-
-        session = self.model.session
-        if session is None:
-            return
-        summary = styled(self.lessons.lesson_summary(), st.DIM)
-        default = f"{session.scenario.slug}.lesson.toml"
-        self.push_screen(SaveLessonScreen(default, summary, self.lessons.save_lesson))
+        self.keeping.save_lesson()
 
     def action_save_handout(self) -> None:
-        from tui_backprop.app.explore.screens import SaveLessonScreen
-
-        session = self.model.session
-        if session is None:
-            return
-        summary = styled(self.lessons.handout_summary(), st.DIM)
-        default = f"{session.scenario.slug}-handout.md"
-        screen = SaveLessonScreen(default, summary, self.lessons.save_handout, title="Save handout")
-        self.push_screen(screen)
+        self.keeping.save_handout()
 
 
 def make_app(
     scenario: str | None = None,
     bug: str | None = None,
-    dtype: str = "float64",
+    dtype: str | None = None,
     *,
     engine: Engine | None = None,
     overrides: Overrides | None = None,
     quiz: bool = False,
     mystery: bool = False,
 ) -> BackpropApp:
-    """The app for ``main()`` and for the tests alike (``scenario`` may be a lesson ``.toml``)."""
-    request = Request(scenario, bug, dtype) if scenario else None
-    return BackpropApp(request, engine=engine, overrides=overrides, dtype=dtype, quiz=quiz, mystery=mystery)
+    """The app for ``main()`` and for the tests alike. ``scenario`` may be a lesson ``.toml``: then
+    ``bug`` and ``dtype``, when given, replace the lesson's own; else the dtype defaults to float64."""
+    lesson = scenario is not None and scenario.endswith(".toml")
+    request = Request(scenario, bug, dtype if lesson else dtype or "float64") if scenario else None
+    return BackpropApp(
+        request, engine=engine, overrides=overrides, dtype=dtype or "float64", quiz=quiz, mystery=mystery
+    )
 
 
 def main(
     scenario: str | None,
     bug: str | None,
-    dtype: str,
+    dtype: str | None,
     quiz: bool = False,
     loader: Callable[[str], Scenario] | None = None,
     mystery: bool = False,

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tui_backprop.core.scenarios import Catalog, Scenario
     from tui_backprop.core.trace import Trace
     from tui_backprop.teach.lesson import Lesson
+    from tui_backprop.teach.saving import SaveTarget
     from tui_backprop.teach.training import Optimizer, Training
 
 _VOCABULARY = {
@@ -76,6 +77,7 @@ _VOCABULARY = {
         "matrix_layout=layout",
         "inline_tensor=inline",
     ],
+    "tui_backprop.teach.saving": ["SaveRefusedError", "SaveTarget", "download_name"],
     "tui_backprop.teach.step_words": ["num", "plug", "plug_formula"],
     "tui_backprop.teach.stepsize": ["Sweep", "sweep"],
     "tui_backprop.teach.training": [
@@ -213,17 +215,61 @@ class Engine:
 
         return iter_check(trace, settings, should_stop)
 
-    def open_lesson(self, path: str) -> tuple[Lesson, Scenario, Trace]:
-        """Read a lesson file and trace its scenario with its values; raises ``LessonError`` (file:line)."""
+    def open_lesson(
+        self, path: str, bug: str | None = None, dtype: str | None = None
+    ) -> tuple[Lesson, Scenario, Trace]:
+        """Read a lesson file and trace its scenario with its values; raises ``LessonError`` (file:line).
+        ``bug`` and ``dtype``, when given, replace the lesson's own (README "Lesson files")."""
         from tui_backprop.teach import lesson
 
-        return lesson.load(Path(path))
+        return lesson.load(Path(path), bug=bug, dtype=dtype)
 
-    def save_lesson(self, lesson: Lesson, path: Path) -> Path:
-        """Write a lesson file; the path written (``OSError`` when it cannot be)."""
+    # ------------------------------------------------------------ saving (README "Bookmarks and lessons")
+    def guest(self) -> bool:
+        """This process is a browser guest's (``serve``): it opens only what it was served and the
+        built-ins, and writes nothing on the server; what it saves is delivered to the browser."""
+        from tui_backprop.core import guest
+
+        return guest.active() is not None
+
+    def refuses(self, spec: str) -> bool:
+        """A served copy may not open this file (only what it was served and the built-ins)."""
+        from tui_backprop.core import guest
+
+        is_path = spec.endswith((".py", ".toml")) or "/" in spec or os.sep in spec or spec.startswith("~")
+        return is_path and guest.refusal(spec) is not None
+
+    def save_target(
+        self, typed: str, *, suffix: str | None = None, protected: list[Path] | None = None
+    ) -> SaveTarget:
+        """The file a typed path names, or ``SaveRefusedError`` (an ``OSError``) saying why not in one
+        line; ``exists`` says a file is there to ask about. ``protected``: never written over."""
+        from tui_backprop.teach.saving import save_target
+
+        return save_target(typed, suffix=suffix, protected=protected or ())
+
+    def save_lesson(
+        self, lesson: Lesson, path: Path, *, replace: bool = False, protected: list[Path] | None = None
+    ) -> Path:
+        """Write a lesson file whole; the path written (``OSError`` saying why when it cannot be, or
+        when a file is there and ``replace`` is not given)."""
         from tui_backprop.teach.lesson import save
 
-        return save(lesson, path)
+        return save(lesson, path, replace=replace, protected=protected or ())
+
+    def lesson_text(self, lesson: Lesson) -> str:
+        """A lesson file's text to deliver to a browser: a scenario file named by its file name alone."""
+        from tui_backprop.teach.lesson import dumps
+
+        spec = lesson.scenario
+        folder = Path(spec).resolve().parent if spec.endswith(".py") or "/" in spec else None
+        return dumps(lesson, folder)
+
+    def write_text(self, target: SaveTarget, text: str) -> Path:
+        """Write ``text`` to a checked target whole (a temporary file renamed over it)."""
+        from tui_backprop.teach.saving import write_atomically
+
+        return write_atomically(target, text)
 
     def rerun(self, trace: Trace, values: dict) -> Trace:
         """The same graph run again with some leaves' values replaced (edits, nudges, undo)."""

@@ -173,6 +173,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     serve.add_argument("scenario", nargs="?", help="a built-in slug, a .py scenario or a lesson .toml")
     _add_common(serve)
     serve.add_argument("--quiz", action="store_true", help="open every copy in quiz mode")
+    _add_mystery(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(

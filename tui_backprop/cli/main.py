@@ -137,7 +137,7 @@ def _unexpected(exc: BaseException) -> str:
 def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> int:
     """Open the app, but only for a word that names something, and only on a terminal."""
     if args.scenario is not None:
-        problem = _scenario_word_problem(args.scenario) or _lesson_flags_problem(args)
+        problem = _scenario_word_problem(args.scenario)
         if problem:
             return _usage(f"{prog}: error: {problem}", prog)
     if args.torch:
@@ -163,7 +163,7 @@ def _open_app(args: argparse.Namespace, prog: str, open_app: OpenApp | None) -> 
         _enter_guest(args.scenario)
     if args.torch:
         return open_app(args.torch, args.bug, args.dtype, args.quiz, scenario_loader(args), args.mystery)
-    return open_app(args.scenario, args.bug, args.dtype, args.quiz, None, args.mystery)
+    return open_app(args.scenario, args.bug, _dtype_over(args), args.quiz, None, args.mystery)
 
 
 def _enter_guest(spec: str | None) -> None:
@@ -186,18 +186,11 @@ def _enter_guest(spec: str | None) -> None:
     guest.enter(files)
 
 
-def _lesson_flags_problem(args: argparse.Namespace) -> str | None:
-    """The app and ``serve`` open a lesson as its author set it up: ``--bug`` or ``--dtype`` beside
-    one is refused rather than ignored (``check`` and ``trace`` apply them: README "Lesson files")."""
-    if not (args.scenario or "").endswith(".toml"):
-        return None
-    typed = [flag for flag, given in (("--bug", args.bug), ("--dtype", args.dtype_given)) if given]
-    if not typed:
-        return None
-    return (
-        f"{' and '.join(typed)} with a lesson: the lesson sets its own bug and dtype; change them in "
-        f"{args.scenario} (or with x and t once it is open)"
-    )
+def _dtype_over(args: argparse.Namespace) -> str | None:
+    """The dtype to open with: for a lesson only the one typed (None keeps the lesson's own, as
+    ``check`` and ``trace`` do: README "Lesson files")."""
+    lesson = (args.scenario or "").endswith(".toml")
+    return args.dtype if args.dtype_given or not lesson else None
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -252,9 +245,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Check the scenario or lesson opens here (one line and exit 2 if not), then serve it."""
     from tui_backprop.cli.serve import serve
 
-    problem = _lesson_flags_problem(args)
-    if problem:
-        return _usage(f"backprop-tui serve: error: {problem}", "backprop-tui serve")
     if args.scenario:
         code = _headless(_serve_check, args)
         if code != EXIT_OK:
@@ -264,10 +254,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.host,
         args.port,
         args.bug,
-        args.dtype,
+        args.dtype if args.dtype_given else None,
         args.quiz,
         args.public_url,
         args.max_clients,
+        args.mystery,
     )
 
 
@@ -280,11 +271,13 @@ def _serve_check(args: argparse.Namespace, stdio: Stdio) -> int:
         if args.scenario.endswith(".toml"):
             from tui_backprop.teach.lesson import load
 
-            load(Path(args.scenario))
+            load(Path(args.scenario), bug=args.bug, dtype=_dtype_over(args))
         else:
             from tui_backprop.core.scenarios import build, load
+            from tui_backprop.teach.mystery import resolve_bug
 
-            build(load(args.scenario), args.bug, args.dtype)
+            scenario = load(args.scenario)
+            build(scenario, resolve_bug(scenario, args.bug, args.mystery), args.dtype)
     except ScenarioError as exc:
         return _error(stdio, str(exc))
     return EXIT_OK

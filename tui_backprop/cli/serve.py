@@ -27,18 +27,23 @@ class ServeError(Exception):
     """An address ``serve`` cannot listen on: the one line to print (exit 2)."""
 
 
-def app_argv(target: str | None, bug: str | None, dtype: str, quiz: bool) -> list[str]:
-    """The program textual-serve starts per connection: this Python, this package, as a guest."""
+def app_argv(
+    target: str | None, bug: str | None, dtype: str | None, quiz: bool, mystery: bool = False
+) -> list[str]:
+    """The program textual-serve starts per connection: this Python, this package, as a guest
+    (``dtype`` None: the default, or a served lesson's own)."""
     argv = [sys.executable, "-m", "tui_backprop"]
     if target:
         argv.append(target)
     argv.append(GUEST_FLAG)
     if bug:
         argv += ["--bug", bug]
-    if dtype != "float64":
+    if dtype:
         argv += ["--dtype", dtype]
     if quiz:
         argv.append("--quiz")
+    if mystery:
+        argv.append("--mystery")
     return argv
 
 
@@ -103,10 +108,11 @@ def serve(
     host: str,
     port: int,
     bug: str | None = None,
-    dtype: str = "float64",
+    dtype: str | None = None,
     quiz: bool = False,
     public_url: str | None = None,
     max_clients: int = 30,
+    mystery: bool = False,
 ) -> int:
     """Serve until Ctrl+C. Returns 2 with one line on stderr when textual-serve is missing or the
     address cannot be used (empty, unknown, in use)."""
@@ -122,7 +128,7 @@ def serve(
         print(f"backprop-tui serve: error: {exc}", file=sys.stderr)
         return 2
     server = GuestServer(
-        app_argv(target, bug, dtype, quiz), host, port, public_url=base, max_clients=max_clients
+        app_argv(target, bug, dtype, quiz, mystery), host, port, public_url=base, max_clients=max_clients
     )
     shown = urls(host, port, base)
     print(f"backprop-tui: serving {target or 'the scenario picker'} at {shown[0]}", flush=True)

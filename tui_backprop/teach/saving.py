@@ -11,7 +11,8 @@ not refused: ``SaveTarget.exists`` says so, and the caller asks before replacing
 a reader never sees half a file, a crash leaves the old one whole, and a FIFO put in the target's
 place meanwhile is replaced, never opened (opening one for writing would block until someone reads).
 
-A process in guest mode (``core/guest.py``) is refused both: a served copy delivers to the browser.
+A process in guest mode (``core/guest.py``) is refused both: a served copy delivers to the browser,
+under the file name ``download_name`` makes of what was typed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ _SPECIAL = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
 )
+
+
+_NAME_MAX = 255
+"""Bytes in one file name on the usual file systems (and browsers' downloads)."""
 
 
 class SaveRefusedError(OSError):
@@ -101,6 +106,26 @@ def save_target(
     if not os.access(folder, os.W_OK | os.X_OK):
         raise SaveRefusedError(f"{shown(text)}: this user may not write in {shown(str(folder))}")
     return SaveTarget(path, exists)
+
+
+def download_name(typed: str, *, suffix: str | None = None) -> str:
+    """The file name a browser is offered for a download, from what a guest typed; or
+    ``SaveRefusedError``. Folders are dropped (the browser chooses where it goes); ``suffix`` replaces
+    the name's own, or is added when it has none, as for ``save_target``."""
+    text = typed.strip()
+    if not text.isprintable():
+        raise SaveRefusedError(
+            f"{shown(text)}: a file name cannot hold control characters (NUL, line breaks)"
+        )
+    name = text.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if name in ("", ".", ".."):
+        raise SaveRefusedError("type a file name for your browser to save")
+    path = Path(name)
+    if suffix is not None and path.suffix != suffix:
+        path = path.with_suffix(suffix)
+    if len(os.fsencode(path.name)) > _NAME_MAX:
+        raise SaveRefusedError(f"{shown(text[:40])}…: a file name of at most {_NAME_MAX} bytes, please")
+    return path.name
 
 
 def write_atomically(target: SaveTarget | str | os.PathLike[str], text: str) -> Path:

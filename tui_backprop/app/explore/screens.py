@@ -2,13 +2,16 @@
 note, saving a lesson or a handout.
 
 Each gets what it needs as arguments: the text to show and a callback that tries what the user
-typed and answers with an error message (or None when it worked). None imports the App.
+typed and answers with an error message (or None when it worked; a save may answer ``Replace``,
+and the dialog asks before writing over the file). Whatever the callback raises is shown in the
+dialog as a message: a dialog never ends the app, and the session keeps its state. None imports
+the App.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -18,12 +21,17 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
+from tui_backprop.app import engine as door
+from tui_backprop.app.explore.lessons import Replace
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
+from tui_backprop.app.screens.confirm import ConfirmScreen
 from tui_backprop.app.screens.dialog import AnswersOnce
 
-Attempt = Callable[[str], "str | None"]
-"""Try what was typed: None when it worked, else the message to show (nothing changed)."""
+Attempt = Callable[[str], "str | Replace | None"]
+"""Try what was typed: None when it worked, else the message to show (nothing changed), or
+``Replace``: a file is there, ask before writing over it."""
+T = TypeVar("T")
 ANOTHER_NUDGE = "Another nudge (NAME += h, NAME[i, j] -= h): Enter nudges; Esc closes, then u undoes"
 ERROR = st.MISMATCH
 DIM = st.DIM
@@ -54,16 +62,40 @@ class _Prompt(AnswersOnce, ModalScreen[bool]):
 
     @on(Input.Submitted, "#prompt-input")
     def _submit(self, event: Input.Submitted) -> None:
-        if self._answered:  # a second Enter before the screen is gone: the first one did it
+        if self._answered or self.app.screen is not self:  # a second Enter: the first one did it
             return
-        error = self.attempt(event.value)
+        answer = guarded(self.attempt, event.value)
+        if isinstance(answer, Replace):
+            self.app.push_screen(
+                ConfirmScreen(answer.question, "", "Replace", "Keep it"),
+                callback=lambda yes: self._replace(answer) if yes else self._say("kept: type another name"),
+            )
+        else:
+            self._answer(answer)
+
+    def _replace(self, replace: Replace) -> None:
+        self._answer(guarded(lambda _: replace.write(), ""))
+
+    def _answer(self, error: str | Replace | None) -> None:
         if error is None:
             self.dismiss(True)
         else:
-            self.query_one("#prompt-error", Static).update(styled(error, ERROR))
+            self._say(str(error))
+
+    def _say(self, error: str) -> None:
+        self.query_one("#prompt-error", Static).update(styled(error, ERROR))
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+def guarded(attempt: Callable[[str], T], typed: str) -> T | str:
+    """``attempt(typed)``, or the message of whatever it raised: a bug behind a dialog is said in
+    the dialog, and the app and its session go on."""
+    try:
+        return attempt(typed)
+    except Exception as exc:  # any failure is the dialog's to show, not the app's end
+        return f"could not do that: {door.describe_exception(exc)}"
 
 
 class EditScreen(_Prompt):
@@ -167,7 +199,7 @@ class NudgeScreen(AnswersOnce, ModalScreen[None]):
 
     @on(Input.Submitted, "#nudge-input")
     def _submit(self, event: Input.Submitted) -> None:
-        answer = self.attempt(event.value)
+        answer = guarded(self.attempt, event.value)
         if isinstance(answer, str):
             self.query_one("#nudge-error", Static).update(styled(answer, ERROR))
             return

@@ -80,10 +80,13 @@ class Loader:
     ) -> None:
         """Load, trace and show a scenario (or a lesson ``.toml``) in the background."""
         model = self.model
-        request = Request(spec, bug, dtype or model.default_dtype)
+        lesson = spec.endswith(".toml")  # its own bug and dtype, unless given (README "Lesson files")
+        request = Request(spec, bug, dtype if lesson else dtype or model.default_dtype)
         self.ticket += 1
         model.loading = request
         model.playing = False
+        if model.session is None and spec.endswith((".py", ".toml")):
+            self._watch_files([Path(spec)])  # a first build that never returns: the next save supersedes it
         model.changed(Aspect.LOADING | Aspect.PLAY)
         self.tasks.spawn(self._build(request, self.ticket, keep_position), "load")
 
@@ -94,7 +97,7 @@ class Loader:
 
         def build() -> tuple[Lesson | None, Scenario, str | None, Trace]:
             if request.spec.endswith(".toml"):  # a lesson file (README "Lesson files")
-                lesson, scenario, trace = self.engine.open_lesson(request.spec)
+                lesson, scenario, trace = self.engine.open_lesson(request.spec, request.bug, request.dtype)
                 opened = (lesson, scenario, lesson.bug, trace)
             else:
                 opened = (None, *self.engine.open(request.spec, request.bug, request.dtype, secret))

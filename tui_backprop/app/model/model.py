@@ -70,11 +70,12 @@ View = Literal["debugger", "circuit"]
 
 @dataclass(frozen=True)
 class Request:
-    """What to open: a slug, a path or a lesson ``.toml``, a bug, a dtype."""
+    """What to open: a slug, a path or a lesson ``.toml``, a bug, a dtype (for a lesson, None
+    keeps the lesson's own)."""
 
     spec: str
     bug: str | None = None
-    dtype: str = "float64"
+    dtype: str | None = "float64"
 
 
 @dataclass

@@ -36,11 +36,17 @@ class ErrorScreen(AnswersOnce, ModalScreen[str]):
         Binding("escape", "choose('back')", "Back", id="error.back", tooltip="Back to the last good trace"),
     ]
 
-    def __init__(self, spec: str, failure: Failure, has_trace: bool) -> None:
+    def __init__(
+        self, spec: str, failure: Failure, has_trace: bool, *, guest: bool = False, refused: bool = False
+    ) -> None:
+        """``guest``: a served copy (the file is the server's, not the user's to fix); ``refused``:
+        a path a served copy may not open."""
         super().__init__()
         self.spec = spec
         self.failure = failure
         self.has_trace = has_trace
+        self.guest = guest
+        self.refused = refused
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
@@ -59,8 +65,9 @@ class ErrorScreen(AnswersOnce, ModalScreen[str]):
             text.append("\n")
             text.append_text(_source_excerpt(f.filename, f.lineno))
         text.append("\n")
-        if self.spec.endswith(".py"):
-            text.append("Fix the file and save it: it reloads by itself.\n", style=st.PROSE)
+        advice = self._advice()
+        if advice:
+            text.append(advice + "\n", style=st.PROSE)
         text.append("o", style="bold")
         text.append(" or Enter: pick a scenario   ", style=st.PROSE)
         text.append("r", style="bold")
@@ -72,9 +79,18 @@ class ErrorScreen(AnswersOnce, ModalScreen[str]):
         text.append(": quit", style=st.PROSE)
         return text
 
-    def show(self, spec: str, failure: Failure, has_trace: bool) -> None:
+    def _advice(self) -> str | None:
+        if self.refused:
+            return "A served copy opens only the scenarios in its picker: o or Enter shows them."
+        if self.guest and self.spec.endswith((".py", ".toml")):
+            return "The file is on the server: once it is fixed there, it reloads here by itself."
+        if self.spec.endswith(".py"):
+            return "Fix the file and save it: it reloads by itself."
+        return None
+
+    def show(self, spec: str, failure: Failure, has_trace: bool, *, refused: bool = False) -> None:
         """Replace the shown error (a second failure while this one is up)."""
-        self.spec, self.failure, self.has_trace = spec, failure, has_trace
+        self.spec, self.failure, self.has_trace, self.refused = spec, failure, has_trace, refused
         self.query_one("#error-text", Static).update(self._text())
 
     def action_choose(self, choice: str) -> None:

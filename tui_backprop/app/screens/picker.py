@@ -4,7 +4,8 @@ Every scenario stays in view on a short terminal: each then takes two lines (tit
 or one, and its bugs are counted rather than named.
 
 It is handed the function that lists the scenarios (called in a worker: a plugin may be slow or
-broken) and answers with the spec to open, or ``""`` to go back.
+broken) and answers with the spec to open, or ``""`` to go back. A served copy (guest mode) has no
+path box: it lists the file it was served with (a scenario or a lesson) above the built-ins.
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ class PickerScreen(AnswersOnce, Screen[str]):
         *,
         can_go_back: bool,
         mystery: bool = False,
+        paths: bool = True,
+        served: str | None = None,
     ) -> None:
         """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first;
-        ``mystery``: bugs listed as "bug 1", "bug 2" (mystery-bug mode, README "Teaching with it")."""
+        ``mystery``: bugs listed as "bug 1", "bug 2" (mystery-bug mode, README "Teaching with it");
+        ``paths``: offer a box to type a path in; ``served``: the file a served copy was started
+        with, listed first."""
         super().__init__()
         self.catalog = catalog
         self.current = current
@@ -59,15 +64,21 @@ class PickerScreen(AnswersOnce, Screen[str]):
         self.problems: list[str] = []
         """The plugins that could not be listed, each in one line."""
         self.mystery = mystery
+        self.paths = paths
+        self.served = served
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield Label("Choose a scenario", id="picker-title")
             yield OptionList(Option("loading the scenarios…", disabled=True), id="scenarios")
-            yield Input(
-                placeholder="…or a path to a scenario .py file, then Enter  (/ to type here)", id="path"
-            )
+            if self.paths:
+                yield Input(
+                    placeholder="…or a path to a scenario .py file, then Enter  (/ to type here)", id="path"
+                )
         yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.paths or action != "focus_path"
 
     def on_mount(self) -> None:
         self._load_catalog()
@@ -80,7 +91,7 @@ class PickerScreen(AnswersOnce, Screen[str]):
             failure = failure_of(exc)
             self.app.call_from_thread(self._show_failure, failure)
             return
-        rows = [
+        rows = _served_rows(self.served) + [
             (s.slug, s.title, s.description, [label for label, _ in door.public_bugs(s, self.mystery)])
             for s in catalog
         ]
@@ -156,7 +167,17 @@ class PickerScreen(AnswersOnce, Screen[str]):
             self.query_one("#scenarios").focus()
 
     def action_focus_path(self) -> None:
-        self.query_one("#path", Input).focus()
+        if self.paths:
+            self.query_one("#path", Input).focus()
+
+
+def _served_rows(served: str | None) -> list[tuple[str, str, str, list[str]]]:
+    """The row of the file a served copy was started with (a built-in is listed anyway)."""
+    if not served or not served.endswith((".py", ".toml")):
+        return []
+    name = served.replace("\\", "/").rsplit("/", 1)[-1]
+    what = "lesson" if served.endswith(".toml") else "scenario"
+    return [(served, name, f"The {what} this server was started with (served by the lecturer).", [])]
 
 
 FULL = 3
