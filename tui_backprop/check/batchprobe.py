@@ -1,8 +1,11 @@
-"""Numeric dL/dnode for a batch of elements: every ±eps perturbation run downstream at once.
+"""The graph downstream of a node, run on a batch of its values: the one runner every global probe
+goes through (the first pass here, projections, the second look at suspects).
 
-While the ops downstream are affine in the perturbed value, the perturbation travels exactly as a
-tangent ('delta'); full evaluations ('value') start at the first nonlinear op. Batches are
-released as soon as no op still to run reads them.
+``run_downstream`` runs every op's batched forward on a batch of the node's values and returns the
+loss per row. ``probe_downstream`` is the first pass: ±eps at one element per row, and while the
+ops downstream are affine in the perturbed value the perturbation travels exactly as a tangent
+('delta'); full evaluations ('value') start at the first nonlinear op. Batches are released as soon
+as no op still to run reads them.
 """
 
 from __future__ import annotations
@@ -39,6 +42,32 @@ def downstream_reach(trace: Trace, relevant: set[str]) -> dict[str, tuple[int, i
 
 def noise_of(dtype: np.dtype) -> probing.Noise:
     return lambda magnitude, step: round_off(magnitude, step, dtype)
+
+
+def run_downstream(
+    values: dict[str, Array], node: Node, plan: list[Node], output: Node, batch: Array, pairs: bool = False
+) -> tuple[Array, Array]:
+    """The loss (float64, one per row) with the node's value replaced by each row of ``batch``, and,
+    when ``pairs`` (rows: +steps then -steps), per pair whether the two runs fell on two sides of
+    some op's kink (relu at 0)."""
+    rows = len(batch)
+    batches = {node.name: batch}
+    readers = {m.name: sum(1 for n in plan for p in n.inputs if p.name == m.name) for m in plan}
+    kinked = np.zeros(rows // 2 if pairs else 0, dtype=bool)
+    for m in plan:
+        assert m.op is not None
+        flags = [p.name in batches for p in m.inputs]
+        xs = [batches[p.name] if f else values[p.name] for p, f in zip(m.inputs, flags, strict=True)]
+        with np.errstate(all="ignore"):
+            batches[m.name] = as_batch(m.op.run_batched(xs, flags), values[m.name], rows)
+            if pairs and m.op.kink is not None:
+                kinked |= straddles(m.op.kink_batched(xs, flags), rows // 2)
+        for p in m.inputs:  # release what no op still to run reads
+            if p.name in readers:
+                readers[p.name] -= 1
+                if readers[p.name] == 0 and p.name != output.name:
+                    batches.pop(p.name, None)
+    return batches[output.name].reshape(rows).astype(np.float64), kinked
 
 
 def plan_modes(node: Node, plan: list[Node], values: dict[str, Array] | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tui_backprop.check.results import CheckSettings
+from tui_backprop.check.settings import CheckSettings
 from tui_backprop.core.graph import Node
 from tui_backprop.core.ops import Op
 

@@ -23,8 +23,10 @@ term). It is what tells float32 round-off from a real error. An element whose ±
 some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``: there the derivative does
 not exist, so finite differences cannot judge it, agree or not.
 
-This module orchestrates; beside it: checkresult (settings and results), batchprobe (a batch of
-probes run downstream), leancheck (comparisons in bounded memory), nonfinite (where NaNs start).
+This module orchestrates; beside it: settings and results, batchprobe (the graph downstream run on a
+batch), local (the local check), colouring and projection (numeric gradients where probing every
+element would cost too much), wide (a float32 run's global check in float64), leancheck
+(comparisons in bounded memory), nonfinite (where NaNs start).
 """
 
 from __future__ import annotations

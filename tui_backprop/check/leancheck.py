@@ -9,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tui_backprop.check.probing import Estimate
-from tui_backprop.check.results import CheckSettings, NodeCheck
+from tui_backprop.check.results import NodeCheck
+from tui_backprop.check.settings import CheckSettings
 from tui_backprop.check.verdict import OK, UNCHECKED, Comparison, compare
 
 Array = np.ndarray

@@ -17,7 +17,8 @@ from tui_backprop.check.batchprobe import noise_of
 from tui_backprop.check.leancheck import compare_estimate
 from tui_backprop.check.probing import Estimate, as_batch, half_step, perturbed, straddles
 from tui_backprop.check.refine import second_look
-from tui_backprop.check.results import CheckSettings, NodeCheck
+from tui_backprop.check.results import NodeCheck
+from tui_backprop.check.settings import CheckSettings
 from tui_backprop.check.verdict import Comparison, Probes, Status, compare, round_off, worst
 from tui_backprop.core.graph import Node
 from tui_backprop.core.ops import Op, ProbeError
@@ -109,13 +110,7 @@ def _judge_in_float64(
     view.contributions = {**trace.contributions, node.name: sent}
     if node.name in trace.jacobians:
         view.jacobians = {**trace.jacobians, node.name: local_jacobians(node, wide, xs)}
-    wider = CheckSettings.for_dtype(
-        "float64",
-        sample=settings.sample,
-        seed=settings.seed,
-        exhaustive=settings.exhaustive,
-        lean=settings.lean,
-    )
+    wider = settings.in_float64()
     return view, wider, "float64", sent
 
 

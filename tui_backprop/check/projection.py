@@ -39,15 +39,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tui_backprop.check import budget
+from tui_backprop.check.batchprobe import run_downstream
 from tui_backprop.check.probing import as_batch, straddles
-from tui_backprop.check.verdict import COVERED, NOISE_FACTOR, UNCHECKED, Comparison, Tolerances, compare
+from tui_backprop.check.settings import CheckSettings
+from tui_backprop.check.verdict import COVERED, NOISE_FACTOR, UNCHECKED, Comparison, compare
 from tui_backprop.core.graph import Node
 
 Array = np.ndarray
 LEAF = 64
 """Index sets this small are probed element by element."""
-BUDGET = 1 << 20
-"""Most elements one batch of perturbed inputs may hold."""
 BOUND_FACTOR = 16.0
 """The stated bound, in units of the error every direction sees for certain (see above)."""
 MISS = 1e-3
@@ -93,7 +94,7 @@ class _Tester:
         whose step straddles a kink is tried with smaller steps; still straddling, it fails (its
         elements are then probed one by one, where a kink is told from a bug)."""
         fails, bounds = [], []
-        rows = max(1, BUDGET // max(1, 4 * self.x.size))
+        rows = max(1, budget.BATCH_BUDGET // max(1, 4 * self.x.size))
         first = 0  # the retry that cleared the kinks last time: where the next chunk starts
         for start in range(0, len(directions), rows):
             v = directions[start : start + rows]
@@ -189,28 +190,13 @@ def local_differences(node: Node, xs: Sequence[Array], position: int, u: Array, 
 def global_differences(
     values: dict[str, Array], node: Node, plan: Sequence[Node], output: Node
 ) -> Differences:
-    """The loss, re-run downstream of ``node`` with every op's batched forward (the global check)."""
+    """The loss, re-run downstream of ``node`` (the global check; batchprobe.run_downstream)."""
     shape = values[node.name].shape
 
-    def differences(plus: Array, minus: Array) -> tuple[Array, Array]:
+    def differences(plus: Array, minus: Array) -> tuple[Array, Array, Array]:
         count = len(plus)
-        batches = {node.name: _stacked(plus, minus).reshape((2 * count,) + shape)}
-        readers = {m.name: sum(1 for n in plan for p in n.inputs if p.name == m.name) for m in plan}
-        kinked = np.zeros(count, dtype=bool)
-        for m in plan:
-            assert m.op is not None
-            flags = [p.name in batches for p in m.inputs]
-            xs = [batches[p.name] if f else values[p.name] for p, f in zip(m.inputs, flags, strict=True)]
-            with np.errstate(all="ignore"):
-                batches[m.name] = as_batch(m.op.run_batched(xs, flags), values[m.name], 2 * count)
-                if m.op.kink is not None:
-                    kinked |= straddles(m.op.kink_batched(xs, flags), count)
-            for p in m.inputs:  # release what no op still to run reads
-                if p.name in readers:
-                    readers[p.name] -= 1
-                    if readers[p.name] == 0 and p.name != output.name:
-                        batches.pop(p.name, None)
-        loss = batches[output.name].reshape(2 * count).astype(np.float64)
+        batch = _stacked(plus, minus).reshape((2 * count,) + shape)
+        loss, kinked = run_downstream(values, node, list(plan), output, batch, pairs=True)
         up, down = loss[:count], loss[count:]
         return up - down, np.abs(up) + np.abs(down), kinked
 
@@ -222,7 +208,7 @@ def projected(
     analytic: Array,
     differences: Differences,
     key: Sequence[int],
-    settings: Tolerances,
+    settings: CheckSettings,
     eps: float,
     probe_elements: ProbeElements,
     refine: Callable[[Comparison], Comparison] = lambda c: c,
@@ -251,7 +237,7 @@ def projected(
         if not halves:
             break
         failing = np.zeros(len(halves), dtype=bool)
-        per_chunk = max(1, BUDGET // max(1, count * x.size))
+        per_chunk = max(1, budget.BATCH_BUDGET // max(1, count * x.size))
         for start in range(0, len(halves), per_chunk):  # memory: a few rows of x at a time
             chunk = halves[start : start + per_chunk]
             rows = np.zeros((len(chunk) * count, x.size))
@@ -273,7 +259,7 @@ def projected_local(
     u: Array,
     out: Array,
     contribution: Array,
-    settings: Tolerances,
+    settings: CheckSettings,
     eps: float,
     seed: int,
     probe_elements: ProbeElements,
@@ -290,7 +276,7 @@ def _judged(
     shape: tuple[int, ...],
     probed: Array,
     probe_elements: ProbeElements,
-    settings: Tolerances,
+    settings: CheckSettings,
     refine: Callable[[Comparison], Comparison],
 ) -> Comparison:
     """Per element where probed one by one (``refine``: a second look at those); elsewhere

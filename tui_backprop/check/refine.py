@@ -23,21 +23,16 @@ The verdict rule itself stays the one of README: mismatch when |a - n| > atol + 
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 
 from tui_backprop.check.reprobe import Evaluate
-from tui_backprop.check.verdict import MISMATCH, NOISE_FACTOR, Comparison, Tolerances, compare, element_atol
+from tui_backprop.check.settings import CheckSettings
+from tui_backprop.check.verdict import MISMATCH, NOISE_FACTOR, Comparison, compare, element_atol
 
 Array = np.ndarray
 MAX_SUSPECTS = 256
 """Most elements of one tensor looked at again; beyond, the first pass's verdict stands."""
 SHRINK = 10.0
-
-
-class CheckSettingsLike(Tolerances, Protocol):
-    eps: float
 
 
 DECISIVE = 0.1
@@ -61,7 +56,7 @@ def _slope_noise(m1: Array, m2: Array, t1: Array, t2: Array, unit: float) -> Arr
 
 
 def _stencils(
-    d: Array, m: Array, t: Array, unit: float, settings: Tolerances
+    d: Array, m: Array, t: Array, unit: float, settings: CheckSettings
 ) -> tuple[Array, Array, Array, Array, Array, Array]:
     """Per row (columns: F at +s, -s, +s/2, -s/2, +2s, -2s, as differences from F(0)):
     (a kink at x?, a kink somewhere in the stencil?, best estimate, its uncertainty, whether
@@ -123,7 +118,7 @@ def refine(
     evaluate: Evaluate,
     eps: float,
     dtype: np.dtype,
-    settings: Tolerances,
+    settings: CheckSettings,
     sampled: Array | None = None,
     mismatches: bool = True,
     base: Array | None = None,
@@ -210,7 +205,7 @@ def refine(
 def second_look(
     c: Comparison,
     evaluate: Evaluate,
-    settings: CheckSettingsLike,
+    settings: CheckSettings,
     dtype: np.dtype,
     mismatches: bool = True,
     base: Array | None = None,

@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tui_backprop.check import budget
+from tui_backprop.check.batchprobe import run_downstream
 from tui_backprop.core.graph import Node
 from tui_backprop.core.trace import Trace
 
 Array = np.ndarray
-BUDGET = 1 << 21
-"""Most elements one batched tensor may hold while re-probing."""
 
 Evaluate = Callable[[Array, Array], tuple[Array, Array, Array]]
 """(flat indices, signed offsets) -> (D, M, t): per row D = F(x + t·e_flat) - F(x), M the
@@ -48,7 +48,7 @@ def _run(op, batched: list[Array], flags: list[bool], like: Array, rows: int) ->
 
 def _in_chunks(evaluate_rows: Callable[[Array, Array], tuple[Array, Array, Array]], per_row: int) -> Evaluate:
     def evaluate(flat: Array, offsets: Array) -> tuple[Array, Array, Array]:
-        size = max(1, BUDGET // max(per_row, 1))
+        size = max(1, 2 * budget.BATCH_BUDGET // max(per_row, 1))  # (no stop asked: few rows)
         parts = [evaluate_rows(flat[i : i + size], offsets[i : i + size]) for i in range(0, len(flat), size)]
         if not parts:
             empty = np.zeros(0)
@@ -67,12 +67,7 @@ def global_evaluator(trace: Trace, node: Node) -> Evaluate:
 
     def rows(flat: Array, offsets: Array) -> tuple[Array, Array, Array]:
         batch, true = _moved(base, flat, offsets)
-        batches = {node.name: batch}
-        for m in plan:
-            flags = [p.name in batches for p in m.inputs]
-            xs = [batches[p.name] if f else values[p.name] for p, f in zip(m.inputs, flags, strict=True)]
-            batches[m.name] = _run(m.op, xs, flags, values[m.name], len(flat))
-        out = batches[trace.output.name].reshape(len(flat)).astype(np.float64)
+        out, _ = run_downstream(values, node, plan, trace.output, batch)
         with np.errstate(all="ignore"):
             return out - loss, np.abs(out), true
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_backprop.check.verdict import Comparison, Tolerances, compare
+from tui_backprop.check.settings import CheckSettings
+from tui_backprop.check.verdict import Comparison, compare
 from tui_backprop.core.errors import describe_exception
 from tui_backprop.core.graph import Node
 from tui_backprop.core.ops import ProbeError
@@ -62,7 +63,7 @@ def unstable_forward(trace: Trace, node: Node) -> str | None:
     )
 
 
-def unjudged(analytic: Array, reason: str, settings: Tolerances) -> Comparison:
+def unjudged(analytic: Array, reason: str, settings: CheckSettings) -> Comparison:
     """A comparison whose every element could not be judged, for ``reason``."""
     a = np.asarray(analytic, dtype=np.float64)
     nothing = np.full(a.shape, np.nan)

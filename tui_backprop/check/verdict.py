@@ -9,9 +9,11 @@ README's "How the check works" states.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
+
+from tui_backprop.check.settings import CheckSettings
 
 Array = np.ndarray
 Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked", "nondeterministic"]
@@ -24,11 +26,6 @@ COMPARED = (OK, MISMATCH, KINK, NONFINITE)
 
 NOISE_FACTOR = 8.0
 """Round-off allowed for, in units of machine epsilon times the probed magnitudes."""
-
-
-class Tolerances(Protocol):
-    rtol: float
-    atol: float
 
 
 def round_off(magnitude: Array, step: Array, dtype: np.dtype) -> Array:
@@ -47,7 +44,7 @@ FLOOR = 1e-4
 """atol' never goes below atol times this."""
 
 
-def element_atol(settings: Tolerances, magnitude: Array) -> float:
+def element_atol(settings: CheckSettings, magnitude: Array) -> float:
     """atol, but never more than rtol times the largest gradient of the tensor: a tensor whose
     gradients are all small is judged against its own scale (float32's atol 1e-4 would otherwise
     pass every element of a tensor whose gradients are ~1e-5). The real round-off of each probe
@@ -166,7 +163,7 @@ class Probes:
         self.numeric[flat], self.noise[flat], self.kinks[flat] = numeric, noise, kinks
         self.sampled[flat] = True
 
-    def compare(self, analytic: Array, settings: Tolerances, below_noise: bool = False) -> Comparison:
+    def compare(self, analytic: Array, settings: CheckSettings, below_noise: bool = False) -> Comparison:
         shape = self.shape
         return compare(
             analytic,
@@ -184,7 +181,7 @@ def compare(
     numeric: Array,
     noise: Array,
     kinks: Array,
-    settings: Tolerances,
+    settings: CheckSettings,
     sampled: Array | None = None,
     why: dict[str, Array] | None = None,
     below_noise: bool = False,

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from tui_backprop.check.results import CheckSettings
+from tui_backprop.check.settings import CheckSettings
 from tui_backprop.core.trace import BackwardRuleError, Trace, call_backward
 
 Array = np.ndarray
@@ -63,11 +63,5 @@ def widened(trace: Trace, settings: CheckSettings) -> tuple[Trace | None, CheckS
     graph.dtype, graph.dtype_name = np.dtype(np.float64), "float64"
     view = copy.copy(trace)
     view.graph, view.values, view.grads = graph, values, grads
-    wider = CheckSettings.for_dtype(
-        "float64",
-        sample=settings.sample,
-        seed=settings.seed,
-        exhaustive=settings.exhaustive,
-        lean=settings.lean,
-    )
+    wider = settings.in_float64()
     return view, wider, "float64"
