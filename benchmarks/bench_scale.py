@@ -23,7 +23,8 @@ Torch: when ``import torch`` works in this interpreter, ``torch.autograd.gradche
 on the same nets in float64 (every leaf, input included, requires grad), timed in a child too; the
 ratio ours / torch is printed. Torch is never a dependency of the package or its tests.
 
-    python benchmarks/bench_scale.py [--quick] [--only NAME ...] [--no-growth] [-- CHECK_ARGS ...]
+    python benchmarks/bench_scale.py [--quick] [--only NAME ...] [--no-growth] [--growth KNOB ...]
+                                      [-- CHECK_ARGS ...]
 
 ``--quick`` skips the 1M-parameter MLPs; ``--detect`` prints, for the MLP with the built-in
 linear, with the user's own dense op (``custom_op``) and with the user's own Dense class
@@ -375,8 +376,10 @@ def table(specs: list[Spec], extra: list[str], folder: Path, with_torch: bool) -
         print(line, flush=True)
 
 
-def growth(extra: list[str], folder: Path) -> None:
+def growth(extra: list[str], folder: Path, knobs: list[str] | None = None) -> None:
     for knob, specs in GROWTH.items():
+        if knobs and knob.split()[0] not in knobs:
+            continue
         sizes, times, rows = [], [], []
         for spec in specs:
             size = graph_size(spec)
@@ -428,6 +431,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the 1M-parameter MLP")
     parser.add_argument("--only", nargs="*", help="graph labels of the table to run")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth exponents")
+    parser.add_argument("--growth", nargs="*", help="only these knobs: params, batch, nodes, leaf")
     parser.add_argument("--no-table", action="store_true", help="skip the table")
     parser.add_argument("--detect", action="store_true", help="the smallest single-element error caught")
     args = parser.parse_args(argv)
@@ -445,7 +449,7 @@ def main() -> None:
         if not args.no_table:
             table(specs, extra, Path(tmp), with_torch)
         if not args.no_growth:
-            growth(extra, Path(tmp))
+            growth(extra, Path(tmp), args.growth)
 
 
 if __name__ == "__main__":

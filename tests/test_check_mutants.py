@@ -114,3 +114,54 @@ def test_refine_calls_an_element_ok_only_when_its_estimate_is_settled():
     local = result.nodes["r"].local[0]
     assert result.verdict == "incomplete" and local.codes.tolist()[1] == OK
     assert local.codes.tolist()[0] != OK
+
+
+def test_the_lean_compare_of_a_big_tensor_keeps_the_global_check_limit():
+    """check's text keeps a big all-ok tensor without per-element arrays: elements below the
+    probe's round-off must still be unchecked there, as in the full comparison."""
+    from tui_backprop.check.leancheck import compare_estimate
+    from tui_backprop.check.probing import Estimate
+    from tui_backprop.check.verdict import BELOW_NOISE
+
+    analytic = np.ones(150_000)
+    analytic[::1000] = 1e-6
+    estimate = Estimate(analytic.copy(), np.full(150_000, 1e-5), np.zeros(150_000, dtype=bool))
+    everything = np.arange(150_000)
+    for lean in (False, True):
+        settings = CheckSettings.for_dtype("float64", lean=lean)
+        c = compare_estimate(analytic, estimate, everything, settings, below_noise=True)
+        assert (c.status, c.reasons) == ("unchecked", {BELOW_NOISE: 150}), lean
+
+
+def test_a_coloured_op_with_a_kink_says_kink_not_mismatch():
+    values = np.random.default_rng(5).uniform(-1, 1, 5000)
+    values[[3, 4000]] = 0.0
+    absolute = custom_op("absolute", np.abs, lambda u, out, x: u * np.sign(x), kink=lambda x: x)
+    g = Graph()
+    x = g.param("x", values)
+    result = check(run(g, ops.sum(ops.square(absolute(x, name="a"), name="q"), name="L")), F64)
+    sent = result.nodes["a"].local[0]
+    assert sent.method == "elementwise" and not result.failed
+    assert [int(i) for i in np.flatnonzero(sent.codes == KINK)] == [3, 4000]
+
+
+def test_a_rule_found_wrong_at_unit_scale_says_how_small_the_real_upstream_was():
+    wrong = ops.tanh.with_backward(lambda u, out, x: 1.5 * u * (1 - out**2))
+    g = Graph()
+    x = g.param("x", np.array([0.3, -0.2]))
+    h = wrong(x, name="w")
+    for k in range(40):
+        h = ops.tanh(ops.scale(h, 0.2, name=f"s{k}"), name=f"t{k}")
+    result = check(run(g, ops.sum(h, name="L")), F64)
+    assert result.blame == ["w"]
+    note = result.nodes["w"].note
+    assert note.startswith("found with a random upstream of order one (the real upstream is at most ")
+    assert note.endswith(", too small to show the error)")
+
+
+def test_resolution_is_the_dtype_machine_epsilon_as_a_power_of_ten():
+    from tui_backprop.check.resolution import below_resolution, resolution
+
+    assert (resolution("float64"), resolution(np.float32)) == (1e-15, 1e-6)
+    assert below_resolution(3e-7, "float32") == "<1e-6" and below_resolution(3e-7, "float64") is None
+    assert below_resolution(0.0, "float64") == "<1e-15"
