@@ -72,7 +72,7 @@ def test_serve_streams_the_app_to_a_websocket_on_loopback_only():
     )
     try:
         banner = server.stdout.readline() if server.stdout else ""
-        assert f"http://127.0.0.1:{port}/?fontsize=24" in banner
+        assert f"http://127.0.0.1:{port}/?fontsize=18" in banner
         seen = asyncio.run(asyncio.wait_for(first_screen(port), timeout=60))
         assert "sigmoid-chain forward 1/12" in seen  # the app's status line, from its own process
         addresses = listening_addresses(port)

@@ -188,9 +188,9 @@ def test_a_port_in_use_is_one_line_and_exit_2(capsys):
 def test_every_interface_is_printed_as_the_machines_own_addresses():
     shown = urls("0.0.0.0", 8000, None)
     assert shown and not any("0.0.0.0" in u for u in shown)
-    assert "http://127.0.0.1:8000/?fontsize=24" in shown
-    assert shown == [f"http://{a}:8000/?fontsize=24" for a in machine_addresses()]
-    assert urls("0.0.0.0", 8000, "https://class.example") == ["https://class.example/?fontsize=24"]
+    assert "http://127.0.0.1:8000/?fontsize=18" in shown
+    assert shown == [f"http://{a}:8000/?fontsize=18" for a in machine_addresses()]
+    assert urls("0.0.0.0", 8000, "https://class.example") == ["https://class.example/?fontsize=18"]
 
 
 # ---------------------------------------------------------------- sizes

@@ -27,6 +27,7 @@ import os
 import shlex
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -36,6 +37,9 @@ from textual_serve.server import Server, to_int
 
 log = logging.getLogger("backprop-tui.serve")
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+"""Our page (``app_index.html``): a "starting" screen the app's first frame replaces."""
+MIN_FONT, MAX_FONT = 6, 72
 DEFAULT_MAX_CLIENTS = 30
 """Each browser costs an app process of about 60 MB: 30 is a class on a small server."""
 MIN_SIZE = (20, 5)
@@ -45,6 +49,11 @@ QUIT_GRACE = 3.0
 """Seconds an app has to quit by itself once its socket closed, before it is terminated."""
 TERM_GRACE = 2.0
 """Seconds between terminating an app process and killing it."""
+
+
+def clamp_font(size: int) -> int:
+    """A font size the page can use (a typo'd ``?fontsize=2400`` gets the largest)."""
+    return max(MIN_FONT, min(MAX_FONT, size))
 
 
 def clamp_size(width: object, height: object) -> tuple[int, int]:
@@ -121,8 +130,17 @@ class GuestServer(Server):
         title: str = "backprop-tui",
         public_url: str | None = None,
         max_clients: int = DEFAULT_MAX_CLIENTS,
+        starting: str = "the scenario picker",
+        font_size: int,
     ) -> None:
-        super().__init__(shlex.join(argv), host=host, port=port, title=title, public_url=public_url)
+        command = shlex.join(argv)
+        super().__init__(
+            command, host=host, port=port, title=title, public_url=public_url, templates_path=TEMPLATES
+        )
+        self.starting = starting
+        """What the page says it is starting until the app's first frame replaces it."""
+        self.font_size = font_size
+        """The page's font size when the URL names none."""
         self.argv = argv
         self.fixed_public_url = public_url
         self.max_clients = max_clients
@@ -190,7 +208,8 @@ class GuestServer(Server):
         socket_scheme = "wss" if base.startswith("https") else "ws"
         router = request.app.router
         context = {
-            "font_size": to_int(request.query.get("fontsize", "16"), 16),
+            "font_size": clamp_font(to_int(request.query.get("fontsize", ""), self.font_size)),
+            "starting": self.starting,
             "app_websocket_url": f"{socket_scheme}:{base.split(':', 1)[1]}{router['websocket'].url_for()}",
             "config": {
                 "static": {"url": f"{base}{router['static'].url_for(filename='/')}".rstrip("/") + "/"}

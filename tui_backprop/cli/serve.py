@@ -18,8 +18,10 @@ from contextlib import suppress
 from tui_backprop.core.guest import GUEST_FLAG
 
 INSTALL_HINT = "backprop-tui serve needs textual-serve: pip install 'backprop-tui[serve]'"
-PROJECTOR_FONT_SIZE = 24
-"""The font size the printed URL asks for (textual-serve's default is 16): readable from the back row."""
+FONT_SIZE = 18
+"""The font size the printed URL asks for, and the page's when it asks for none: as large as lets
+the sigmoid chain's whole circuit (118 columns) fit a 1280x800 browser window (128 columns there);
+a larger one (``?fontsize=24``) for a small room, a smaller one for a big graph."""
 EVERY_INTERFACE = ("0.0.0.0", "::")
 
 
@@ -47,7 +49,7 @@ def app_argv(
     return argv
 
 
-def url(host: str, port: int, font_size: int = PROJECTOR_FONT_SIZE) -> str:
+def url(host: str, port: int, font_size: int = FONT_SIZE) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/?fontsize={font_size}"
 
@@ -97,7 +99,7 @@ def machine_addresses() -> list[str]:
 def urls(host: str, port: int, public_url: str | None) -> list[str]:
     """The URLs to print: the public one, every address of the machine for 0.0.0.0, else the host's."""
     if public_url:
-        return [f"{public_url}/?fontsize={PROJECTOR_FONT_SIZE}"]
+        return [f"{public_url}/?fontsize={FONT_SIZE}"]
     if host in EVERY_INTERFACE:
         return [url(address, port) for address in machine_addresses()] or [url("127.0.0.1", port)]
     return [url(host, port)]
@@ -128,7 +130,13 @@ def serve(
         print(f"backprop-tui serve: error: {exc}", file=sys.stderr)
         return 2
     server = GuestServer(
-        app_argv(target, bug, dtype, quiz, mystery), host, port, public_url=base, max_clients=max_clients
+        app_argv(target, bug, dtype, quiz, mystery),
+        host,
+        port,
+        public_url=base,
+        max_clients=max_clients,
+        starting=target or "the scenario picker",
+        font_size=FONT_SIZE,
     )
     shown = urls(host, port, base)
     print(f"backprop-tui: serving {target or 'the scenario picker'} at {shown[0]}", flush=True)
