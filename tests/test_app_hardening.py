@@ -165,3 +165,15 @@ async def test_bookmarks_past_the_end_of_a_new_trace_are_dropped_before_a_handou
         assert all(b.step < app.model.session.n_steps for b in app.model.bookmarks)
         assert app.lessons.save_handout("handout.md") is None
         assert (tmp_path / "handout.md").exists()
+
+
+@pytest.mark.parametrize("opener", ["x", "e", "o", "question_mark", "ctrl+s", "i"])
+@sync
+async def test_keys_after_quit_open_nothing_on_the_closing_app(opener):
+    app = make_app("sigmoid-chain")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for name in ("q", opener, "enter"):  # nothing unsaved: q quits, and the burst goes on
+            app.post_message(key(name))
+        await pilot.pause()
+    assert app.return_code == 0

@@ -182,6 +182,10 @@ class BackpropApp(App[int]):
         self.loader.close()
         super().exit(result, return_code, message)  # type: ignore[arg-type]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Once quitting, no key starts anything (a burst's later keys would open dialogs)."""
+        return not self.loader.closed
+
     async def action_quit(self) -> None:
         """``q``: quit; with edits or bookmarks that no lesson file holds, ask first."""
         self.keeping.quit()
@@ -338,15 +342,13 @@ class BackpropApp(App[int]):
         self.stepper.stop()
         session = self.model.session
         current = session.scenario.slug if session is not None else None
-        guest = self.engine.guest()  # a served copy: no path box, the served file listed
-        served = self.request.spec if guest and self.request is not None else None
         picker = PickerScreen(
             self.engine.catalog,
             current,
             can_go_back=session is not None,
             mystery=self.model.secret,
-            paths=not guest,
-            served=served,
+            guest=self.engine.guest(),  # a served copy: no path box, the served file listed
+            served=self.request.spec if self.request is not None else None,
         )
         self.push_screen(picker, callback=lambda spec: self.loader.open(spec) if spec else None)
 
@@ -473,8 +475,7 @@ def make_app(
     quiz: bool = False,
     mystery: bool = False,
 ) -> BackpropApp:
-    """The app for ``main()`` and for the tests alike. ``scenario`` may be a lesson ``.toml``: then
-    ``bug`` and ``dtype``, when given, replace the lesson's own; else the dtype defaults to float64."""
+    """The app for ``main()`` and the tests; over a lesson ``.toml``, ``bug`` and ``dtype`` if given."""
     lesson = scenario is not None and scenario.endswith(".toml")
     request = Request(scenario, bug, dtype if lesson else dtype or "float64") if scenario else None
     return BackpropApp(

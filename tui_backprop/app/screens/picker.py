@@ -48,13 +48,13 @@ class PickerScreen(AnswersOnce, Screen[str]):
         *,
         can_go_back: bool,
         mystery: bool = False,
-        paths: bool = True,
+        guest: bool = False,
         served: str | None = None,
     ) -> None:
         """``catalog`` lists the scenarios (called in a worker); ``current`` is highlighted first;
         ``mystery``: bugs listed as "bug 1", "bug 2" (mystery-bug mode, README "Teaching with it");
-        ``paths``: offer a box to type a path in; ``served``: the file a served copy was started
-        with, listed first."""
+        ``guest``: a served copy, with no box to type a path in, that lists ``served`` (the file it
+        was started with) first."""
         super().__init__()
         self.catalog = catalog
         self.current = current
@@ -64,8 +64,8 @@ class PickerScreen(AnswersOnce, Screen[str]):
         self.problems: list[str] = []
         """The plugins that could not be listed, each in one line."""
         self.mystery = mystery
-        self.paths = paths
-        self.served = served
+        self.paths = not guest
+        self.served = served if guest else None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
