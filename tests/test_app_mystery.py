@@ -108,6 +108,48 @@ async def dialogs(app: BackpropApp, pilot, watch: Watch) -> None:
 
 
 @sync
+async def test_the_bug_is_revealed_on_purpose_only():
+    app = make_app("sigmoid-chain", "1", mystery=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        watch = Watch(app, scenarios.load("sigmoid-chain"))
+        await pilot.press("X")  # asks first: a stray shift (or caps lock) reveals nothing
+        assert "Reveal the bug?" in watch.look("the question")
+        await pilot.press("n")
+        watch.look("after no")
+        await pilot.press("X", "y")
+        await pilot.pause()
+        assert app.model.revealed
+        shown = screen_text(app)
+        assert "bug reciprocal-sign" in shown
+        await pilot.press("x")
+        assert "the backward drops the minus sign" in screen_text(app)
+        await pilot.press("escape")
+        app.loader.set_bug("exp-uses-input")  # another bug: a mystery again
+        await settle(app, pilot)
+        assert app.model.secret and "bug 2" in watch.look("another bug")
+
+
+
+
+@sync
+async def test_showing_every_check_result_asks_first():
+    """``A`` (caps lock turns the quiz's ``a`` into it) shows no answer before it is confirmed."""
+    app = make_app("sigmoid-chain", "reciprocal-sign")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("A")
+        assert not app.model.show_all and "Show every check result now?" in screen_text(app)
+        await pilot.press("n")
+        assert not app.model.show_all and "mismatch" not in screen_text(app)
+        await pilot.press("A", "y")
+        await pilot.pause()
+        assert app.model.show_all and "mismatch" in screen_text(app)
+        await pilot.press("A")  # hiding them again needs no question
+        assert not app.model.show_all
+
+
+@sync
 async def test_a_mystery_lesson_opens_in_mystery_mode(tmp_path):
     lesson = tmp_path / "hunt.toml"
     lesson.write_text('scenario = "two-layer-net"\nbug = "2"\nmystery = true\n', encoding="utf-8")

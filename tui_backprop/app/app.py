@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from tui_backprop.app.explore.lessons import Lessons
     from tui_backprop.app.explore.sweeping import StepSizes
 
+SPOILERS = "Every verdict and every blame, before its step is reached: the class sees the answers."
+REVEAL = "Its name and description appear on every screen, until another bug is switched on."
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""
 
@@ -310,13 +312,32 @@ class BackpropApp(App[int]):
         now = self.model.set_digits(display.digits() + delta)
         self.notify(f"{now} significant digits", timeout=1.5)
 
-    def action_toggle_spoilers(self) -> None:
-        """Show every check result at once (for debugging) or only once its step is reached."""
+    def action_toggle_spoilers(self, confirmed: bool = False) -> None:
+        """Show every check result at once (for debugging; asked first: a caps-locked ``a`` must not
+        show a class the answers) or only once its step is reached."""
+        from tui_backprop.app.screens.confirm import ConfirmScreen
+
+        if not self.model.show_all and not confirmed:
+            question = ConfirmScreen("Show every check result now?", SPOILERS, "Show them", "Keep them")
+            self.push_screen(
+                question, callback=lambda yes: self.action_toggle_spoilers(True) if yes else None
+            )
+            return
         self.model.set_show_all(not self.model.show_all)
         every = "every check result shown"
         self.notify(
             every if self.model.show_all else "check results shown as their steps are reached", timeout=2
         )
+
+    def action_reveal_bug(self) -> None:
+        """Mystery-bug mode: show the bug's name and description, asked first (README)."""
+        from tui_backprop.app.screens.confirm import ConfirmScreen
+
+        if not self.model.secret:
+            self.notify("no mystery: the bugs are named already", timeout=2)
+            return
+        question = ConfirmScreen("Reveal the bug?", REVEAL, "Reveal it", "Keep the mystery")
+        self.push_screen(question, callback=lambda yes: self.model.reveal() if yes else None)
 
     def action_view_tensor(self) -> None:
         name = self.model.looked_at

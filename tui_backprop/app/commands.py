@@ -90,6 +90,12 @@ class BackpropCommands(Provider):
                 "rebuild the trace and check it again",
                 partial(loader.set_dtype, other),
             )
+        if not app.model.secret:
+            yield (
+                "Mystery-bug mode on",
+                'bugs shown as "bug 1", "bug 2", with no name or description, until X reveals them',
+                partial(app.model.set_mystery, True),
+            )
         yield (
             "Follow the default element",
             "the tensor looked at follows its first flagged element, else its largest gradient  [f NAME]",

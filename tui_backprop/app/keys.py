@@ -145,7 +145,15 @@ DEBUGGER = [
         "Show all check results",
         show=False,
         id="teach.spoilers",
-        tooltip="Show every check result at once (debugging); by default each waits for its step",
+        tooltip="Show every check result at once (asked first); by default each waits for its step",
+    ),
+    Binding(
+        "X",
+        "app.reveal_bug",
+        "Reveal the bug",
+        show=False,
+        id="teach.reveal",
+        tooltip="Mystery-bug mode: show the bug's name and description (asked first)",
     ),
     Binding(
         "x",
@@ -377,7 +385,14 @@ SECTIONS = [
     ),
     (
         "Teaching",
-        ["teach.circuit", "teach.presenter", "teach.more_digits", "teach.fewer_digits", "teach.spoilers"],
+        [
+            "teach.circuit",
+            "teach.presenter",
+            "teach.more_digits",
+            "teach.fewer_digits",
+            "teach.spoilers",
+            "teach.reveal",
+        ],
     ),
     ("Scenario and check", ["scenario.bug", "check.dtype", "check.settings", "check.rerun", "app.open"]),
     ("Exploring", ["explore.edit", "explore.nudge", "explore.undo", "explore.eps", "explore.quiz"]),

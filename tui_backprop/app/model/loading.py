@@ -159,6 +159,8 @@ class Loader:
         old = model.session
         if old is None or old.scenario.spec != scenario.spec:
             model.optimizer = None  # the next scenario's own learning rate
+        if old is None or (old.scenario.spec, old.bug) != (scenario.spec, bug):
+            model.revealed = False  # another bug: a mystery again (mystery-bug mode)
         if model.training is not None and model.training.last > 0:
             model.notify("training cleared: the graph runs from its own values again", timeout=3)
         model.training = None
