@@ -130,8 +130,6 @@ async def test_the_bug_is_revealed_on_purpose_only():
         assert app.model.secret and "bug 2" in watch.look("another bug")
 
 
-
-
 @sync
 async def test_showing_every_check_result_asks_first():
     """``A`` (caps lock turns the quiz's ``a`` into it) shows no answer before it is confirmed."""

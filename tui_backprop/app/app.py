@@ -38,14 +38,13 @@ from tui_backprop.app.train.service import Trainer
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tui_backprop.app.debugger.asking import Asking
     from tui_backprop.app.engine import Scenario
     from tui_backprop.app.explore.editing import Editor
     from tui_backprop.app.explore.keeping import Keeping
     from tui_backprop.app.explore.lessons import Lessons
     from tui_backprop.app.explore.sweeping import StepSizes
 
-SPOILERS = "Every verdict and every blame, before its step is reached: the class sees the answers."
-REVEAL = "Its name and description appear on every screen, until another bug is switched on."
 SIGTERM_EXIT = 128 + signal.SIGTERM
 """The shell's status for a process ended by SIGTERM."""
 
@@ -129,6 +128,12 @@ class BackpropApp(App[int]):
         from tui_backprop.app.explore.lessons import Lessons
 
         return Lessons(self.model, self.engine, self.stepper, deliver=self.keeping.deliver)
+
+    @cached_property
+    def asking(self) -> Asking:
+        from tui_backprop.app.debugger.asking import Asking
+
+        return Asking(self)
 
     @cached_property
     def keeping(self) -> Keeping:
@@ -312,32 +317,11 @@ class BackpropApp(App[int]):
         now = self.model.set_digits(display.digits() + delta)
         self.notify(f"{now} significant digits", timeout=1.5)
 
-    def action_toggle_spoilers(self, confirmed: bool = False) -> None:
-        """Show every check result at once (for debugging; asked first: a caps-locked ``a`` must not
-        show a class the answers) or only once its step is reached."""
-        from tui_backprop.app.screens.confirm import ConfirmScreen
-
-        if not self.model.show_all and not confirmed:
-            question = ConfirmScreen("Show every check result now?", SPOILERS, "Show them", "Keep them")
-            self.push_screen(
-                question, callback=lambda yes: self.action_toggle_spoilers(True) if yes else None
-            )
-            return
-        self.model.set_show_all(not self.model.show_all)
-        every = "every check result shown"
-        self.notify(
-            every if self.model.show_all else "check results shown as their steps are reached", timeout=2
-        )
+    def action_toggle_spoilers(self) -> None:
+        self.asking.show_all()
 
     def action_reveal_bug(self) -> None:
-        """Mystery-bug mode: show the bug's name and description, asked first (README)."""
-        from tui_backprop.app.screens.confirm import ConfirmScreen
-
-        if not self.model.secret:
-            self.notify("no mystery: the bugs are named already", timeout=2)
-            return
-        question = ConfirmScreen("Reveal the bug?", REVEAL, "Reveal it", "Keep the mystery")
-        self.push_screen(question, callback=lambda yes: self.model.reveal() if yes else None)
+        self.asking.reveal_bug()
 
     def action_view_tensor(self) -> None:
         name = self.model.looked_at
@@ -434,20 +418,13 @@ class BackpropApp(App[int]):
         self.elements.move(rows, cols)
 
     def action_follow_element(self) -> None:
-        """Type the element to follow: ``W1[1, 0]``, ``[1, 0]``, or a name alone for its default."""
-        from tui_backprop.app.explore.screens import FollowScreen
+        self.asking.follow()
 
-        if self.model.session is not None:
-            self.push_screen(FollowScreen(self.elements.prefill(), self.elements.follow))
+    def action_train(self) -> None:
+        self.asking.train()
 
-    def action_train(self, setting: str = "") -> None:
-        """Ask how many iterations to train (or, ``setting="lr"``, the learning rate and momentum)."""
-        from tui_backprop.app.explore.screens import LearningRateScreen, TrainScreen
-
-        if setting == "lr" and self.model.session is not None:
-            self.push_screen(LearningRateScreen(self.trainer.optimizer_text(), self.trainer.set_from_text))
-        elif not setting and (summary := self.trainer.train_summary()) is not None:
-            self.push_screen(TrainScreen("20", summary, self.trainer.train_typed))
+    def action_learning_rate(self) -> None:
+        self.asking.learning_rate()
 
     def action_iteration(self, delta: int) -> None:
         self.trainer.go(delta)

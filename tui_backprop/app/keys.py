@@ -330,7 +330,7 @@ TRAINING = [
     ),
     Binding(
         "l",
-        "app.train('lr')",
+        "app.learning_rate",
         "Learning rate",
         show=False,
         id="train.lr",
