@@ -293,3 +293,14 @@ async def test_presenter_mode_in_quiz_mode_asks_before_it_shows_and_n_never_skip
         app.stepper.go(0)
         await pilot.pause()
         assert "a = 2 · 3 = ?" in card.plain and card.card.main[0].digits == "?"
+
+
+def test_the_element_followed_is_underlined_in_its_tensors_picture():
+    session = session_of("two-layer-net", "matmul-grad-transposed", checked=True)
+    plan = cl.plan(session)
+    session.go(session.backward_end)
+    labels = cl.wire_labels(session, plan, "W1", door.Focus({"W1": (1, 0)}))
+    below = labels.below
+    underlined = [below.rows[r][a:b] for r, a, b, style in below.elements if cl.FOLLOWED in style.split("+")]
+    assert underlined == ["-0.0002722!"]  # W1[1, 0]: wrong as well, so white on red and underlined
+    assert [labels.above.rows[r][a:b] for r, a, b, _ in labels.above.elements] == ["0.732"]

@@ -63,7 +63,10 @@ def around(session: Session, plan: labels.Plan, drawn: Layout, focus: Focus | No
     for y, row in enumerate(drawn.rows):
         text = Text(no_wrap=True)
         for piece, style in runs(drawn, y, static_runs(row, drawn, y), painted.get(y, ())):
-            text.append(piece, style=style or None)
+            start = len(text)
+            text.append(piece)
+            for part in style.split("+") if style else ():  # labels.with_style: drawn together
+                text.stylize(part, start, len(text))
         text.rstrip()
         lines.append(text)
     return lines

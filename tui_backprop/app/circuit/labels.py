@@ -72,8 +72,15 @@ WRONG = st.BLAME
 """A wrong element of a gradient: white on red, and marked ``!`` for projectors that wash colours out."""
 MARKED = ("mismatch", "blame", "kink", "nonfinite", "ok")
 """Statuses a gate or leaf is marked with, as the node list writes them (README)."""
+FOLLOWED = "underline"
+"""Added to the style of the element followed in a tensor (the inspector underlines it too)."""
 PARTIAL = "…"
 """After a gradient that is still a partial sum (a fan-out waiting for more contributions)."""
+
+
+def with_style(*names: str) -> str:
+    """Styles drawn together, ``bp.wire-grad+underline``: the views resolve each name and add them."""
+    return "+".join(names)
 
 
 def gate_symbol(node: Node) -> str:
@@ -342,14 +349,19 @@ def wrong_elements(session: Session, name: str) -> np.ndarray | None:
 
 
 def _label(plan: Plan, array: np.ndarray, style: str, marks=None, index=None, partial: bool = False) -> Label:
+    """A tensor's picture in ``style``: its ``marks`` (wrong elements) in ``WRONG``, the element
+    followed (``index``) underlined (README "The element to follow")."""
     drawn = plan.picture(array, marks, index)
     rows = drawn.rows
     if partial:
         rows = (*rows[:-1], rows[-1] + PARTIAL)
-    elements = ()
-    if marks is not None:
-        elements = tuple((r, a, b, WRONG) for i, (r, a, b) in drawn.cells.items() if marks[i])
-    return Label(rows, style, elements)
+    elements = []
+    for i, (r, a, b) in drawn.cells.items():
+        wrong = marks is not None and bool(marks[i])
+        followed = i == index and np.size(array) > 1
+        if wrong or followed:
+            elements.append((r, a, b, with_style(WRONG if wrong else style, FOLLOWED) if followed else WRONG))
+    return Label(rows, style, tuple(elements))
 
 
 def wire_labels(session: Session, plan: Plan, name: str, focus: Focus | None = None) -> WireLabels:

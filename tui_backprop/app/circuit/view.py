@@ -214,10 +214,13 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
 
     # ------------------------------------------------------------ drawing
     def _style(self, name: str) -> Style:
-        """A style name of the stylesheet (``bp.wire``) or a plain one (``bold``), resolved once."""
+        """A style name of the stylesheet (``bp.wire``), a plain one (``bold``), or several drawn
+        together (``bp.wire-grad+underline``, ``labels.with_style``), resolved once."""
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.app.console.get_style(name or "none", default=Style.null())
+            console = self.app.console
+            parts = [console.get_style(part or "none", default=Style.null()) for part in name.split("+")]
+            style = self._styles[name] = Style.combine(parts)
         return style
 
     def render_line(self, y: int) -> Strip:
