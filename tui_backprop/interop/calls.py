@@ -97,6 +97,21 @@ class Call(Protocol):
     ) -> tuple[np.ndarray, ...]: ...
 
 
+def pick_output(result: Any, output: int | None, label: str, wrapper: str) -> Any:
+    """The output this node stands for: the whole result when ``output`` is None (refusing a
+    tuple, whose count the author must declare), else that element of it."""
+    if output is None:
+        if isinstance(result, tuple | list):
+            count = len(result)
+            declare = f"{wrapper}({label}, outputs={count})"
+            raise TypeError(f"{label} returned {count} outputs; declare them: {declare}")
+        return result
+    if not isinstance(result, tuple | list) or output >= len(result):
+        got = f"{len(result)} outputs" if isinstance(result, tuple | list) else "one output"
+        raise TypeError(f"{label} returned {got}, not output {output}")
+    return result[output]
+
+
 def call_op(
     call: Call,
     formula: str,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tui_backprop.interop.calls import Arguments, add_calls
+from tui_backprop.interop.calls import Arguments, add_calls, pick_output
 from tui_backprop.interop.extras import require
 
 jax = require("jax")
@@ -37,18 +37,7 @@ class JaxCall:
     output: int | None = None
 
     def run(self, *arrays: Any) -> Any:
-        result = self.fn(*arrays)
-        if self.output is None:
-            if isinstance(result, tuple | list):
-                raise TypeError(
-                    f"{self.label} returned {len(result)} outputs; declare them: "
-                    f"jax_op({self.label}, outputs={len(result)})"
-                )
-            return result
-        if not isinstance(result, tuple | list) or self.output >= len(result):
-            got = f"{len(result)} outputs" if isinstance(result, tuple | list) else "one output"
-            raise TypeError(f"{self.label} returned {got}, not output {self.output}")
-        return result[self.output]
+        return pick_output(self.fn(*arrays), self.output, self.label, "jax_op")
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         return to_array(self.run(*arrays), self.label)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tui_backprop.interop.calls import Arguments, add_calls
+from tui_backprop.interop.calls import Arguments, add_calls, pick_output
 from tui_backprop.interop.extras import require
 
 torch = require("torch")
@@ -57,18 +57,7 @@ class TorchCall:
     def run(self, tensors: list[Any]) -> Any:
         if self.writes_inputs:
             tensors = [t.clone() for t in tensors]
-        result = self.fn(*tensors)
-        if self.output is None:
-            if isinstance(result, tuple | list):
-                raise TypeError(
-                    f"{self.label} returned {len(result)} outputs; declare them: "
-                    f"torch_op({self.label}, outputs={len(result)})"
-                )
-            return result
-        if not isinstance(result, tuple | list) or self.output >= len(result):
-            got = f"{len(result)} outputs" if isinstance(result, tuple | list) else "one output"
-            raise TypeError(f"{self.label} returned {got}, not output {self.output}")
-        return result[self.output]
+        return pick_output(self.fn(*tensors), self.output, self.label, "torch_op")
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from tui_backprop.app.engine import below_resolution
+from tui_backprop.app.engine import below_resolution, number
 from tui_backprop.app.look import digits as _display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
@@ -43,25 +43,9 @@ SMALL_ROWS = 8
 
 
 def num(x: float, digits: int | None = None) -> str:
-    """One number with ``digits`` significant digits (default: the setting), trailing zeros dropped
-    as everywhere (README "Numbers": ``0.105 · 1 = 0.105``, never ``0.1050``); zero is ``0``."""
-    digits = _display.digits() if digits is None else digits
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x == 0:
-        return "0"
-    return _short_exponent(f"{x:.{digits}g}")
-
-
-def _short_exponent(text: str) -> str:
-    """``1.5e-07`` as ``1.5e-7``: the exponent without padding."""
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return f"{mantissa}e{int(exponent)}"
+    """One number with ``digits`` significant digits (default: the setting), in the one style of every
+    view and the handout (``teach.numbers.number``: ``0.105 · 1 = 0.105``, never ``0.1050``)."""
+    return number(x, _display.digits() if digits is None else digits)
 
 
 def short(x: float) -> str:
