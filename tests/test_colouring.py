@@ -128,10 +128,10 @@ def softsign_graph(size: int, wrong: dict[int, float], dtype: str = "float64", f
 def test_a_100k_custom_elementwise_op_is_compared_element_by_element_and_one_wrong_element_listed():
     result = check(run(*softsign_graph(100_000, {77_777: 1.01})), F64)
     sent = result.nodes["s"].local[0]
-    assert (sent.method, sent.n_probed, sent.n_covered) == ("elementwise", 100_000, 0)
+    assert (sent.method, sent.n_probed, sent.n_covered) == ("coloured", 100_000, 0)
     assert result.blame == ["s"] and [int(i) for i in np.flatnonzero(sent.codes == MISMATCH)] == [77_777]
     grad = result.nodes["x"].grad  # pulled back through the op's coloured Jacobian: compared too
-    assert (grad.method, grad.n_probed) == ("elementwise", 100_000)
+    assert (grad.method, grad.n_probed) == ("pull-back", 100_000)
     assert [int(i) for i in np.flatnonzero(grad.codes == MISMATCH)] == [77_777]
 
 
@@ -183,7 +183,7 @@ def test_a_user_layer_bias_is_coloured_not_probed_one_by_one():
         run(g, ops.sum(ops.square(ops.tanh(op(w, h, b, name="z"), name="a"), name="q"), name="L")), F64
     )
     sent = result.nodes["z"].local[2]
-    assert (sent.method, sent.n_probed) == ("elementwise", 200)
+    assert (sent.method, sent.n_probed) == ("coloured", 200)
     assert result.verdict == "pass"
     assert len(calls) < 200  # a probe per bias element would be 400 runs of the layer
 
@@ -205,5 +205,5 @@ def test_digits_at_300_images_in_float32_blames_the_sign_flipped_log_softmax(mon
     g, out = scenarios.build(spec, "logsoftmax-sign", "float32")
     result = check(run(g, out), CheckSettings.for_dtype("float32"))
     sent = result.nodes["logp"].local[0]
-    assert result.blame == ["logp"] and sent.method == ("elementwise" if colour else "projection")
+    assert result.blame == ["logp"] and sent.method == ("coloured" if colour else "projection")
     assert sent.n_mismatch > 0

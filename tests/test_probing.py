@@ -143,7 +143,7 @@ def test_projection_verifies_a_large_custom_op_and_says_so():
     local = result.nodes["s"].local[0]
     assert (local.method, local.directions, local.status) == ("projection", directions_for(SIZE), "ok")
     assert not result.failed
-    assert result.nodes["q"].local[0].method == "elementwise"
+    assert result.nodes["q"].local[0].method == "coloured"  # square: elementwise, two runs
 
 
 @pytest.mark.usefixtures("no_colouring")
@@ -161,9 +161,9 @@ def test_exhaustive_checks_every_element_and_finds_the_same_elements():
     trace = run(g, softsign_net(g, wrong=(17, 2500)))
     result = check(trace, CheckSettings.for_dtype("float64", exhaustive=True))
     local = result.nodes["s"].local[0]
-    assert local.method == "elementwise"
+    assert local.method == "coloured"  # softsign is elementwise: its colouring has one colour
     assert [int(i) for i in np.flatnonzero(local.codes == MISMATCH)] == [17, 2500]
-    assert all(c.method == "elementwise" for nc in result.nodes.values() for c in nc.local.values())
+    assert all(c.method != "projection" for nc in result.nodes.values() for _, c in nc.comparisons())
 
 
 SCENARIO = f'''
@@ -206,8 +206,8 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
         "projection",
         [[17], [2500]],
     )
-    assert nodes["s"]["check"]["method"] == "elementwise"
-    assert nodes["q"]["local_check"]["method"] == "elementwise"
+    assert nodes["s"]["check"]["method"] == "pull-back"
+    assert nodes["q"]["local_check"]["method"] == "coloured"
 
     assert main(["check", str(path)]) == 1
     text = capsys.readouterr().out
@@ -215,7 +215,7 @@ def test_cli_says_how_each_tensor_was_verified(tmp_path, capsys):
 
     assert main(["check", str(path), "--exhaustive", "--json"]) == 1
     nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
-    assert nodes["s"]["local_check"]["method"] == "elementwise"
+    assert nodes["s"]["local_check"]["method"] == "direct"  # not coloured (the fixture), not projected
     assert nodes["s"]["local_check"]["inputs"]["xs"]["mismatches"] == [[17], [2500]]
-    assert nodes["x"]["check"]["method"] == "elementwise"
+    assert nodes["x"]["check"]["method"] == "pull-back"
     assert nodes["x"]["check"]["mismatches"] == [[17], [2500]]

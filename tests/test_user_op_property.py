@@ -111,6 +111,6 @@ def test_wrong_elements_of_a_user_op_are_blamed_and_listed_and_right_ones_never(
     local = result.nodes["y"].local[0]
     listed = {int(k) for k in np.flatnonzero(local.codes.reshape(-1) == MISMATCH)}
     errors = {k: abs(sent[k] * (f - 1)) for k, f in wrong.items()}
-    must = set(wrong) if local.method == "elementwise" else {k for k, e in errors.items() if e > local.bound}
+    must = set(wrong) if local.method != "projection" else {k for k, e in errors.items() if e > local.bound}
     assert must <= listed <= set(wrong), (local.method, local.bound, errors, listed)
     assert result.blame == (["y"] if listed else [])

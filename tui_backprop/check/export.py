@@ -57,12 +57,22 @@ def comparison(c: Comparison, with_numeric: bool = True, sample: int | None = No
 
 
 def method(c: Comparison) -> dict[str, Json]:
-    """How the numeric side was had (README, "How the check works"): every element, or random
-    projections of the whole tensor with the number of directions."""
+    """How the numeric side was had (README, "How the check works"): the method chosen for the
+    tensor (check/choose.py), for random projections with the number of directions and the bound."""
     if c.method == "projection":
         bound = {"bound": number(c.bound)} if c.bound is not None else {}
         return {"method": "projection", "directions": c.directions, **bound}
     return {"method": c.method}
+
+
+def local_method(comparisons: list[Comparison]) -> dict[str, Json]:
+    """A node's local check in one word: ``projection`` (with its directions and bound) when an
+    input was projected, else the method every input shares, else ``mixed`` (each input says)."""
+    projected = [c for c in comparisons if c.method == "projection"]
+    if projected:
+        return method(projected[0])
+    methods = {c.method for c in comparisons}
+    return {"method": methods.pop() if len(methods) == 1 else "mixed"}
 
 
 def node_check(
@@ -85,8 +95,7 @@ def node_check(
         local["float32_digits"] = nc.float32_digits
     if nc.local:
         local["max_rel_err"] = number(max(c.max_rel_err for c in nc.local.values()))
-        projected = [c for c in nc.local.values() if c.method == "projection"]
-        local.update(method(projected[0]) if projected else {"method": "elementwise"})
+        local.update(local_method(list(nc.local.values())))
         local["inputs"] = {
             node.inputs[i].name: comparison(c, with_numeric=False, sample=sample) for i, c in nc.local.items()
         }

@@ -23,27 +23,26 @@ term). It is what tells float32 round-off from a real error. An element whose ±
 some op across its kink (relu or |x| at 0, max at a tie) is a ``kink``: there the derivative does
 not exist, so finite differences cannot judge it, agree or not.
 
-This module orchestrates; beside it: settings and results, batchprobe (the graph downstream run on a
-batch), local (the local check), colouring and projection (numeric gradients where probing every
-element would cost too much), wide (a float32 run's global check in float64), leancheck
-(comparisons in bounded memory), nonfinite (where NaNs start).
+This module orchestrates; beside it: settings and results, choose (which estimator each tensor
+gets: direct, pull-back, coloured, projection, each its own module), local (the local check), wide
+(a float32 run's global check in float64), leancheck (comparisons in bounded memory), nonfinite
+(where NaNs start).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults, wide
-from tui_backprop.check.batchprobe import downstream_reach, noise_of, plan_modes, probe_downstream
+from tui_backprop.check import budget, choose, colouring, userfaults, wide
+from tui_backprop.check.batchprobe import downstream_reach
 from tui_backprop.check.diagnosis import diagnose_node
-from tui_backprop.check.leancheck import compare_estimate, make_lean
+from tui_backprop.check.jobs import GlobalJob
+from tui_backprop.check.leancheck import make_lean
 from tui_backprop.check.local import local_check
 from tui_backprop.check.nonfinite import all_finite, nonfinite_origins, sends_nonfinite
 from tui_backprop.check.probing import Estimate
-from tui_backprop.check.refine import second_look
 from tui_backprop.check.results import DEFAULTS, Check, CheckSettings, NodeCheck  # noqa: F401 - re-exported
 from tui_backprop.check.verdict import (  # noqa: F401 - re-exported: the checker's public names
     KINK,
@@ -166,15 +165,15 @@ def check_node(
         why = f"its probes pass through {through[0]}, whose {userfaults.NOT_DETERMINISTIC}"
         grad = userfaults.unjudged(trace.grads[name], why, settings)
     else:
+        view, view_settings, _ = wider if wider is not None else (None, settings, "")
+        job = GlobalJob(view or trace, node, view_settings, reach, estimates, relevant, colourings, done)
         try:
-            view, view_settings, _ = wider if wider is not None else (None, settings, "")
-            grad = _global_grad(
-                view or trace, node, view_settings, done, reach, estimates, relevant, colourings
-            )
+            grad = choose.estimate_global(job)
         except ProbeError as exc:
             plan = plan or trace.graph.downstream(node, trace.output)
             where = next((m.name for m in plan if m.op is exc.op), exc.op.name)
-            grad = userfaults.unjudged(trace.grads[name], userfaults.probe_failure(exc, where), settings)
+            reason = userfaults.probe_failure(exc, where)
+            grad = userfaults.unjudged(trace.grads[name], reason, settings, job.method)
     result = NodeCheck(name, grad.status, grad, failure=failure)
     if name in unstable:
         result.status = result.local_status = "nondeterministic"
@@ -185,165 +184,3 @@ def check_node(
         if result.blamed:
             result.diagnosis = diagnose_node(trace, node, result.local, result.jacobian_checks, settings.rtol)
     return result
-
-
-def _global_grad(
-    trace: Trace,
-    node: Node,
-    settings: CheckSettings,
-    done: dict[str, NodeCheck],
-    reach: dict[str, tuple[int, int, int]] | None,
-    estimates: dict[str, Estimate],
-    relevant: set[str],
-    colourings: colouring.Found,
-) -> Comparison:
-    """dL/dnode against its numeric estimate, suspects looked at again."""
-    name = node.name
-    grad = None
-    every_element_cheap = _direct_is_cheap(trace, node, settings, reach, every_element=True)
-    if not every_element_cheap:
-        grad = _pulled_back(trace, node, settings, estimates, relevant, colourings)
-    if grad is None and settings.sample is not None and every_element_cheap:
-        # Sampling, but every element is cheap here: probe them all, so that the nodes upstream
-        # can still pull this estimate back, and compare only the sampled ones.
-        whole = _global_comparison(trace, node, dataclasses.replace(settings, sample=None))
-        estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
-        indices = budget.probe_indices(node, whole.numeric.size, settings)
-        grad = compare_estimate(trace.grads[name], estimates[name], indices, settings, below_noise=True)
-
-    def look_again(c: Comparison) -> Comparison:
-        if not (c.n_mismatch or c.n_unjudged):  # (asked only then: each costs a walk downstream)
-            return c
-        # Below a blamed node a global mismatch is inherited: look again only at NaN probes there.
-        downstream = trace.graph.downstream(node, trace.output)
-        inherited = any(done[m.name].blamed for m in downstream if m.name in done)
-        evaluate = reprobe.global_evaluator(trace, node)
-        base = trace.values[name]
-        return second_look(c, evaluate, settings, trace.graph.dtype, not inherited, base, below_noise=True)
-
-    if grad is None and _projects_global(trace, node, settings, reach):
-        return _projected_global(trace, node, settings, look_again)
-    if grad is None:
-        grad = _global_comparison(trace, node, settings)
-        estimates[name] = Estimate(grad.numeric, grad.noise, grad.kinks)
-    return look_again(grad)
-
-
-def _projects_global(
-    trace: Trace, node: Node, settings: CheckSettings, reach: dict[str, tuple[int, int, int]] | None
-) -> bool:
-    """A large tensor that nothing pulls back: verified by projections (unless asked not to)."""
-    if settings.exhaustive or settings.sample is not None or reach is None:
-        return False
-    _, elements, loops = reach[node.name]
-    return trace.values[node.name].size * elements > budget.project_above(loops > 0)
-
-
-def _projected_global(
-    trace: Trace, node: Node, settings: CheckSettings, refine: Callable[[Comparison], Comparison]
-) -> Comparison:
-    plan = trace.graph.downstream(node, trace.output)
-    modes = plan_modes(node, plan, trace.values)
-    base = trace.values[node.name]
-    per_item = max([2 * base.size] + [2 * trace.values[m.name].size for m in plan])
-
-    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
-        parts = [
-            probe_downstream(trace, node, plan, modes, chunk, settings.eps)
-            for chunk in budget.chunks(flat, per_item)
-        ]
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
-
-    differences = projection.global_differences(trace.values, node, plan, trace.output)
-    key = (settings.seed, node.index, len(node.inputs) + 1)
-    return projection.projected(
-        base, trace.grads[node.name], differences, key, settings, settings.eps, probe_elements, refine
-    )
-
-
-def _direct_is_cheap(
-    trace: Trace,
-    node: Node,
-    settings: CheckSettings,
-    reach: dict[str, tuple[int, int, int]] | None,
-    every_element: bool = False,
-) -> bool:
-    """Few probes of few elements each: each probe re-runs ``elements`` downstream and starts from a
-    row of the node's own size (a perturbed copy, or a tangent's basis row), both counted."""
-    if reach is None:
-        return False
-    ops, elements, _ = reach[node.name]
-    size = trace.values[node.name].size
-    probes = size if every_element else min(size, settings.sample or size)
-    return ops <= budget.FAST_OPS and probes * (elements + size) <= budget.FAST_WORK
-
-
-# ---------------------------------------------------------------- probing
-def _global_comparison(trace: Trace, node: Node, settings: CheckSettings) -> Comparison:
-    base = trace.values[node.name]
-    indices = budget.probe_indices(node, base.size, settings)
-    plan = trace.graph.downstream(node, trace.output)
-    modes = plan_modes(node, plan, trace.values)
-    materialized = any(modes[m.name] == "value" and node in m.inputs for m in plan) or not plan
-    per_item = max(
-        [2 * base.size if materialized else base.size]  # a tangent starts from a basis row
-        + [(2 if modes[m.name] == "value" else 1) * trace.values[m.name].size for m in plan]
-    )
-    probes = Probes(base)
-    for flat in budget.chunks(indices, per_item):
-        probes.put(flat, *probe_downstream(trace, node, plan, modes, flat, settings.eps))
-    return probes.compare(trace.grads[node.name], settings, below_noise=True)
-
-
-def _pulled_back(
-    trace: Trace,
-    node: Node,
-    settings: CheckSettings,
-    estimates: dict[str, Estimate],
-    relevant: set[str],
-    colourings: colouring.Found,
-) -> Comparison | None:
-    """Numeric dL/dnode from its consumers' numeric gradients, when every consumer allows it.
-
-    By the chain rule, dL/dx = Σ over consumers c of J_cᵀ (dL/dc). A consumer affine in x
-    (matmul, linear, add, sum, ...) pulls its numeric gradient back exactly through its adjoint;
-    an elementwise consumer (relu, tanh, mul, ...) through its numeric diagonal, every element
-    from two runs of the op; any other consumer whose Jacobian is sparse through its numeric
-    Jacobian, two runs per colour (see colouring). Either way the result equals probing x itself
-    element by element, up to O(eps²), at the cost of a few runs instead of one probe per element.
-    """
-    consumers = [(c, p) for c, p in trace.consumers[node.name] if c.name in relevant]
-    if not consumers:
-        return None
-    noise = noise_of(trace.graph.dtype)
-    total: Estimate | None = None
-    for consumer, position in consumers:
-        m = estimates.get(consumer.name)
-        if m is None or not np.all(np.isfinite(m.numeric)):
-            return None
-        xs = [trace.values[p.name] for p in consumer.inputs]
-        op = consumer.op
-        if probing.can_pull_back_affine(op, position):
-            assert op is not None
-            part = probing.affine_pull_back(op, position, m, xs)
-        elif op is not None and (op.diagonal or op.elementwise):
-            out = trace.values[consumer.name]
-            part = probing.grouped_pull_back(op, position, m, xs, out, settings.eps, noise)
-        else:
-            out = trace.values[consumer.name]
-            found = colouring.cached(colourings, consumer, xs, position, out)
-            if found is None:
-                return None
-            assert op is not None
-            coloured = colouring.pull_back(op, xs, position, m, out, found, settings.eps, noise)
-            if coloured is None:
-                return None
-            part = coloured
-        if total is None:
-            total = part
-        else:
-            total += part
-    assert total is not None
-    estimates[node.name] = total
-    indices = budget.probe_indices(node, total.numeric.size, settings)
-    return compare_estimate(trace.grads[node.name], total, indices, settings, below_noise=True)

@@ -1,9 +1,8 @@
 """The local check: an op's own backward rule, alone, against finite differences of the op.
 
 With the node's actual upstream gradient u held fixed, the numeric gradient sent to input i is
-d⟨u, op(x)⟩/dx_i (README, "How the check works"); per element where it is cheap (batched probes,
-the adjoint of an affine op, column grouping of an elementwise one), by projection where it is not.
-A node whose local check fails is *blamed*.
+d⟨u, op(x)⟩/dx_i (README, "How the check works"), had per input by the method choose picks
+(probes, an affine op's adjoint, colours, projection). A node whose local check fails is *blamed*.
 """
 
 from __future__ import annotations
@@ -12,17 +11,13 @@ import copy
 
 import numpy as np
 
-from tui_backprop.check import budget, colouring, probing, projection, reprobe, userfaults
-from tui_backprop.check.batchprobe import noise_of
-from tui_backprop.check.leancheck import compare_estimate
-from tui_backprop.check.probing import Estimate, as_batch, half_step, perturbed, straddles
-from tui_backprop.check.refine import second_look
+from tui_backprop.check import choose, colouring, userfaults
+from tui_backprop.check.jobs import LocalJob
 from tui_backprop.check.results import NodeCheck
 from tui_backprop.check.settings import CheckSettings
-from tui_backprop.check.verdict import Comparison, Probes, Status, compare, round_off, worst
+from tui_backprop.check.verdict import Comparison, Status, worst
 from tui_backprop.core.graph import Node
-from tui_backprop.core.ops import Op, ProbeError
-from tui_backprop.core.ops.base import MAX_DIMS
+from tui_backprop.core.ops import ProbeError
 from tui_backprop.core.trace import Trace
 
 Array = np.ndarray
@@ -140,16 +135,17 @@ def _judged_input(
     small: bool,
     colourings: colouring.Found,
 ) -> Comparison:
-    """What the node sends input ``position`` for ``upstream``, judged; a probe the op's code
-    refuses leaves it unjudged (and blames the op when its own declaration was false)."""
+    """What the node sends input ``position`` for ``upstream``, judged by the method chosen for it
+    (choose); a probe the op's code refuses leaves it unjudged (and blames the op when its own
+    declaration was false)."""
+    job = LocalJob(trace, node, settings, result, position, small, upstream, sent[position], colourings)
     try:
-        return _local_input(
-            trace, node, settings, result, position, small, upstream, sent[position], colourings
-        )
+        return choose.estimate_local(job)
     except ProbeError as exc:
         if exc.op_at_fault:
             result.probe_error = exc.message
-        return userfaults.unjudged(sent[position], userfaults.probe_failure(exc, node.name), settings)
+        reason = userfaults.probe_failure(exc, node.name)
+        return userfaults.unjudged(sent[position], reason, settings, job.method)
 
 
 def _unit_scale_wanted(upstream: Array, result: NodeCheck, below: float) -> bool:
@@ -185,174 +181,3 @@ def _unit_scale(
                 f"found with a random upstream of order one (the real upstream is at most {real:.1e}, "
                 "too small to show the error)"
             )
-
-
-def _local_input(
-    trace: Trace,
-    node: Node,
-    settings: CheckSettings,
-    result: NodeCheck,
-    position: int,
-    small: bool,
-    upstream: Array,
-    contribution: Array,
-    colourings: colouring.Found,
-) -> Comparison:
-    """The local check of what the node sends to one of its inputs, for ``upstream`` (the Jacobian
-    of a small op too, when ``small``)."""
-    assert node.op is not None
-    values = trace.values
-    u = upstream.astype(np.float64).reshape(-1)
-    xs = [values[p.name] for p in node.inputs]
-    x = xs[position]
-    noise = noise_of(x.dtype)
-    indices = budget.probe_indices(node, x.size, settings) if not small else np.arange(x.size)
-    direct_work = len(indices) * (values[node.name].size + x.size)
-    cheap = small or direct_work <= budget.FAST_WORK
-    fast = None
-    if not cheap:
-        fast = _fast_local(node, xs, position, u, values[node.name], settings, noise, colourings)
-    if fast is not None:
-        comparison = compare_estimate(contribution, fast, indices, settings)
-        if not probing.can_pull_back_affine(node.op, position):  # affine: exact, nothing to refine
-            evaluate = reprobe.local_evaluator(trace, node, position, upstream)
-            comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
-        return comparison
-    above = budget.project_above(budget.loops(node.op))
-    projects = not settings.exhaustive and settings.sample is None and direct_work > above
-    if not cheap and projects:
-        return _projected_local(trace, node, xs, position, u, settings, upstream, contribution)
-    probes = Probes(x)
-    columns: list[tuple[Array, Array, Array]] = []
-    exact = position in node.op.linear_in and node.op.tangent is not None and x.ndim < MAX_DIMS
-    per_item = max(x.size, values[node.name].size) if exact else 2 * (x.size + values[node.name].size)
-    for flat in budget.chunks(indices, per_item):
-        d, level, straddle, jac, jac_noise = _probe_local(
-            node, xs, position, flat, u, values[node.name], settings.eps
-        )
-        probes.put(flat, d, level, straddle)
-        if small:
-            columns.append((jac, jac_noise, np.broadcast_to(straddle[:, None], jac.shape)))
-    comparison = probes.compare(contribution, settings)
-    evaluate = reprobe.local_evaluator(trace, node, position, upstream)
-    comparison = second_look(comparison, evaluate, settings, x.dtype, base=x)
-    if small:
-        numeric, jac_level, kinks = (np.concatenate(part).T for part in zip(*columns, strict=True))
-        result.numeric_jacobians[position] = numeric
-        result.jacobian_checks[position] = compare(
-            trace.jacobians[node.name][position], numeric, jac_level, kinks, settings
-        )
-    return comparison
-
-
-def _projected_local(
-    trace: Trace,
-    node: Node,
-    xs: list[Array],
-    position: int,
-    u: Array,
-    settings: CheckSettings,
-    upstream: Array,
-    contribution: Array,
-) -> Comparison:
-    out = trace.values[node.name]
-    per_item = 2 * (xs[position].size + out.size)
-
-    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
-        parts = [
-            _probe_local(node, xs, position, chunk, u, out, settings.eps)[:3]
-            for chunk in budget.chunks(flat, per_item)
-        ]
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
-
-    evaluate = reprobe.local_evaluator(trace, node, position, upstream)
-    return projection.projected_local(
-        node,
-        xs,
-        position,
-        u,
-        out,
-        contribution,
-        settings,
-        settings.eps,
-        settings.seed,
-        probe_elements,
-        lambda c: second_look(c, evaluate, settings, xs[position].dtype, base=xs[position]),
-    )
-
-
-def _fast_local(
-    node: Node,
-    xs: list[Array],
-    position: int,
-    u: Array,
-    out: Array,
-    settings: CheckSettings,
-    noise: probing.Noise,
-    colourings: colouring.Found,
-) -> Estimate | None:
-    """Every element's numeric local gradient at once, where the op allows it (see probing and
-    colouring)."""
-    op = node.op
-    assert op is not None
-    upstream = u.reshape(out.shape)
-    if probing.can_pull_back_affine(op, position):
-        return probing.affine_local(op, position, upstream, xs, noise)
-    if op.diagonal or op.elementwise:
-        return probing.grouped_local(op, position, upstream, xs, out, settings.eps, noise)
-    found = colouring.cached(colourings, node, xs, position, out)
-    if found is None:
-        return None
-    return colouring.local_estimate(op, xs, position, upstream, out, found, settings.eps, noise)
-
-
-def _dependent(op: Op, x: Array, out: Array, flat: Array, plus: Array, minus: Array) -> Array:
-    """Per probe and output: does the output carry round-off into the difference? An output that
-    does not depend on the probed element comes out bitwise equal both times and cancels exactly;
-    one that does may come out equal too when its change is below its last bit (tanh near 1 in
-    float32), and that is exactly where the round-off must be allowed for. For an elementwise op
-    the outputs an element feeds are known; for other ops, those the probe moved stand in."""
-    moved = plus != minus
-    if not (op.diagonal or op.elementwise):
-        return moved
-    try:
-        source = np.broadcast_to(np.arange(x.size).reshape(x.shape), out.shape).reshape(-1)
-    except ValueError:
-        return moved
-    return moved | (source[None, :] == np.asarray(flat).reshape(-1, 1))
-
-
-def _probe_local(
-    node: Node, xs: list[Array], position: int, flat: Array, u: Array, out: Array, eps: float
-) -> tuple[Array, Array, Array, Array, Array]:
-    """Numeric d<u, op(x)>/dx_position at ``flat``, its noise and kinks; and the numeric
-    Jacobian columns d op(x) / dx_position[flat] with their noise."""
-    op = node.op
-    assert op is not None
-    count = len(flat)
-    x = xs[position]
-    if position in op.linear_in and op.tangent is not None and x.ndim < MAX_DIMS:
-        tangent = op.tangent_of_basis(position, flat, xs).reshape(count, -1).astype(np.float64)
-        numeric = tangent @ u
-        half = np.full(count, 0.5)
-        noise = round_off(np.abs(tangent) @ np.abs(u), half, x.dtype)
-        jac_noise = round_off(np.abs(tangent), half[:, None], x.dtype)
-        return numeric, noise, np.zeros(count, dtype=bool), tangent, jac_noise
-    batch, step = perturbed(x, flat, eps), half_step(x, flat, eps)
-    flags = [i == position for i in range(len(xs))]
-    batched = [batch if f else v for v, f in zip(xs, flags, strict=True)]
-    with np.errstate(all="ignore"):
-        runs = as_batch(op.run_batched(batched, flags), out, 2 * count)
-        runs = runs.reshape(2 * count, -1).astype(np.float64)
-        plus, minus = runs[:count], runs[count:]
-        numeric = ((plus - minus) @ u) / (2 * step)
-        moved = (np.abs(plus) + np.abs(minus)) * _dependent(op, x, out, flat, plus, minus)
-        noise = round_off(moved @ np.abs(u), step, x.dtype)
-        jac = (plus - minus) / (2 * step)[:, None]
-        jac_noise = round_off(np.abs(plus) + np.abs(minus), step[:, None], x.dtype)
-        straddle = (
-            straddles(op.kink_batched(batched, flags), count)
-            if op.kink is not None
-            else np.zeros(count, dtype=bool)
-        )
-    return numeric, noise, straddle, jac, jac_noise

@@ -40,7 +40,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tui_backprop.check import budget
-from tui_backprop.check.batchprobe import run_downstream
+from tui_backprop.check.batchprobe import plan_modes, probe_downstream, run_downstream
+from tui_backprop.check.direct import probe_local
+from tui_backprop.check.jobs import GlobalJob, LocalJob
 from tui_backprop.check.probing import as_batch, straddles
 from tui_backprop.check.settings import CheckSettings
 from tui_backprop.check.verdict import COVERED, NOISE_FACTOR, UNCHECKED, Comparison, compare
@@ -252,23 +254,62 @@ def projected(
     return dataclasses.replace(c, directions=count, bound=bound)
 
 
-def projected_local(
-    node: Node,
-    xs: Sequence[Array],
-    position: int,
-    u: Array,
-    out: Array,
-    contribution: Array,
-    settings: CheckSettings,
-    eps: float,
-    seed: int,
-    probe_elements: ProbeElements,
-    refine: Callable[[Comparison], Comparison] = lambda c: c,
-) -> Comparison:
-    """The local check of input ``position`` by projections (see ``projected``)."""
+# ---------------------------------------------------------------- the estimator (see choose)
+def wanted(work: int, loops: bool, settings: CheckSettings) -> bool:
+    """Probing every element would cost more than ``work`` element evaluations allow (``loops``:
+    the probes run through an op that takes a batch one entry at a time), and the settings allow
+    projecting (neither ``--exhaustive`` nor ``--sample``)."""
+    if settings.exhaustive or settings.sample is not None:
+        return False
+    return work > budget.project_above(loops)
+
+
+def global_wanted(job: GlobalJob) -> bool:
+    """A large tensor whose loss re-runs would cost too much to probe one element at a time."""
+    if job.reach is None:
+        return False
+    _, elements, loops = job.reach[job.node.name]
+    return wanted(job.trace.values[job.node.name].size * elements, loops > 0, job.settings)
+
+
+def estimate_global(job: GlobalJob) -> Comparison:
+    """dL/dnode verified by projections, the loss re-run downstream along each direction."""
+    trace, node, settings = job.trace, job.node, job.settings
+    plan = trace.graph.downstream(node, trace.output)
+    modes = plan_modes(node, plan, trace.values)
+    base = trace.values[node.name]
+    per_item = max([2 * base.size] + [2 * trace.values[m.name].size for m in plan])
+
+    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
+        parts = [
+            probe_downstream(trace, node, plan, modes, chunk, settings.eps)
+            for chunk in budget.chunks(flat, per_item)
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    differences = global_differences(trace.values, node, plan, trace.output)
+    key = (settings.seed, node.index, len(node.inputs) + 1)
+    return projected(
+        base, job.analytic, differences, key, settings, settings.eps, probe_elements, job.second_look
+    )
+
+
+def estimate_local(job: LocalJob) -> Comparison:
+    """What the op sends its input verified by projections of ⟨u, op(x)⟩."""
+    node, xs, position, out, u, eps = job.node, job.xs, job.position, job.out, job.u, job.settings.eps
+    per_item = 2 * (job.x.size + out.size)
+
+    def probe_elements(flat: Array) -> tuple[Array, Array, Array]:
+        parts = [
+            probe_local(node, xs, position, chunk, u, out, eps)[:3] for chunk in budget.chunks(flat, per_item)
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
     differences = local_differences(node, xs, position, u, out)
-    key = (seed, node.index, position)
-    return projected(xs[position], contribution, differences, key, settings, eps, probe_elements, refine)
+    key = (job.settings.seed, node.index, position)
+    return projected(
+        job.x, job.contribution, differences, key, job.settings, eps, probe_elements, job.second_look
+    )
 
 
 def _judged(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tui_backprop.check.settings import CheckSettings
-from tui_backprop.check.verdict import Comparison, compare
+from tui_backprop.check.verdict import Comparison, Method, compare
 from tui_backprop.core.errors import describe_exception
 from tui_backprop.core.graph import Node
 from tui_backprop.core.ops import ProbeError
@@ -63,11 +63,12 @@ def unstable_forward(trace: Trace, node: Node) -> str | None:
     )
 
 
-def unjudged(analytic: Array, reason: str, settings: CheckSettings) -> Comparison:
-    """A comparison whose every element could not be judged, for ``reason``."""
+def unjudged(analytic: Array, reason: str, settings: CheckSettings, method: Method = "none") -> Comparison:
+    """A comparison whose every element could not be judged, for ``reason``; ``method``: the one
+    whose probes failed (``none``: none was tried)."""
     a = np.asarray(analytic, dtype=np.float64)
     nothing = np.full(a.shape, np.nan)
-    return compare(
+    comparison = compare(
         a,
         nothing,
         np.zeros(a.shape),
@@ -75,6 +76,8 @@ def unjudged(analytic: Array, reason: str, settings: CheckSettings) -> Compariso
         settings,
         why={reason: np.ones(a.shape, bool)},
     )
+    comparison.method = method
+    return comparison
 
 
 def probe_failure(exc: ProbeError, node_of_op: str) -> str:

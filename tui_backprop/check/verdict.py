@@ -17,6 +17,12 @@ from tui_backprop.check.settings import CheckSettings
 
 Array = np.ndarray
 Status = Literal["ok", "mismatch", "kink", "nonfinite", "unchecked", "nondeterministic"]
+Method = Literal["direct", "coloured", "pull-back", "projection", "none"]
+"""How a tensor's numeric side was had (chosen per tensor by choose.py; README, "How the check
+works"): ``direct`` every element probed by ±eps, ``coloured`` every element from two runs per
+colour of the op's input, ``pull-back`` a whole numeric gradient carried back through the ops that
+read the tensor (or, locally, the upstream through an affine op's adjoint), ``projection`` random
+projections of the whole tensor; ``none``: nothing was estimated (every element unchecked)."""
 
 # Per-element codes, in arrays shaped like the tensor (for highlighting). OK, MISMATCH, KINK and
 # NONFINITE are *compared* elements (each has its own numeric value); COVERED ones were verified
@@ -84,9 +90,9 @@ class Comparison:
     """True where an element was probed but could not be judged (code UNCHECKED)."""
     reasons: dict[str, int] = field(default_factory=dict)
     """Why elements could not be judged: reason -> count."""
-    method: str = "elementwise"
-    """How the numeric side was had: ``elementwise`` (every element), or ``projection``: the
-    whole tensor along ``directions`` random directions, elements probed only where one failed."""
+    method: Method = "none"
+    """How the numeric side was had (see ``Method``); for ``projection``, along ``directions``
+    random directions, elements probed one by one only where one failed."""
     directions: int = 0
     bound: float | None = None
     """Projection only: the smallest error of a single element it is sure to find (README)."""

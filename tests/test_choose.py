@@ -1,0 +1,116 @@
+"""One chooser per check (check/choose.py): its choice is the estimator that ran and the ``method``
+every output reports, for every tensor (README, "How the check works")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tui_backprop.check import choose
+
+SCENARIO = '''
+"""Three author's ops: small, sparse, dense"""
+import numpy as np
+from tui_backprop import custom_op, ops
+
+
+def rownorm(x):
+    return x / np.sqrt(1 + np.sum(x * x, axis=-1, keepdims=True))
+
+
+def rownorm_backward(u, out, x):
+    s = np.sqrt(1 + np.sum(x * x, axis=-1, keepdims=True))
+    return u / s - x * np.sum(u * x, axis=-1, keepdims=True) / s**3
+
+
+def build(g, bug=None):
+    rng = np.random.default_rng(0)
+    small = custom_op("cube", lambda x: x**3, lambda u, out, x: 3 * u * x**2)
+    sparse = custom_op("rownorm", rownorm, rownorm_backward)
+    dense = custom_op("dense", lambda w, h: w @ h, lambda u, out, w, h: (u @ h.T, w.T @ u))
+    a = small(g.param("a", rng.standard_normal(3)), name="c")
+    w = g.param("W", rng.standard_normal((200, 400)) / 20)
+    h = g.input("h", rng.standard_normal((400, 16)))
+    z = sparse(dense(w, h, name="z"), name="n")
+    return ops.add(ops.sum(ops.square(z, name="q"), name="s"), ops.sum(a, name="t"), name="L")
+'''
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Which estimator ran for each tensor, in the order the check asked: (kind, node, method)."""
+    log: list[tuple[str, str, str]] = []
+    for kind, table in (("global", choose.GLOBAL), ("local", choose.LOCAL)):
+        for method, estimator in list(table.items()):
+
+            def recorded(job, estimator=estimator, method=method, kind=kind):
+                log.append((kind, job.node.name, method))
+                return estimator(job)
+
+            monkeypatch.setitem(table, method, recorded)  # type: ignore[index]
+    return log
+
+
+def test_each_tensor_reports_the_estimator_that_ran(tmp_path, capsys, ran):
+    from tui_backprop.cli.main import main
+
+    path = tmp_path / "three.py"
+    path.write_text(SCENARIO)
+    assert main(["check", str(path), "--json"]) == 0
+    nodes = {n["name"]: n for n in json.loads(capsys.readouterr().out)[0]["nodes"]}
+    reported = {("global", name, n["check"]["method"]) for name, n in nodes.items()}
+    for name, n in nodes.items():
+        for entry in n.get("local_check", {}).get("inputs", {}).values():
+            reported.add(("local", name, entry["method"]))
+    assert reported == set(ran)
+    local = {name: n["local_check"] for name, n in nodes.items() if "local_check" in n}
+    assert local["c"]["method"] == "direct"  # three elements: probed one by one
+    assert local["n"]["method"] == "coloured"  # row-wise: 16 colours, every element compared
+    assert local["n"]["inputs"]["z"]["compared"] == 200 * 16
+    assert local["z"]["inputs"]["W"]["method"] == "projection"  # dense and large
+    assert local["z"]["inputs"]["h"]["method"] == "projection"
+    assert local["z"]["method"] == "projection" and local["z"]["directions"] > 0
+    assert nodes["z"]["check"]["method"] == "pull-back"  # through the coloured rownorm
+    assert nodes["W"]["check"]["method"] == "projection"  # nothing pulls back through dense
+
+
+def test_every_comparison_of_every_built_in_says_its_method():
+    from tui_backprop.check.gradcheck import CheckSettings, check
+    from tui_backprop.core.scenarios import builtins, trace_scenario
+
+    for scenario in builtins():
+        trace = trace_scenario(scenario)
+        result = check(trace, CheckSettings.for_dtype(trace.graph.dtype_name))
+        methods = {c.method for nc in result.nodes.values() for _, c in nc.comparisons()}
+        assert methods and methods <= {"direct", "pull-back", "coloured"}, scenario.slug
+
+
+def test_a_declined_estimator_is_not_reported(monkeypatch):
+    """A coloured op whose runs move an output its colouring says nothing reaches declines: the
+    chooser is asked again, and the comparison says what ran instead."""
+    from tui_backprop import Graph, custom_op, ops
+    from tui_backprop.check import colouring
+    from tui_backprop.check.gradcheck import CheckSettings, check
+    from tui_backprop.core.trace import run
+
+    monkeypatch.setattr(colouring, "local_estimate", lambda *a, **k: None)
+    rownorm = custom_op(
+        "rownorm",
+        lambda x: x / np.sqrt(1 + np.sum(x * x, axis=-1, keepdims=True)),
+        lambda u, out, x: (
+            u / np.sqrt(1 + np.sum(x * x, axis=-1, keepdims=True))
+            - x
+            * np.sum(u * x, axis=-1, keepdims=True)
+            / np.sqrt(1 + np.sum(x * x, axis=-1, keepdims=True)) ** 3
+        ),
+    )
+    g = Graph()
+    x = g.param("x", np.random.default_rng(1).standard_normal((2000, 8)))
+    result = check(
+        run(g, ops.sum(ops.square(rownorm(x, name="n"), name="q"), name="L")),
+        CheckSettings.for_dtype("float64"),
+    )
+    assert result.nodes["n"].local[0].method == "projection"  # too large to probe one by one
+    assert result.verdict == "pass"
