@@ -53,6 +53,20 @@ def test_forward_step_shows_the_formula_with_numbers_and_hides_the_gradient():
     assert "analytic" not in text
 
 
+def test_a_tensor_step_is_written_with_the_numbers_the_circuit_and_the_card_write():
+    """One format in every view (README "Numbers"): a column as ``[a; b]``, a 1×1 as its number."""
+    from tui_backprop.app.circuit import labels as cl
+    from tui_backprop.app.presenter.card import card
+
+    session = session_of("two-layer-net")
+    text = " ".join(inspect(session, session.step_of("z1", "forward"), width=120).split())
+    assert "z1 = [0.3745 0.9507; 0.732 0.5987] @ [0.7081; 0.02058] + [0.156; 0.156] = " in text
+    text = " ".join(inspect(session, session.step_of("a2", "forward"), width=120).split())
+    assert "a2 = σ(1.221) = 0.7723" in text
+    assert "σ(1.221) = 0.7723" in cl.forward_callout(session, session.trace.graph["a2"])
+    assert "σ(1.221) = 0.7723" in card(session, None, None, None, None, None, [], 100).formula.plain
+
+
 def test_a_negative_operand_is_parenthesised_only_where_the_formula_does_not_enclose_it():
     session = session_of("sigmoid-chain")
     assert "d = exp(-2) = 0.1353" in inspect(session, session.step_of("d", "forward"))

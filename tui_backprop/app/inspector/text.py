@@ -15,7 +15,9 @@ from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation
 from tui_backprop.app.inspector.matrices import matrix_lines
 from tui_backprop.app.inspector.verdict import place, verdict_lines
+from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
+from tui_backprop.app.look import pictures as pic
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import badge, code_status
 from tui_backprop.app.look.styles import styled
@@ -215,10 +217,11 @@ class _Inspector:
         node = self.node
         assert node.op is not None
         self.add((node.formula() or "", "bold"))
-        shown = [tf.inline(v) if (v := self.known(p.name)) is not None else "?" for p in node.inputs]
+        digits = display.digits()
+        shown = [pic.inline(self.known(p.name), digits) for p in node.inputs]
         value = self.known(self.name)
-        plugged = door.plug(node, shown)
-        self.add(plugged, (" = ", tf.DIM), tf.inline(value) if value is not None else ("?", tf.HIDDEN))
+        result = pic.inline(value, digits) if value is not None else ("?", tf.HIDDEN)
+        self.add(door.plug(node, shown), (" = ", tf.DIM), result)
 
     def inputs(self) -> None:
         self.heading("inputs")

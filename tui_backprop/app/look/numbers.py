@@ -115,18 +115,6 @@ def is_small(array: np.ndarray, width: int, formatter=None) -> bool:
     return rows.shape[0] <= SMALL_ROWS and _row_width(rows, formatter) + transposed <= width
 
 
-def inline(array: np.ndarray, limit: int = 4) -> str:
-    """A tensor inside a formula: its numbers when there are few, else its shape."""
-    a = np.asarray(array)
-    if a.ndim == 0 or (a.size == 1 and a.ndim <= 1):
-        return short(a.reshape(-1)[0])
-    if a.size <= limit:
-        rows, transposed = as_rows(a)
-        body = "; ".join(" ".join(short(v) for v in row) for row in rows)
-        return f"[{body}]" + ("ᵀ" if transposed else "")
-    return f"‹{shape_str(a.shape)}›"
-
-
 def cell_value(array: np.ndarray) -> str:
     """The node list's short value: the number itself, or the tensor's norm."""
     a = np.asarray(array)

@@ -71,6 +71,17 @@ def picture(
     return _summary(a, flags, digits, index, shape)
 
 
+def inline(array: np.ndarray | None, digits: int) -> str:
+    """A tensor inside a formula, as the circuit writes it (one format in every view): a number, a
+    row, a column or a small matrix on one line, else its shape (``?``: not known yet)."""
+    if array is None:
+        return "?"
+    a = np.asarray(array)
+    if form(a.shape, flat=True) == "summary":
+        return f"‹{door.shape_text(a.shape)}›"
+    return picture(a, digits, flat=True).rows[0]
+
+
 def _inline(a: np.ndarray, flags: np.ndarray, digits: int) -> Block:
     """``[a b c]`` for a row or a 1-D vector, ``[a; b; c]`` for a column, ``[a b; c d]`` a matrix."""
     text = "["

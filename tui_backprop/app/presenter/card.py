@@ -73,13 +73,8 @@ def sent_wrong(session: Session, name: str, position: int) -> np.ndarray | None:
 
 
 def inline(array: np.ndarray | None) -> str:
-    """A tensor inside a formula: a number, a row, a small matrix on one line, else its shape."""
-    if array is None:
-        return "?"
-    a = np.asarray(array)
-    if pic.form(a.shape, flat=True) == "summary":
-        return f"‹{tf.shape_str(a.shape)}›"
-    return pic.picture(a, display.digits(), flat=True).rows[0]
+    """A tensor inside a formula, as the circuit and the inspector write it."""
+    return pic.inline(array, display.digits())
 
 
 @dataclass(frozen=True)
