@@ -217,10 +217,9 @@ class _Inspector:
         node = self.node
         assert node.op is not None
         self.add((node.formula() or "", "bold"))
-        digits = display.digits()
-        shown = [pic.inline(self.known(p.name), digits) for p in node.inputs]
+        shown = [pic.inline(self.known(p.name), display.digits()) for p in node.inputs]
         value = self.known(self.name)
-        result = pic.inline(value, digits) if value is not None else ("?", tf.HIDDEN)
+        result = pic.inline(value, display.digits()) if value is not None else ("?", tf.HIDDEN)
         self.add(door.plug(node, shown), (" = ", tf.DIM), result)
 
     def inputs(self) -> None:
