@@ -190,6 +190,9 @@ PROMPTS = {
     "nudge": ("h", "#nudge-input"),
     "settings": ("e", "#setting-eps"),
     "quiz": ("a", "#quiz-input"),
+    "follow": ("f", "#prompt-input"),
+    "train": ("T", "#prompt-input"),
+    "learning rate": ("l", "#prompt-input"),
 }
 
 
@@ -202,7 +205,7 @@ async def test_every_prompt_takes_hostile_input_without_ending_the_app(tmp_path,
     app = make_app("two-layer-net")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        steps = app.model.session.n_steps
+        steps, typed_into = app.model.session.n_steps, 0
         if prompt == "quiz":  # a bar on the stepping screen, open until switched off
             await pilot.press(opener)
             await settle(app, pilot)
@@ -211,12 +214,14 @@ async def test_every_prompt_takes_hostile_input_without_ending_the_app(tmp_path,
                 await pilot.press(opener)
                 await settle(app, pilot)
             if app.screen.query(box):
+                typed_into += 1
                 await submit(app, pilot, phrase, box)
             assert app.is_running and app.return_code is None, phrase[:60]
             while isinstance(app.screen, ConfirmScreen):
                 await pilot.press("n")
                 await settle(app, pilot)
         assert app.model.session.n_steps == steps
+        assert typed_into >= len(HOSTILE_PHRASES) // 2, typed_into  # the prompt did open
     assert all(p.suffix != ".py" for p in tmp_path.iterdir())
     assert stat.S_ISFIFO(os.stat(tmp_path / "pipe.md").st_mode)
 

@@ -183,3 +183,22 @@ async def test_a_bookmark_note_is_shown_only_at_its_own_step():
     assert s.model.note is None
     s.stepper.step(2)
     assert s.model.session.step == 9 and s.model.note == "2/2 fan-out"
+
+
+def test_the_same_notice_is_not_stacked_while_it_is_still_shown(monkeypatch):
+    import tui_backprop.app.model.model as model_module
+
+    now = [100.0]
+    monkeypatch.setattr(model_module.time, "monotonic", lambda: now[0])
+    s = Services()
+    for _ in range(3):  # n held down at the end of a run that cannot train
+        s.model.notify("the loss is not finite: there is nothing to learn from", "warning", 4)
+    s.model.notify("another word")
+    s.model.notify("the loss is not finite: there is nothing to learn from", "warning", 4)
+    now[0] += 5  # the toast has gone: said again
+    s.model.notify("the loss is not finite: there is nothing to learn from", "warning", 4)
+    assert (
+        s.notices
+        == ["the loss is not finite: there is nothing to learn from", "another word"]
+        + ["the loss is not finite: there is nothing to learn from"] * 2
+    )

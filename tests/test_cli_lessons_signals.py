@@ -1,5 +1,5 @@
 """The command line's edges past the scenario file: flags over a lesson, lessons written to break the
-reader, numpy's warnings, a Ctrl-C the scenario swallows, names that would break the handout, and the
+reader, numpy's warnings, a Ctrl-C the scenario swallows, names that would break every view, and the
 one rule for errors under ``--json`` (README "Command line" and "Lesson files")."""
 
 from __future__ import annotations
@@ -247,24 +247,70 @@ def test_one_ctrl_c_ends_the_check_with_130_even_when_the_scenario_swallows_it(t
     assert out == "" and err.strip() == "backprop-tui: interrupted"
 
 
-# ---------------------------------------------------------------- names that would break the handout
-def test_a_node_name_with_a_line_break_stays_on_its_heading_and_bullet(tmp_path, capsys):
+# ---------------------------------------------------------------- names that would break every view
+UNPRINTABLE_NAMES = {
+    "a line break in a leaf's name": ("g.param('w\\nw', 3.0)", "the node name 'w\\nw'"),
+    "a heading in an op node's name": (
+        "ops.mul(x, x, name='a\\n### injected')",
+        "the node name 'a\\n### injected'",
+    ),
+    "an escape sequence in a name": ("ops.square(x, name='\\x1b[31msq')", "the node name '\\x1b[31msq'"),
+    "a line break in an op's name": ("custom_op('s\\nq', np.sin, np.cos)(x)", "the op name 's\\nq'"),
+    "a line break in a formula": (
+        "custom_op('sq', np.sin, np.cos, '{out} = sin({0})\\n# x')(x)",
+        "the formula '{out} = sin({0})\\n# x' of op 'sq'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNPRINTABLE_NAMES))
+def test_a_name_with_a_control_character_is_refused_on_its_line(tmp_path, capsys, case):
+    made, named = UNPRINTABLE_NAMES[case]
     path = tmp_path / "names.py"
     path.write_text(
-        "from tui_backprop import ops\n\n"
+        "import numpy as np\nfrom tui_backprop import custom_op, ops\n\n"
         "def build(g, bug=None):\n"
         "    x = g.input('x', 2.0)\n"
-        "    w = g.param('w\\nw', 3.0)\n"
-        "    return ops.mul(x, w, name='a\\n### injected')\n"
+        f"    y = {made}\n"
+        "    return ops.sum(y, name='L')\n"
     )
-    code, out, _ = run_cli(capsys, "trace", str(path), "--format", "markdown")
-    assert code == 0
-    assert not any(line.startswith("### inj") for line in out.splitlines())
-    assert "`a\\n### injected = x · w\\nw`" in out  # the heading's formula, escaped
-    headings = [line for line in out.splitlines() if line.startswith("#")]
-    assert all(re.match(r"^(# |## |### Step \d+ · )", line) for line in headings), headings
-    bullets = [line for line in out.splitlines() if line.startswith("- `dL/d")]
-    assert bullets and all(line.endswith("`") for line in bullets), bullets
+    for argv in (["check", str(path)], ["trace", str(path), "--format", "markdown"]):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2 and out == "" and "\x1b" not in err
+        assert one_line(err).endswith(
+            f"names.py:6: could not build the graph: GraphError: {named} holds a control character "
+            "(a line break, a tab, an escape): every view shows a name on one line"
+        )
+
+
+SCENARIO_TEXTS = {
+    "TITLE": ('TITLE = "Bad\\n# title"', "TITLE 'Bad\\n# title' holds a control character (a line break"),
+    "a bug name": ('BUGS = {"b\\x1b[2Jug": "flips"}', "a bug name 'b\\x1b[2Jug' holds a control character"),
+    "BUGS": ('BUGS = {"bug": "\\x1b[31mred"}', "BUGS '\\x1b[31mred' holds a control character"),
+    "DESCRIPTION": ('DESCRIPTION = "a\\tb"', "DESCRIPTION 'a\\tb' holds a control character (a tab"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCENARIO_TEXTS))
+def test_a_title_or_bug_with_a_control_character_is_refused_in_one_line(tmp_path, capsys, case):
+    assignment, said = SCENARIO_TEXTS[case]
+    path = tmp_path / "texts.py"
+    path.write_text(
+        f'"""Title\n\nA description\nover two lines."""\nfrom tui_backprop import ops\n{assignment}\n\n'
+        "def build(g, bug=None):\n    return ops.sum(ops.square(g.input('x', [1.0, 2.0])), name='L')\n"
+    )
+    code, out, err = run_cli(capsys, "check", str(path))
+    assert code == 2 and out == "" and "\x1b" not in err
+    assert f"texts.py:1: {said}" in one_line(err)
+
+
+def test_a_description_over_several_lines_is_kept(tmp_path, capsys):
+    path = tmp_path / "texts.py"
+    path.write_text(
+        'DESCRIPTION = "first line\\nsecond line"\nfrom tui_backprop import ops\n\n'
+        "def build(g, bug=None):\n    return ops.sum(ops.square(g.input('x', [1.0, 2.0])), name='L')\n"
+    )
+    assert run_cli(capsys, "check", str(path))[0] == 0
 
 
 # ---------------------------------------------------------------- one rule for errors under --json

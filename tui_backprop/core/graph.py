@@ -29,6 +29,12 @@ _LIBRARY_DIRS = tuple(
     str(Path(p).resolve()) for p in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
 )
 
+UNPRINTABLE = (
+    "holds a control character (a line break, a tab, an escape): every view shows a name on one line"
+)
+"""Why a name with a control character is refused: it would break the node list, the circuit, the
+check's table and the handout's headings, and an escape sequence would reach the user's terminal."""
+
 
 class GraphError(ValueError):
     """A graph that cannot be built as written (duplicate name, foreign node, bad value)."""
@@ -173,6 +179,10 @@ class Graph:
                 raise GraphError(f"{op.name}: node {node.name!r} belongs to another graph")
         if not isinstance(op.name, str) or not op.name:
             raise GraphError(f"an op's name must be a non-empty string, not {op.name!r}")
+        if not op.name.isprintable():
+            raise GraphError(f"the op name {op.name!r} {UNPRINTABLE}")
+        if isinstance(op.formula, str) and not op.formula.isprintable():
+            raise GraphError(f"the formula {op.formula!r} of op {op.name!r} {UNPRINTABLE}")
         if op.arity is not None and len(inputs) != op.arity:
             raise GraphError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
         name = name or self.fresh_name(op.name)
@@ -185,6 +195,8 @@ class Graph:
     def _append(self, node: Node) -> Node:
         if not isinstance(node.name, str) or not node.name:
             raise GraphError(f"node names must be non-empty strings, got {node.name!r}")
+        if not node.name.isprintable():
+            raise GraphError(f"the node name {node.name!r} {UNPRINTABLE}")
         if node.name in self._by_name:
             raise GraphError(f"a node named {node.name!r} already exists")
         node.origin = caller_origin()

@@ -92,7 +92,23 @@ def describe(module: ModuleType, slug: str, kind: str) -> Scenario:
     named = isinstance(bugs, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in bugs.items())
     if not named:
         raise ScenarioError("BUGS must be a dict of bug name to one-line description", Origin(source, 1))
+    for label, text in (("TITLE", title), ("DESCRIPTION", description.replace("\n", " ")), *_bug_texts(bugs)):
+        if not text.isprintable():  # shown in one line or one paragraph; never an escape to the terminal
+            raise ScenarioError(
+                f"{label} {text!r} holds a control character ("
+                f"{'a line break, ' if label != 'DESCRIPTION' else ''}a tab, an escape): "
+                "every view shows it as plain text",
+                Origin(source, 1),
+            )
     return Scenario(slug, title.rstrip("."), description, source, dict(bugs), module, kind)
+
+
+def _bug_texts(bugs: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        (label, text)
+        for name, words in bugs.items()
+        for label, text in (("a bug name", name), ("BUGS", words))
+    ]
 
 
 def builtins() -> list[Scenario]:

@@ -12,6 +12,7 @@ drives the model and its services with no App at all.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -153,6 +154,8 @@ class Model:
     choices change it through ``model.elements.Elements``."""
     _listeners: list[tuple[Listener, Aspect]] = field(default_factory=list, repr=False)
     _notices: list[Notice] = field(default_factory=list, repr=False)
+    _shown: tuple[str, float] = field(default=("", 0.0), repr=False)
+    """The last notice's words and until when they are on screen."""
     _batch: list[Aspect] = field(default_factory=list, repr=False)
 
     # ------------------------------------------------------------ watching it
@@ -194,6 +197,12 @@ class Model:
         self._notices.append(notice)
 
     def notify(self, message: str, severity: str = "information", timeout: float = 3) -> None:
+        """Say ``message`` in a toast; the same words while they are still shown are not stacked
+        again (``n`` held down at the end of a run that cannot train)."""
+        now = time.monotonic()
+        if self._shown[0] == message and now < self._shown[1]:
+            return
+        self._shown = (message, now + timeout)
         for notice in self._notices:
             notice(message, severity, timeout)
 
