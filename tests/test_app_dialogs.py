@@ -451,6 +451,26 @@ async def test_a_first_build_that_never_returns_is_superseded_by_the_next_save(t
 
 
 @sync
+async def test_a_lesson_whose_scenario_never_returns_at_first_recovers_when_the_scenario_is_saved(tmp_path):
+    from test_app_reload import GOOD, save
+
+    path = tmp_path / "stuck.py"
+    save(path, (FILES / "stuck_in_build.py").read_text())
+    lesson = tmp_path / "class.toml"
+    lesson.write_text('scenario = "stuck.py"\n[values]\nx = 2.0\n')
+    app = make_app(str(lesson))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(20):
+            await pilot.pause()
+        assert app.model.loading is not None and app.model.session is None  # stuck in build()
+        save(path, GOOD.format(x=1.0, op="tanh"))  # the fix is saved in the scenario, not the lesson
+        assert app.loader.poll()
+        await settle(app, pilot)
+        assert app.model.session.scenario.title == "Reload me"
+        assert float(app.model.session.trace.values["x"]) == 2.0  # the lesson's value
+
+
+@sync
 async def test_the_app_applies_bug_and_dtype_over_a_lesson(tmp_path):
     lesson = tmp_path / "f32.toml"
     lesson.write_text('scenario = "sigmoid-chain"\ndtype = "float32"\nstart = 3\n')

@@ -283,6 +283,20 @@ def test_a_name_with_a_control_character_is_refused_on_its_line(tmp_path, capsys
         )
 
 
+def test_a_node_name_longer_than_every_view_shows_is_refused_on_its_line(tmp_path, capsys):
+    path = tmp_path / "long.py"
+    source = "from tui_backprop import ops\n\ndef build(g, bug=None):\n    x = g.input({name!r}, 2.0)\n"
+    path.write_text(source.format(name="x" * 80) + "    return ops.square(x, name='L')\n")
+    assert run_cli(capsys, "check", str(path))[0] == 0
+    path.write_text(source.format(name="x" * 81) + "    return ops.square(x, name='L')\n")
+    code, out, err = run_cli(capsys, "check", str(path))
+    assert code == 2 and out == ""
+    assert one_line(err).endswith(
+        "long.py:4: could not build the graph: GraphError: the node name 'xxxxxxxxxxxxxxxxxxxx'… "
+        "has 81 characters: at most 80, so that every view shows it whole"
+    )
+
+
 SCENARIO_TEXTS = {
     "TITLE": ('TITLE = "Bad\\n# title"', "TITLE 'Bad\\n# title' holds a control character (a line break"),
     "a bug name": ('BUGS = {"b\\x1b[2Jug": "flips"}', "a bug name 'b\\x1b[2Jug' holds a control character"),

@@ -51,3 +51,18 @@ def test_a_table_wider_than_the_console_is_left_to_rich_which_shrinks_it():
     narrow = text_of("deep-mlp", None, 50)
     assert all(len(line) <= 50 for line in narrow.splitlines())
     assert narrow == text_of("deep-mlp", None, 50, rich_layout)
+
+
+def test_a_long_name_and_a_32_dimensional_shape_leave_the_numbers_and_the_status_their_room(tmp_path):
+    path = tmp_path / "wide.py"
+    path.write_text(
+        "import numpy as np\nfrom tui_backprop import ops\n\n"
+        "def build(g, bug=None):\n"
+        "    w = g.param('w' * 80, np.linspace(-1, 1, 6).reshape((2, 3) + (1,) * 30))\n"
+        "    return ops.sum(ops.square(w, name='q'), name='L')\n"
+    )
+    text = text_of(str(path), None, 120)
+    assert text == text_of(str(path), None, 120, rich_layout)
+    rows = [line for line in text.splitlines() if line.startswith((" www", " q ", " L "))]
+    assert len(rows) == 3 and all(len(line) <= 120 and line.rstrip().endswith("✓ ok") for line in rows)
+    assert "e-" in rows[0] and "…" in rows[0]  # its max rel err, after the name and shape cut short

@@ -202,6 +202,15 @@ class Engine:
 
         return scenarios.source_files(scenario)
 
+    def spec_files(self, spec: str) -> list[Path]:
+        """The files a scenario path or a lesson names, before anything is built: a lesson and the
+        scenario file it names (live reload's watch while the first load builds)."""
+        if spec.endswith(".toml"):
+            from tui_backprop.teach import lesson
+
+            return lesson.files(Path(spec))
+        return [Path(spec)]
+
     def settings(self, dtype: str, overrides: Overrides) -> CheckSettings:
         from tui_backprop.check.gradcheck import CheckSettings
 

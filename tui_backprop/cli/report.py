@@ -62,6 +62,9 @@ RIGHT = {3, 4}
 """Columns justified right (the numbers)."""
 GRAD_WIDTH = 18
 """The dL/dnode column's most cells; longer values end in an ellipsis."""
+MOST_CELLS = ((0, 36), (1, 14), (2, 20), (3, GRAD_WIDTH))
+"""Each column's most cells (node, op, shape, dL/dnode): a long name or a 32-dimensional shape ends
+in an ellipsis, so the numbers and the status keep their room in 120 columns."""
 
 
 def node_table(console: Any, title: Any, caption: Any, rows: list[list[Any]]) -> Any:
@@ -72,8 +75,9 @@ def node_table(console: Any, title: Any, caption: Any, rows: list[list[Any]]) ->
     from rich.text import Text
 
     for row in rows:
-        if row[3].cell_len > GRAD_WIDTH:
-            row[3].truncate(GRAD_WIDTH, overflow="ellipsis")
+        for column, most in MOST_CELLS:
+            if row[column].cell_len > most:
+                row[column].truncate(most, overflow="ellipsis")
     lengths = [[cell.cell_len for cell in row] for row in rows]
     widths = [max([len(heading)] + [row[i] for row in lengths]) for i, heading in enumerate(COLUMNS)]
     width = sum(widths) + 3 * (len(widths) - 1) + 2
@@ -106,7 +110,8 @@ def rich_table(title: Any, caption: Any, rows: list[list[Any]]) -> Any:
         pad_edge=False,
     )
     for i, heading in enumerate(COLUMNS):
-        extra = {"overflow": "ellipsis", "max_width": GRAD_WIDTH} if i == 3 else {}
+        most = dict(MOST_CELLS).get(i)
+        extra = {"overflow": "ellipsis", "max_width": most} if most else {}
         table.add_column(heading, justify="right" if i in RIGHT else "left", no_wrap=True, **extra)
     for row in rows:
         table.add_row(*row)

@@ -35,6 +35,9 @@ UNPRINTABLE = (
 """Why a name with a control character is refused: it would break the node list, the circuit, the
 check's table and the handout's headings, and an escape sequence would reach the user's terminal."""
 
+MAX_NAME = 80
+"""Longest node name: the node list, the circuit and the check's table show a name whole."""
+
 
 class GraphError(ValueError):
     """A graph that cannot be built as written (duplicate name, foreign node, bad value)."""
@@ -197,6 +200,11 @@ class Graph:
             raise GraphError(f"node names must be non-empty strings, got {node.name!r}")
         if not node.name.isprintable():
             raise GraphError(f"the node name {node.name!r} {UNPRINTABLE}")
+        if len(node.name) > MAX_NAME:
+            raise GraphError(
+                f"the node name {node.name[:20]!r}… has {len(node.name)} characters: at most {MAX_NAME}, "
+                "so that every view shows it whole"
+            )
         if node.name in self._by_name:
             raise GraphError(f"a node named {node.name!r} already exists")
         node.origin = caller_origin()

@@ -193,6 +193,19 @@ def read(path: Path) -> tuple[Lesson, _Lines]:
     return lesson, lines
 
 
+def files(path: Path) -> list[Path]:
+    """The lesson file and the scenario file it names (a slug names none): what live reload watches
+    while the first load is still building, so that a scenario whose very first ``build()`` never
+    returns is superseded by the next save of either. A lesson that cannot be read: itself alone."""
+    path = Path(path).expanduser()
+    try:
+        lesson, _ = read(path)
+    except LessonError:
+        return [path]
+    scenario = Path(lesson.scenario)
+    return [path, scenario] if scenario.is_absolute() else [path]
+
+
 def _depth(value: Any) -> int:
     """How deeply lists nest in ``value``, counted level by level (no recursion)."""
     depth, level = 0, [value]

@@ -86,7 +86,8 @@ class Loader:
         model.loading = request
         model.playing = False
         if model.session is None and spec.endswith((".py", ".toml")):
-            self._watch_files([Path(spec)])  # a first build that never returns: the next save supersedes it
+            # a first build that never returns: the next save (of the lesson's scenario too) supersedes it
+            self._watch_files(self.engine.spec_files(spec))
         model.changed(Aspect.LOADING | Aspect.PLAY)
         self.tasks.spawn(self._build(request, self.ticket, keep_position), "load")
 
