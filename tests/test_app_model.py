@@ -15,6 +15,7 @@ from tui_backprop.app.engine import Engine
 from tui_backprop.app.explore.editing import Editor
 from tui_backprop.app.explore.lessons import Lessons
 from tui_backprop.app.explore.quiz import Quiz
+from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.loading import Loader
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.model.stepping import Stepper
@@ -168,6 +169,27 @@ async def test_a_chosen_element_is_followed_per_tensor_until_forgotten():
     assert s.model.focus().index(trace, "W1") == (1, 0)  # kept while stepping
     s.model.choose_element("W1", None)
     assert s.model.focus().index(trace, "W1") != (1, 0)
+
+
+@sync
+async def test_the_path_of_the_followed_element_waits_for_its_backward_rule_and_is_none_among_numbers():
+    """The inputs a backward rule sends an element's gradient to are its path only once that rule
+    has run: the transposed rule's path would give the bug away at a forward step (no spoilers)."""
+    s = Services()
+    await s.open("two-layer-net", "matmul-grad-transposed")
+    session = s.model.session
+    s.model.choose_element("z1", (1, 0))
+    s.stepper.go(session.step_of("z1", "forward"))
+    early = Elements(s.model).path("z1")
+    assert early is not None and early.inputs == {} and early.consumers["a1"].tolist() == [[False], [True]]
+    s.stepper.go(session.step_of("z1", "backward"))
+    sent = Elements(s.model).path("z1")
+    assert sent is not None and sent.inputs["W1"].tolist() == [[False, True], [False, True]]  # the bug
+    s.stepper.go(session.step_of("z1", "forward"))
+    session.show_all = True
+    assert Elements(s.model).path("z1").inputs["W1"].tolist() == [[False, True], [False, True]]
+    await s.open("sigmoid-chain")
+    assert Elements(s.model).path("a") is None  # numbers only: nothing to pick out
 
 
 @sync

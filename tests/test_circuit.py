@@ -154,6 +154,37 @@ def test_tensors_are_written_as_numbers_and_a_wrong_gradient_marks_its_wrong_ele
     assert cl.wire_labels(session, plan, "x").above.rows == ("[0.7081; 0.02058]",)  # a column, inline
 
 
+def test_the_followed_element_s_path_is_picked_out_in_its_neighbours_labels():
+    """z1[1, 0] of z1 = W1·x + b1 is computed from row 1 of W1, all of x and b1[1], and feeds
+    a1[1]: those elements, value and gradient, and no others are drawn in the path's style (README
+    "The element to follow"); the transposed rule sends along column 1 of W1 instead."""
+
+    def on_path(state: cl.CircuitState, name: str) -> list[str]:
+        labels = state.labels[name]
+        return [
+            label.rows[r][a:b]
+            for label in (labels.above, labels.below)
+            for r, a, b, style in label.elements
+            if cl.PATH in style.split("+")
+        ]
+
+    for bug, w1 in [
+        (None, ["0.732", "0.5987", "-0.1396", "-0.00406"]),
+        ("matmul-grad-transposed", ["0.9507", "0.5987", "-0.1396!", "-0.00406"]),
+    ]:
+        session = checked_session("two-layer-net", bug)
+        plan = cl.plan(session)
+        session.go(session.step_of("z1", "backward"))
+        path = door.element_path(session.trace, door.Element("z1", (1, 0)))
+        state = cl.state(session, plan, [spec.name for spec in plan.specs], path=path)
+        assert on_path(state, "W1") == w1, bug
+        assert on_path(state, "x") == ["0.7081", "0.02058", "-0.1493", "-0.1306"]
+        assert on_path(state, "b1") == ["0.156", "-0.1972"]
+        assert on_path(state, "a1") == ["0.6866", "-0.1972"]
+        assert on_path(state, "W2") == on_path(state, "z1") == []
+        assert on_path(cl.state(session, plan, ["W1"]), "W1") == []  # no path, nothing picked out
+
+
 def test_a_tensor_too_big_to_write_is_a_sparkline_and_the_followed_element():
     session = session_of("deep-mlp")
     plan = cl.plan(session)

@@ -22,7 +22,7 @@ from tui_backprop.app.circuit.layout import Layout, layout
 from tui_backprop.app.circuit.paint import overlays, runs, static_runs
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Focus
+    from tui_backprop.app.engine import ElementPath, Focus
     from tui_backprop.app.model.session import Session
 
 
@@ -53,10 +53,17 @@ def around_layout(plan: labels.Plan, name: str) -> Layout:
     return layout(around_specs(plan, name))
 
 
-def around(session: Session, plan: labels.Plan, drawn: Layout, focus: Focus | None = None) -> list[Text]:
+def around(
+    session: Session,
+    plan: labels.Plan,
+    drawn: Layout,
+    focus: Focus | None = None,
+    path: ElementPath | None = None,
+) -> list[Text]:
     """The drawing ``drawn`` (``around_layout`` of the session's node) at the session's step, as
-    lines of Rich text whose styles are the circuit's style names."""
-    state = labels.state(session, plan, list(drawn.gates), focus)
+    lines of Rich text whose styles are the circuit's style names (the followed element's ``path``
+    picked out in the neighbours)."""
+    state = labels.state(session, plan, list(drawn.gates), focus, path=path)
     state.callouts = {key: value for key, value in state.callouts.items() if key in drawn.callouts}
     painted = overlays(drawn, state)
     lines = []

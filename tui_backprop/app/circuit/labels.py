@@ -26,7 +26,7 @@ from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.badge import mark
 
 if TYPE_CHECKING:
-    from tui_backprop.app.engine import Block, Focus, Node
+    from tui_backprop.app.engine import Block, ElementPath, Focus, Node
     from tui_backprop.app.model.session import Session
 
 SYMBOLS = {
@@ -74,6 +74,8 @@ MARKED = ("mismatch", "blame", "kink", "nonfinite", "ok")
 """Statuses a gate or leaf is marked with, as the node list writes them (README)."""
 FOLLOWED = "underline"
 """Added to the style of the element followed in a tensor (the inspector underlines it too)."""
+PATH = st.PATH
+"""Added to the style of the elements of a neighbour that the followed element touches (its path)."""
 PARTIAL = "…"
 """After a gradient that is still a partial sum (a fan-out waiting for more contributions)."""
 
@@ -348,37 +350,70 @@ def wrong_elements(session: Session, name: str) -> np.ndarray | None:
     return wrong if wrong.any() else None
 
 
-def _label(plan: Plan, array: np.ndarray, style: str, marks=None, index=None, partial: bool = False) -> Label:
+def _label(
+    plan: Plan,
+    array: np.ndarray,
+    style: str,
+    marks=None,
+    index=None,
+    partial: bool = False,
+    along: np.ndarray | None = None,
+) -> Label:
     """A tensor's picture in ``style``: its ``marks`` (wrong elements) in ``WRONG``, the element
-    followed (``index``) underlined (README "The element to follow")."""
+    followed (``index``) underlined, the elements ``along`` the followed element's path (in a
+    neighbour) in ``PATH`` (README "The element to follow")."""
     drawn = plan.picture(array, marks, index)
     rows = drawn.rows
     if partial:
         rows = (*rows[:-1], rows[-1] + PARTIAL)
+    if along is not None and np.shape(along) != np.shape(array):
+        along = None
     elements = []
     for i, (r, a, b) in drawn.cells.items():
         wrong = marks is not None and bool(marks[i])
-        followed = i == index and np.size(array) > 1
-        if wrong or followed:
-            elements.append((r, a, b, with_style(WRONG if wrong else style, FOLLOWED) if followed else WRONG))
+        extra = [FOLLOWED] if i == index and np.size(array) > 1 else []
+        if along is not None and along[i]:
+            extra.append(PATH)
+        if wrong or extra:
+            elements.append((r, a, b, with_style(WRONG if wrong else style, *extra)))
     return Label(rows, style, tuple(elements))
 
 
-def wire_labels(session: Session, plan: Plan, name: str, focus: Focus | None = None) -> WireLabels:
-    """The labels of the wire leaving ``name`` at the session's step."""
+def wire_labels(
+    session: Session, plan: Plan, name: str, focus: Focus | None = None, along: np.ndarray | None = None
+) -> WireLabels:
+    """The labels of the wire leaving ``name`` at the session's step; ``along``: the elements of
+    ``name`` on the path of an element followed in a neighbour (``path_marks``)."""
     trace, step = session.trace, session.step
     index = focus.index(trace, name) if focus is not None and trace.values[name].size > 1 else None
     value = trace.value_at(name, step)
-    above = _label(plan, value, VALUE, index=index) if value is not None else DOT
+    above = _label(plan, value, VALUE, index=index, along=along) if value is not None else DOT
     received, expected = session.received(name), session.expected(name)
     if received == 0:
         below = DOT
     elif received < expected:
         partial = plan.partials.get((name, received))
-        below = _label(plan, partial, PENDING, index=index, partial=True) if partial is not None else DOT
+        below = (
+            _label(plan, partial, PENDING, index=index, partial=True, along=along)
+            if partial is not None
+            else DOT
+        )
     else:
-        below = _label(plan, trace.grads[name], GRAD, wrong_elements(session, name), index)
+        below = _label(plan, trace.grads[name], GRAD, wrong_elements(session, name), index, along=along)
     return WireLabels(above, below)
+
+
+def path_marks(session: Session, path: ElementPath | None) -> dict[str, np.ndarray]:
+    """Per neighbouring tensor of more than one element, the elements the followed element touches:
+    the outputs it feeds, and the inputs its backward rule sends its gradient to (``Elements.path``
+    leaves those out until that rule has run)."""
+    if path is None:
+        return {}
+    marks: dict[str, np.ndarray] = {}
+    for name, mask in [*path.inputs.items(), *path.consumers.items()]:
+        if name in session.trace.values and session.trace.values[name].size > 1 and np.any(mask):
+            marks[name] = marks[name] | mask if name in marks else np.asarray(mask, bool)
+    return marks
 
 
 def state(
@@ -387,11 +422,14 @@ def state(
     names: list[str],
     focus: Focus | None = None,
     inspected: str | None = None,
+    path: ElementPath | None = None,
 ) -> CircuitState:
-    """The circuit at the session's step, for the nodes ``names`` drawn."""
+    """The circuit at the session's step, for the nodes ``names`` drawn; ``path``: the followed
+    element's path, its elements picked out in the neighbours' labels."""
     result = CircuitState(current=session.node_name if session.n_steps else None, inspected=inspected)
+    along = path_marks(session, path)
     for name in names:
-        result.labels[name] = wire_labels(session, plan, name, focus)
+        result.labels[name] = wire_labels(session, plan, name, focus, along.get(name))
         if session.check_shown(name):
             status = session.status_of(name)
             if status in MARKED:

@@ -25,6 +25,7 @@ from textual.strip import Strip
 from tui_backprop.app.circuit.layout import Layout
 from tui_backprop.app.circuit.paint import Overlay, overlays, runs, static_runs
 from tui_backprop.app.look import digits as display
+from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
@@ -109,7 +110,11 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         key = (id(layout), session.step, self.model.inspected, hidden, chosen, *revealed)
         state = self._states.get(key)
         if state is None:
-            state = labels.state(session, plan, list(layout.gates), self.model.focus(), self.model.inspected)
+            looked_at = self.model.looked_at
+            path = Elements(self.model).path(looked_at) if looked_at is not None else None
+            state = labels.state(
+                session, plan, list(layout.gates), self.model.focus(), self.model.inspected, path
+            )
             if hidden is not None:
                 labels.hide(state, session, *hidden)
             self._states[key] = state

@@ -60,6 +60,8 @@ WIRE = "bp.wire"
 WIRE_VALUE = "bp.wire-value"
 WIRE_GRAD = "bp.wire-grad"
 CALLOUT = "bp.callout"
+PATH = "bp.path"
+"""An element of a neighbouring tensor that the followed element touches (its path)."""
 # ---------------------------------------------------------------- the step-size explorer
 FLOAT64 = "bp.float64"
 FLOAT32 = "bp.float32"

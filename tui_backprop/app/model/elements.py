@@ -10,6 +10,7 @@ circuit block) or typed (``W1[1, 0]``), forgotten to return to the default. It a
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tui_backprop.app import engine as door
@@ -121,15 +122,27 @@ class Elements:
     # ------------------------------------------------------------ reading it
     def path(self, name: str) -> ElementPath | None:
         """Which elements of its neighbours the followed element of ``name`` touches (for the circuit
-        and the presenter to highlight); None when nothing is open or the author's code fails."""
+        and the presenter to pick out); None where it and its neighbours are all numbers (there is
+        nothing to pick out), when nothing is open, or when the author's code fails. The inputs its
+        backward rule sends to are left out until that rule has run (a wrong rule's path would give
+        the bug away), unless every result is shown."""
         session = self.model.session
         if session is None or name not in session.trace.graph:
             return None
+        trace = session.trace
+        around = [name, *(p.name for p in trace.graph[name].inputs)]
+        around += [consumer.name for consumer, _ in trace.consumers.get(name, [])]
+        if all(trace.values[n].size == 1 for n in around):
+            return None
         element = door.Element(name, self.model.element(name))
         try:
-            return door.element_path(session.trace, element)
+            path = door.element_path(trace, element)
         except Exception:  # the author's forward on a moved value: no path rather than a crash
             return None
+        sent_at = session.step_of(name, "backward")
+        if not session.show_all and (sent_at is None or session.step < sent_at):
+            path = replace(path, inputs={})
+        return path
 
 
 def _size(shape: tuple[int, ...]) -> int:

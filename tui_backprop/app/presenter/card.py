@@ -217,12 +217,3 @@ def asking(full: Card, question: Question, backward: bool) -> Card:
         formula.append("?", style="bold")
     main = [Number(full.main[0].label, "?", False), *full.main[1:]]
     return Card(full.title, formula, main, prompt, [], Text(), full.path)
-
-
-def shows_a_path(session: Session) -> bool:
-    """Is the step's node, or a neighbour of it, a tensor (the path says more than the formula)?"""
-    trace = session.trace
-    name = session.node_name
-    node = trace.graph[name]
-    around = [name, *(p.name for p in node.inputs), *(c.name for c, _ in trace.consumers.get(name, []))]
-    return any(trace.values[n].size > 1 for n in around)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from tui_backprop.app.circuit.labels import Plan
     from tui_backprop.app.circuit.layout import Layout
-    from tui_backprop.app.engine import Question
+    from tui_backprop.app.engine import ElementPath, Question
     from tui_backprop.app.model.session import Session
     from tui_backprop.app.presenter.card import Card, Number
 
@@ -136,16 +136,16 @@ class PresenterCard(Watching, Widget):
 
     # ------------------------------------------------------------ laying the card out
     def _draw(self, width: int, height: int) -> list[Strip]:
-        from tui_backprop.app.presenter.card import card, shows_a_path
+        from tui_backprop.app.presenter.card import card
 
         session = self.model.session
         base = self.ground
         if session is None or width <= 0:
             return []
-        path = Elements(self.model).path(session.node_name) if shows_a_path(session) else None
+        path = Elements(self.model).path(session.node_name)
         question = self.question()
         run = self.model.training.run if self.model.training is not None else None
-        circuit = self._circuit(session, height)
+        circuit = self._circuit(session, height, path)
         inner = max(1, width - 2 * PADDING)
         focus, bug = self.model.focus(), self.model.bug_label()
         self.card = parts = card(session, focus, path, bug, question, run, circuit, inner)
@@ -175,8 +175,9 @@ class PresenterCard(Watching, Widget):
         keys_line = self._text(styled(QUIZ_KEYS if question else KEYS, st.PROSE), inner)[0]
         return [*lines, Strip.join([margin, keys_line, margin])]
 
-    def _circuit(self, session: Session, height: int) -> list[Text]:
-        """The circuit around the step's gate: laid out once per node, painted per step."""
+    def _circuit(self, session: Session, height: int, path: ElementPath | None) -> list[Text]:
+        """The circuit around the step's gate: laid out once per node, painted per step, the
+        followed element's ``path`` picked out in its neighbours."""
         from tui_backprop.app.circuit import around, labels
 
         flat = height < FLAT_BELOW
@@ -191,7 +192,7 @@ class PresenterCard(Watching, Widget):
         drawn = self._around.get(name)
         if drawn is None:
             drawn = self._around[name] = around.around_layout(plan, name)
-        lines = around.around(session, plan, drawn, self.model.focus())
+        lines = around.around(session, plan, drawn, self.model.focus(), path)
         while lines and not lines[-1].plain.strip():
             lines.pop()
         return lines
