@@ -165,3 +165,15 @@ def test_resolution_is_the_dtype_machine_epsilon_as_a_power_of_ten():
     assert (resolution("float64"), resolution(np.float32)) == (1e-15, 1e-6)
     assert below_resolution(3e-7, "float32") == "<1e-6" and below_resolution(3e-7, "float64") is None
     assert below_resolution(0.0, "float64") == "<1e-15"
+
+
+def test_the_lean_compare_of_a_big_matrix_keeps_its_elements_in_step():
+    """The lean compare walks a big tensor a slice at a time: analytic, numeric and noise must be
+    sliced alike whatever the tensor's shape (here 2-D, 160,000 elements)."""
+    g = Graph()
+    x = g.param("x", np.random.default_rng(6).uniform(-1, 1, (400, 400)))
+    result = check(
+        run(g, ops.sum(ops.square(x, name="q"), name="L")), CheckSettings.for_dtype("float64", lean=True)
+    )
+    grad = result.nodes["x"].grad
+    assert result.verdict == "pass" and grad.n_probed == 160_000 and grad.codes.shape == (400, 400)

@@ -75,6 +75,8 @@ def test_trace_json_follows_the_contract(capsys):
     assert code == 0
     doc = json.loads(out)
     assert doc["scenario"] == "sigmoid-chain" and doc["bug"] is None and doc["dtype"] == "float64"
+    assert doc["title"] == "Sigmoid chain" and doc["status"] == "pass"
+    assert doc["settings"] == {"eps": 1e-6, "rtol": 1e-5, "atol": 1e-8, "sample": None}
     assert doc["output"] == {"name": "f", "value": pytest.approx(0.8807970779778823)}
     nodes = {n["name"]: n for n in doc["nodes"]}
     x = nodes["x"]

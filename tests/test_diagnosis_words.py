@@ -63,7 +63,9 @@ def test_a_loss_made_with_loss_that_flips_the_sign_is_asked_about_prediction_and
     g = Graph()
     p = g.param("p", np.array([0.2, 0.7, -0.1]))
     words = diagnosis(g, loss(mse, p, np.array([0.0, 1.0, 0.5])))
-    assert "are prediction and target swapped?" in words["loss"][0]
+    assert words["loss"][0] == (
+        "sign flipped: analytic is -1 × numeric (for a loss: are prediction and target swapped?)"
+    )
 
 
 def test_a_two_input_loss_whose_backward_swaps_the_roles_is_asked_from_the_numbers():
@@ -77,3 +79,11 @@ def test_a_two_input_loss_whose_backward_swaps_the_roles_is_asked_from_the_numbe
     t = g.input("t", np.array([0.0, 1.0, 0.5]))
     words = diagnosis(g, sq(p, t, name="e"))
     assert "are prediction and target swapped?" in words["e"][0]
+
+
+def test_a_constant_is_named_as_a_fraction_only_with_small_numbers():
+    from tui_backprop.check.diagnosis import describe_constant
+
+    assert describe_constant(11 / 12, set(), False, 1e-3) == "analytic is 11/12 × numeric"
+    assert describe_constant(13 / 12, set(), False, 1e-3) == "analytic is 1.083 × numeric"
+    assert describe_constant(-3 / 4, set(), True, 1e-3) == "analytic is -3/4 × numeric"

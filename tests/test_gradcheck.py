@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tui_backprop import Graph, Op
+from tui_backprop.check import export
 from tui_backprop.check.gradcheck import KINK, MISMATCH, OK, UNCHECKED, CheckSettings, check
 from tui_backprop.core import ops, scenarios
 from tui_backprop.core.trace import run
@@ -58,6 +59,13 @@ def test_nan_is_reported_where_it_first_appears_and_fails_the_check():
     assert "[0]" in result.nodes["y"].note
     assert result.nodes["z"].status == "unchecked"
     assert result.failed
+
+
+def test_a_non_finite_given_value_is_named_with_its_index_and_a_scalar_without_one():
+    named = (([1.0, np.inf], "the given value is inf at [1]"), (np.inf, "the given value is inf"))
+    for value, words in named:
+        result = checked(lambda g, v=value: ops.sum(ops.square(g.input("x", v), name="q"), name="L"))
+        assert (result.nodes["x"].status, result.nodes["x"].note) == ("nonfinite", words)
 
 
 def test_a_backward_that_sends_infinity_is_the_nonfinite_origin():
@@ -142,6 +150,9 @@ def test_custom_op_backward_errors_are_reported_on_the_node_with_file_and_line()
     assert failure.origin.filename == __file__
     result = check(trace, F64)
     assert result.blame == ["y"]
+    _, local = export.node_check(result.nodes["y"], trace)
+    assert "ValueError: I forgot to write this" in local["error"]
+    assert local["origin"] == str(failure.origin) and local["origin"].startswith(__file__ + ":")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pytest
 from tui_backprop import Graph, custom_op, ops
 from tui_backprop.check import budget, projection
 from tui_backprop.check.gradcheck import MISMATCH, CheckSettings, check
+from tui_backprop.check.verdict import COVERED
 from tui_backprop.core.trace import run
 
 F64 = CheckSettings.for_dtype("float64")
@@ -52,6 +53,9 @@ def test_one_element_one_percent_off_in_a_100k_custom_op_is_blamed_and_listed():
     certain = sent.bound / projection.BOUND_FACTOR
     assert certain < error and certain < 0.01 * np.quantile(np.abs(trace.contributions["s"][0]), 0.01)
     assert mismatching(result.nodes["x"].grad) == [77_777]  # and the global check lists it too
+    # the halving probed a few elements one by one; every other stays covered, with no value of its own
+    assert 0 < sent.n_probed <= 2 * projection.LEAF and sent.n_unchecked == 0
+    assert sent.n_covered == 100_000 - sent.n_probed and np.isnan(sent.numeric[sent.codes == COVERED]).all()
 
 
 def test_every_element_off_by_more_than_the_bound_is_listed_and_no_other():

@@ -66,3 +66,9 @@ def test_a_long_name_and_a_32_dimensional_shape_leave_the_numbers_and_the_status
     rows = [line for line in text.splitlines() if line.startswith((" www", " q ", " L "))]
     assert len(rows) == 3 and all(len(line) <= 120 and line.rstrip().endswith("✓ ok") for line in rows)
     assert "e-" in rows[0] and "…" in rows[0]  # its max rel err, after the name and shape cut short
+
+
+def test_the_summary_line_counts_the_nodes_of_each_status():
+    """check's last line: the verdict and how many nodes ended in each status (11 nodes here)."""
+    lines = [line for line in text_of("two-layer-net", "sigmoid-missing-factor", 120).splitlines() if line]
+    assert lines[-1] == "FAIL  2 ok  9 mismatch"
