@@ -39,6 +39,19 @@ def test_a_pull_back_through_relu_keeps_the_kinks_of_its_probes():
     assert not result.failed and np.array_equal(np.flatnonzero(grad.codes == KINK), zeros)
 
 
+def test_a_pull_back_through_an_affine_op_keeps_the_kinks_beyond_it():
+    values = np.random.default_rng(3).uniform(-1, 1, BIG)
+    zeros = np.arange(11, BIG, 1009)[:100]
+    values[zeros] = 0.0
+    g = Graph()
+    x = g.param("x", values)
+    c = g.input("c", np.linspace(1, 2, BIG))
+    doubled = ops.scale(x, 2.0, name="d")  # affine: x's estimate is d's pulled back through its adjoint
+    result = check(run(g, ops.sum(ops.mul(ops.relu(doubled, name="r"), c, name="y"), name="L")), F64)
+    grad = result.nodes["x"].grad
+    assert not result.failed and np.array_equal(np.flatnonzero(grad.codes == KINK), zeros)
+
+
 def test_the_noise_allowed_for_is_the_round_off_of_a_central_difference_and_no_more():
     """8 · machine eps · (|F(x+h)| + |F(x-h)|) / 2h (README): for F = Σx² ≈ 10 at h = 1e-6, about
     1.8e-8; a bug of 1e-7 on a gradient of 1e-3 is 10x above that and atol, and must be blamed."""
@@ -177,3 +190,43 @@ def test_the_lean_compare_of_a_big_matrix_keeps_its_elements_in_step():
     )
     grad = result.nodes["x"].grad
     assert result.verdict == "pass" and grad.n_probed == 160_000 and grad.codes.shape == (400, 400)
+    assert not any(grad.numeric.strides) and not any(grad.noise.strides)  # all ok: nothing kept per element
+
+
+def test_the_round_off_of_a_one_sided_slope_is_its_worst_case_and_no_more():
+    """refine's one-sided slope through F(0), F(t1), F(t2), each value off by up to unit·|F| (F(0)
+    about as large as F(t1)): the noise it allows is the largest error those round-offs can make."""
+    from itertools import product
+
+    from tui_backprop.check.refine import _slope, _slope_noise
+
+    unit, m1, m2 = 1e-10, 3.0, 5.0
+    for t1, t2 in ((0.5e-3, 1e-3), (-0.5e-3, -1e-3), (1e-3, 2e-3)):
+        f1, f2 = 1.7 * t1, 1.7 * t2 + 0.2 * t2 * t2  # differences from F(0)
+        t = (np.array([t1]), np.array([t2]))
+        exact = _slope(np.array([f1]), np.array([f2]), *t)[0]
+        worst = max(
+            abs(
+                _slope(
+                    np.array([f1 + (s1 - s0) * unit * m1]),
+                    np.array([f2 + s2 * unit * m2 - s0 * unit * m1]),
+                    *t,
+                )[0]
+                - exact
+            )
+            for s0, s1, s2 in product((-1, 1), repeat=3)
+        )
+        noise = _slope_noise(np.array([m1]), np.array([m2]), *t, unit)[0]
+        assert abs(worst - noise) <= 1e-6 * noise, (t1, t2, worst, noise)
+
+
+def test_a_linear_input_is_probed_exactly_through_its_tangent_with_no_step_noise():
+    """README: an affine op's probe is pushed through exactly by its tangent rule. Finite
+    differences at eps = 1e-6 would carry round-off of about 8·eps64·|F|/2e-6 ≈ 1e-9 here."""
+    rng = np.random.default_rng(4)
+    g = Graph()
+    w = g.param("w", rng.standard_normal((3, 4)))
+    x = g.input("x", rng.standard_normal(4))
+    result = check(run(g, ops.sum(ops.tanh(ops.matmul(w, x, name="m"), name="t"), name="L")), F64)
+    local = result.nodes["m"].local
+    assert result.verdict == "pass" and all(c.noise.max() < 1e-13 for c in local.values())

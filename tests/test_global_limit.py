@@ -94,3 +94,17 @@ def test_float32_a_wrong_backward_is_still_blamed_with_the_global_check_in_float
     wrong = ops.square.with_backward(lambda u, out, x: 2.2 * x * u)
     result = check(run(g, ops.sum(wrong(x, name="q"), name="L")), F32)
     assert result.blame == ["q"] and result.nodes["x"].grad.status == "mismatch"
+
+
+def test_sampled_elements_below_the_probe_noise_are_unchecked_too_never_ok():
+    """--sample: the elements drawn obey the same limit (their gradient, about 2e-9, is far below
+    the round-off of F ≈ 4e7 probed at eps = 1e-6)."""
+    g = Graph()
+    x = g.param("x", np.linspace(-1, 1, 40))
+    y = ops.add_const(ops.scale(x, 1e-12, name="s"), 1e3, name="y")
+    result = check(
+        run(g, ops.sum(ops.square(y, name="q"), name="L")), CheckSettings.for_dtype("float64", sample=8)
+    )
+    grad = result.nodes["x"].grad
+    assert grad.reasons == {BELOW_NOISE: 8} and not np.any(grad.codes == OK)
+    assert result.verdict == "incomplete" and not result.failed

@@ -212,3 +212,11 @@ def test_a_float32_rule_is_judged_against_float64_where_the_code_allows_it():
     assert t.judged_in == "float64" and t.status == "ok"
     x32 = np.float64(np.float32(7.389))
     np.testing.assert_allclose(t.local[0].numeric, 1 - np.tanh(x32) ** 2, rtol=0, atol=1e-9)  # not 0
+
+
+def test_settings_given_override_the_dtype_defaults_and_the_rest_stay():
+    given = CheckSettings.for_dtype("float32", eps=1e-2, rtol=1e-3, atol=1e-5)
+    assert (given.eps, given.rtol, given.atol) == (1e-2, 1e-3, 1e-5)
+    f32 = CheckSettings.for_dtype("float32")
+    assert CheckSettings.for_dtype("float32", atol=1e-5).eps == f32.eps
+    assert CheckSettings.for_dtype("float32", eps=1e-2).atol == f32.atol

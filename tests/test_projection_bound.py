@@ -153,3 +153,16 @@ def test_a_projection_whose_step_crosses_a_relu_kink_retries_smaller_steps_and_p
     grad = result.nodes["x"].grad
     assert grad.method == "projection" and result.verdict == "pass"
     assert grad.n_probed == 0  # the kinked directions were tried again, not sent to the halving
+
+
+def test_a_projection_whose_probe_leaves_the_domain_states_no_bound():
+    """log near 0: a direction's step leaves the domain and its estimate is NaN. That direction is
+    no guarantee: the bound is infinite, not NaN, and the element is judged one by one."""
+    g = Graph()
+    log = custom_op("mylog", np.log, lambda u, out, x: u / x)
+    values = np.random.default_rng(1).uniform(1, 2, 5000)
+    values[7] = 5e-7
+    result = check(run(g, ops.sum(ops.square(log(g.param("x", values), name="s"), name="q"), name="L")), F64)
+    sent = result.nodes["s"].local[0]
+    assert (sent.method, sent.status, result.verdict) == ("projection", "ok", "pass")
+    assert sent.bound == math.inf and sent.codes[7] == 0
