@@ -230,3 +230,23 @@ def test_a_linear_input_is_probed_exactly_through_its_tangent_with_no_step_noise
     result = check(run(g, ops.sum(ops.tanh(ops.matmul(w, x, name="m"), name="t"), name="L")), F64)
     local = result.nodes["m"].local
     assert result.verdict == "pass" and all(c.noise.max() < 1e-13 for c in local.values())
+
+
+def test_a_forward_that_raises_under_the_second_look_leaves_the_element_unchecked_with_why():
+    """The first pass probes sqrt at 1.5e-6 ± 1e-6; refine's wider steps go below 0, where the
+    author's op raises: that element is unchecked with the error, the others judged, no crash."""
+
+    def forward(x):
+        if np.any(x <= 0):
+            raise ValueError("sqrt of a value <= 0")
+        return np.sqrt(x)
+
+    root = custom_op("root", forward, lambda u, out, x: u / (2 * np.sqrt(x)))
+    g = Graph()
+    x = g.param("x", np.array([1.5e-6, 1.0, 2.0]))
+    result = check(run(g, ops.sum(root(x, name="r"), name="L")), F64)
+    (reason,) = result.unchecked()["r"]
+    assert reason.startswith("the forward raised while probing") and reason.endswith(
+        "ValueError: sqrt of a value <= 0"
+    )
+    assert result.verdict == "incomplete" and result.nodes["r"].local[0].codes.tolist()[1:] == [OK, OK]
