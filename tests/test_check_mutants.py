@@ -250,3 +250,16 @@ def test_a_forward_that_raises_under_the_second_look_leaves_the_element_unchecke
         "ValueError: sqrt of a value <= 0"
     )
     assert result.verdict == "incomplete" and result.nodes["r"].local[0].codes.tolist()[1:] == [OK, OK]
+
+
+def test_the_second_look_at_unit_scale_probes_with_the_same_upstream():
+    """A right rule under a vanishing upstream (1e-9) is checked again at unit scale; there an
+    element 1e-7 from abs's kink (no kink= given) is a suspect that refine looks at again, and it
+    must do so with the unit-scale upstream, or the right rule is blamed."""
+    absolute = custom_op("absolute", np.abs, lambda u, out, x: u * np.sign(x))
+    values = np.random.default_rng(7).uniform(-1, 1, 300)  # not small: probed by colours
+    values[5] = 1e-7
+    g = Graph()
+    x = g.param("x", values)
+    result = check(run(g, ops.sum(ops.scale(absolute(x, name="a"), 1e-9, name="s"), name="L")), F64)
+    assert result.verdict == "pass" and result.blame == []

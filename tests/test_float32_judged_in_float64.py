@@ -55,6 +55,19 @@ def test_a_forward_that_keeps_float32_is_judged_in_float32_and_says_so():
     assert s.judged_in == "float32 (its forward does not stay float64)" and s.status == "ok"
 
 
+def test_a_backward_that_fails_on_float64_inputs_is_judged_in_float32_and_says_so():
+    def backward(u, out, x):
+        if x.dtype != np.float32:
+            raise TypeError("float32 only")
+        return u / (1 + np.abs(x)) ** 2
+
+    g = Graph("float32")
+    op = custom_op("softsign", lambda x: x / (1 + np.abs(x)), backward)
+    x = g.param("x", np.random.default_rng(3).standard_normal(50))
+    s = check(run(g, ops.sum(ops.square(op(x, name="s"), name="q"), name="L")), F32).nodes["s"]
+    assert s.judged_in == "float32 (its backward fails on float64 inputs)" and s.status == "ok"
+
+
 SOFTMAX = '''"""float32 softmax near 1000"""
 import numpy as np
 from tui_backprop import ops
