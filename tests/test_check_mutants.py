@@ -263,3 +263,13 @@ def test_the_second_look_at_unit_scale_probes_with_the_same_upstream():
     x = g.param("x", values)
     result = check(run(g, ops.sum(ops.scale(absolute(x, name="a"), 1e-9, name="s"), name="L")), F64)
     assert result.verdict == "pass" and result.blame == []
+
+
+def test_a_small_ops_jacobian_with_nans_from_the_rule_is_nonfinite_not_ok():
+    """The Jacobian of a small op is built from its backward rule with one-hot upstreams; a rule
+    that divides by the upstream gives NaN there (0/0) while the real gradient is right."""
+    square = custom_op("sq", np.square, lambda u, out, x: (u * u) / u * 2 * x)
+    g = Graph()
+    x = g.param("x", np.array([0.5, -1.0, 2.0]))
+    result = check(run(g, ops.sum(ops.scale(square(x, name="q"), 3.0, name="s"), name="L")), F64)
+    assert result.verdict == "pass" and result.nodes["q"].jacobian_checks[0].status == "nonfinite"
