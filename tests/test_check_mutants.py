@@ -273,3 +273,20 @@ def test_a_small_ops_jacobian_with_nans_from_the_rule_is_nonfinite_not_ok():
     x = g.param("x", np.array([0.5, -1.0, 2.0]))
     result = check(run(g, ops.sum(ops.scale(square(x, name="q"), 3.0, name="s"), name="L")), F64)
     assert result.verdict == "pass" and result.nodes["q"].jacobian_checks[0].status == "nonfinite"
+
+
+def test_a_probe_that_makes_an_op_downstream_raise_names_that_node():
+    """sqrt of 5e-7 - 1e-6 raises in the author's op: every element whose probe passes through it
+    is unchecked, and the reason names the node (``r``), not the op's name or nothing."""
+
+    def forward(x):
+        if np.any(x <= 0):
+            raise ValueError("sqrt of a value <= 0")
+        return np.sqrt(x)
+
+    root = custom_op("root", forward, lambda u, out, x: u / (2 * np.sqrt(x)))
+    g = Graph()
+    x = g.param("x", np.array([5e-7, 1.0, 2.0]))
+    result = check(run(g, ops.sum(root(ops.scale(x, 1.0, name="h"), name="r"), name="L")), F64)
+    reason = "the forward of r raised on a probed value: ValueError: sqrt of a value <= 0"
+    assert result.verdict == "incomplete" and result.unchecked()["x"] == {reason: 3}

@@ -58,6 +58,7 @@ def test_nan_is_reported_where_it_first_appears_and_fails_the_check():
     assert result.nodes["y"].status == "nonfinite"
     assert "[0]" in result.nodes["y"].note
     assert result.nodes["z"].status == "unchecked"
+    assert result.nodes["z"].note == "a non-finite value reaches it"
     assert result.failed
 
 
