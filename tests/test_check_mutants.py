@@ -64,6 +64,8 @@ def test_the_noise_allowed_for_is_the_round_off_of_a_central_difference_and_no_m
     assert result.verdict == "pass"
     theory = 8 * np.finfo(np.float64).eps * 2 * 10.0 / (2 * 1e-6)
     assert result.nodes["x"].grad.noise.max() < 2 * theory
+    exact = 8 * np.finfo(np.float64).eps * 2 * np.sum(x0**2) / (2 * 1e-6)  # F = 9.00000025 here
+    np.testing.assert_allclose(result.nodes["x"].grad.noise, exact, rtol=1e-6)  # and no less
     assert result.nodes["q"].local[0].noise.max() < 2 * theory
 
     def backward(u, out, x):
@@ -290,3 +292,15 @@ def test_a_probe_that_makes_an_op_downstream_raise_names_that_node():
     result = check(run(g, ops.sum(root(ops.scale(x, 1.0, name="h"), name="r"), name="L")), F64)
     reason = "the forward of r raised on a probed value: ValueError: sqrt of a value <= 0"
     assert result.verdict == "incomplete" and result.unchecked()["x"] == {reason: 3}
+
+
+def test_a_built_in_graph_below_16m_element_evaluations_compares_every_element():
+    """README: projections above 1M element evaluations through an author's own op, 16M otherwise.
+    A dense softmax of 1,100 (about 1.2M) is built-in only: x is probed element by element."""
+    g = Graph()
+    x = g.param("x", np.random.default_rng(8).standard_normal(1100))
+    c = g.input("c", np.linspace(-1, 1, 1100))
+    result = check(run(g, ops.sum(ops.mul(ops.softmax(x, name="p"), c, name="m"), name="L")), F64)
+    grad = result.nodes["x"].grad
+    assert result.verdict == "pass" and grad.method != "projection"
+    assert (grad.n_probed, grad.n_covered) == (1100, 0)
