@@ -6,6 +6,7 @@ looked at again, a single element given no constant, refine deciding only on a s
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tui_backprop import Graph, custom_op, ops
 from tui_backprop.check import diagnosis
@@ -304,3 +305,66 @@ def test_a_built_in_graph_below_16m_element_evaluations_compares_every_element()
     grad = result.nodes["x"].grad
     assert result.verdict == "pass" and grad.method != "projection"
     assert (grad.n_probed, grad.n_covered) == (1100, 0)
+
+
+def test_the_lean_compare_of_a_big_all_ok_tensor_stays_within_a_few_copies_of_it():
+    """check's text compares a big tensor a slice at a time (CheckSettings.lean): the whole-tensor
+    comparison would hold abs, rel, tolerance and more at once, about 7 tensors' worth."""
+    import tracemalloc
+
+    from tui_backprop.check.leancheck import compare_estimate
+    from tui_backprop.check.probing import Estimate
+
+    n = 400_000
+    analytic = np.linspace(1, 2, n)
+    estimate = Estimate(analytic.copy(), np.full(n, 1e-12), np.zeros(n, dtype=bool))
+    tracemalloc.start()
+    try:
+        c = compare_estimate(analytic, estimate, np.arange(n), CheckSettings.for_dtype("float64", lean=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert c.status == "ok" and peak < 4 * analytic.nbytes
+
+
+@pytest.mark.parametrize(("sample", "most"), [(None, 150), (8, 250)])
+def test_the_check_runs_an_authors_op_a_bounded_number_of_times(sample, most):
+    """Four author's ops of 2,000 elements: each colouring is found once and shared by the local
+    check and the pull-back through it, each forward's determinism tested once (124 runs in all
+    when written, 180 with --sample 8). Finding a colouring again per node, or re-testing every
+    forward per node, is 168 or more; probing every element because 8 would be cheap, 8,000."""
+    calls = [0]
+
+    def forward(x):
+        calls[0] += 1
+        return np.tanh(x)
+
+    my_tanh = custom_op("my_tanh", forward, lambda u, out, x: u * (1 - out**2))
+    g = Graph()
+    h = g.param("x", np.random.default_rng(9).uniform(-1, 1, 2000))
+    for k in range(4):
+        h = my_tanh(ops.scale(h, 1.1, name=f"s{k}"), name=f"t{k}")
+    trace = run(g, ops.sum(ops.square(h, name="q"), name="L"))
+    calls[0] = 0
+    result = check(trace, CheckSettings.for_dtype("float64", sample=sample))
+    assert not result.failed and calls[0] <= most
+
+
+def test_probe_batches_are_released_once_every_op_reading_them_has_run():
+    """budget.BATCH_BUDGET: the check's memory is bounded by the widest layer, not the depth. 40
+    elements probed through 25 ops: one batch is 80 rows of 40; the peak was about 12 batches'
+    worth when written (tracemalloc), and keeping every batch of the walk is about 33."""
+    import tracemalloc
+
+    g = Graph()
+    h = g.param("x", np.random.default_rng(9).uniform(-1, 1, 40))
+    for k in range(12):
+        h = ops.tanh(ops.scale(h, 1.1, name=f"s{k}"), name=f"t{k}")
+    trace = run(g, ops.sum(ops.square(h, name="q"), name="L"))
+    tracemalloc.start()
+    try:
+        result = check(trace, F64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.verdict == "pass" and peak < 20 * (80 * 40 * 8)
