@@ -368,3 +368,23 @@ def test_probe_batches_are_released_once_every_op_reading_them_has_run():
     finally:
         tracemalloc.stop()
     assert result.verdict == "pass" and peak < 20 * (80 * 40 * 8)
+
+
+def test_an_extrapolated_estimate_is_uncertain_by_at_least_what_round_off_can_do_to_it():
+    """refine's Richardson step: where the estimates at s and s/2 differ by more than round-off, it
+    extrapolates, and its uncertainty must cover the largest error the values' round-off (unit·|F|
+    each) can make in that extrapolation, over every sign."""
+    from itertools import product
+
+    from tui_backprop.check.refine import _stencils
+
+    s, unit, a, b = 1e-3, 1e-12, 0.7, 1.6e-2  # truncation b·s²/4 = 4e-9, twice the round-off at s/2
+    t = np.array([[s, -s, s / 2, -s / 2, 2 * s, -2 * s]])  # F at x + t, as differences from F(x)
+    m, d = np.ones((1, 6)), a * t + b * t**3
+    _, _, estimate, uncertainty, settled, _ = _stencils(d, m, t, unit, F64)
+    worst = max(
+        abs(_stencils(d + unit * np.array([[*signs, 0, 0]]), m, t, unit, F64)[2][0] - a)
+        for signs in product((-1, 1), repeat=4)
+    )
+    assert settled[0] and abs(estimate[0] - a) < 1e-12 and worst > 2e-9
+    assert uncertainty[0] >= worst
