@@ -71,6 +71,15 @@ async def test_no_screen_names_or_describes_the_bug_in_mystery_mode(scenario):
                 await pilot.press("g", "P")
                 watch.look(f"presenter, step {step + 1}")
                 await pilot.press("escape")
+        for k in range(len(session.params)):  # the update phase: n past the backward pass
+            await pilot.press("n")
+            await settle(app, pilot)
+            assert app.model.session.update == k
+            watch.look(f"update {k + 1}")
+            await pilot.press("P")
+            watch.look(f"presenter, update {k + 1}")
+            await pilot.press("escape")
+        app.stepper.go(session.n_steps - 1)
         await dialogs(app, pilot, watch)
 
 

@@ -13,6 +13,7 @@ import pytest
 from app_support import settle, sync
 from session_support import session_of
 
+from tui_backprop.app import engine as door
 from tui_backprop.app.app import make_app
 from tui_backprop.app.circuit import labels as cl
 from tui_backprop.app.circuit.layout import Layout, layout
@@ -69,21 +70,34 @@ def problems(drawn: Layout, state: cl.CircuitState) -> list[str]:
     return found + [f"callout {key} has no place" for key in missing]
 
 
+@pytest.mark.parametrize("flat", [False, True], ids=["120x40", "80x24"])
 @pytest.mark.parametrize(("slug", "bug"), [(s, None) for s in BUILT_INS] + BUGGED)
-def test_nothing_a_step_writes_lands_on_a_wire_or_on_anything_else(slug, bug):
+def test_nothing_a_step_writes_lands_on_a_wire_or_on_anything_else(slug, bug, flat):
+    """Every step (forward, backward, each parameter's update), with the followed element's path
+    picked out, in the drawing of a tall terminal and of a short one (every label on one row)."""
     session = session_of(slug, bug, True)
     session.show_all = True  # every mark, every wrong element drawn
-    plan = cl.plan(session)
+    trace = session.trace
+    session.params = tuple(n.name for n in door.parameters(trace.graph, trace.output))  # as the app's
+    plan = cl.plan(session, flat)
     drawn = layout(plan.specs)
-    for step in range(session.n_steps):
+    steps = [(step, None) for step in range(session.n_steps)]
+    steps += [(session.n_steps - 1, k) for k in range(len(session.params))]
+    for step, update in steps:
         session.go(step)
-        state = cl.state(session, plan, list(drawn.gates))
-        assert not problems(drawn, state), (step, problems(drawn, state)[:5])
-        if step + 1 < session.n_steps:  # the quiz's ? as well
+        session.update = update
+        name = session.node_name
+        path = door.element_path(
+            session.trace, door.Element(name, tuple(0 for _ in session.trace.values[name].shape))
+        )
+        state = cl.state(session, plan, list(drawn.gates), path=path)
+        assert not problems(drawn, state), (step, update, problems(drawn, state)[:5])
+        if update is None and step + 1 < session.n_steps:  # the quiz's ? as well
             node = session.trace.graph[session.trace.steps[step + 1].node]
             if node.inputs:
                 hidden = cl.hide(state, session, node.inputs[0].name, "callout")
                 assert not problems(drawn, hidden), (step, "quiz")
+    assert session.params or slug == "softmax"  # its x is an input: nothing to update
 
 
 def test_the_check_catches_a_label_written_over_a_wire():

@@ -37,6 +37,16 @@ def test_an_sgd_step_moves_each_parameter_against_its_gradient_with_the_lectures
     assert step.prediction_line() == "ΔL ≈ -lr · Σ‖g‖² = -0.1 · 0.05512 = -0.005512"
 
 
+def test_a_one_element_matrix_parameter_is_updated_as_a_number():
+    """two-layer-net's b2 is 1×1: its line is written as the circuit writes it (numpy 2 refuses
+    float() of a 1×1 array, which once ended the app at b2's update)."""
+    graph, output = built("two-layer-net")
+    step = update(run(graph, output), Optimizer(0.1))
+    (b2,) = [u for u in step.updates if u.name == "b2"]
+    assert b2.before.shape == (1, 1)
+    assert b2.line() == "b2 ← b2 - lr · dL/db2 = 0.6011 - 0.1 · (-0.2277) = 0.6239"
+
+
 def test_the_prediction_matches_the_next_forward_to_first_order_and_a_wrong_gradient_does_not():
     for bug, agrees in ((None, True), ("reciprocal-sign", False)):
         graph, output = built("sigmoid-chain", bug)

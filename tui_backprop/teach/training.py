@@ -90,13 +90,16 @@ class ParamUpdate:
                 f"{names}   {shape_text(self.before.shape)}, lr {number(self.lr, digits)}, "
                 f"‖{step}‖ = {number(float(norm), digits)}, ‖Δ{self.name}‖ = {number(float(moved), digits)}"
             )
-        numbers = f"{inline(self.before, digits)} - {number(self.lr, digits)} · "
-        direction = self.velocity
-        numbers += factor(float(direction), digits) if direction.size == 1 else inline(direction, digits)
+        if self.before.size == 1:  # a number, whatever its shape (b2 is 1×1): as the circuit writes it
+            before, after = number(self.before.item(), digits), number(self.after.item(), digits)
+            direction = factor(np.asarray(self.velocity).item(), digits)
+        else:
+            before, after = inline(self.before, digits), inline(self.after, digits)
+            direction = inline(self.velocity, digits)
         head = ""
         if self.momentum:
             head = f"v = {number(self.momentum, digits)} · v + dL/d{self.name};  "
-        return f"{head}{names} = {numbers} = {inline(self.after, digits)}"
+        return f"{head}{names} = {before} - {number(self.lr, digits)} · {direction} = {after}"
 
 
 @dataclass(frozen=True)
