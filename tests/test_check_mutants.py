@@ -388,3 +388,27 @@ def test_an_extrapolated_estimate_is_uncertain_by_at_least_what_round_off_can_do
     )
     assert settled[0] and abs(estimate[0] - a) < 1e-12 and worst > 2e-9
     assert uncertainty[0] >= worst
+
+
+def test_every_branch_downstream_counts_towards_the_ops_a_probe_would_run_through():
+    """x feeds three branches of 12 ops: 39 ops downstream in all, past budget.FAST_OPS, so x is
+    pulled back rather than probed through them (144 runs of the author's op when written;
+    counting only the last branch's ops, x would be probed directly: 162)."""
+    calls = [0]
+
+    def forward(x):
+        calls[0] += 1
+        return np.tanh(x)
+
+    my_tanh = custom_op("my_tanh", forward, lambda u, out, x: u * (1 - out**2), elementwise=True)
+    g = Graph()
+    x = g.param("x", np.random.default_rng(9).uniform(-1, 1, 30))
+    ends = []
+    for b in range(3):
+        h = x
+        for k in range(6):
+            h = my_tanh(ops.scale(h, 1.1, name=f"s{b}{k}"), name=f"t{b}{k}")
+        ends.append(h)
+    trace = run(g, ops.sum(ops.add(ops.add(ends[0], ends[1], name="a"), ends[2], name="b"), name="L"))
+    calls[0] = 0
+    assert check(trace, F64).verdict == "pass" and calls[0] <= 150
