@@ -77,6 +77,19 @@ def test_rows_change_only_where_a_step_changes_something():
     assert changed == {session.trace.steps[0].node, session.trace.steps[1].node}
 
 
+def test_in_the_update_phase_the_row_marked_current_is_the_parameter_updated():
+    """The node list's ▶ follows each parameter's update (its rows were once kept by step alone,
+    so it stayed on the last backward step's node)."""
+    session = session_of("two-layer-net")
+    session.params = ("W1", "b1", "W2", "b2")
+    session.go(session.n_steps - 1)
+    assert [r.name for r in session.rows() if r.current] == [session.trace.steps[-1].node]
+    for k, name in enumerate(session.params):
+        session.update = k
+        assert [r.name for r in session.rows() if r.current] == [name]
+        assert {r.phase for r in session.rows()} == {"update"}
+
+
 def test_status_is_pending_until_the_check_reports_and_blame_outranks_mismatch():
     session = session_of("softmax", "eps-denominator", checked=False)
     assert {session.status_of(n) for n in session.node_names} == {"pending"}

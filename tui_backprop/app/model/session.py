@@ -236,7 +236,14 @@ class Session:
     def rows(self) -> list[RowState]:
         """Every node's row at this step; kept per step and what the check has said, so stepping
         back and forth costs a lookup."""
-        key = (self.step, len(self.checks), self.check_complete, self.show_all, frozenset(self.breakpoints))
+        key = (
+            self.step,
+            self.update,
+            len(self.checks),
+            self.check_complete,
+            self.show_all,
+            frozenset(self.breakpoints),
+        )
         rows = self._rows.get(key)
         if rows is None:
             phase, current = self.phase, self.node_name
