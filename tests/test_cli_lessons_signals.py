@@ -54,6 +54,12 @@ def test_check_and_trace_apply_bug_and_dtype_over_the_lesson(tmp_path, capsys):
     assert code == 0 and json.loads(out)["dtype"] == "float64"
     code, out, _ = run_cli(capsys, "trace", path, "--format", "markdown", "--bug", "reciprocal-sign")
     assert code == 1 and "- bug: `reciprocal-sign`" in out
+    f64 = lesson(tmp_path, 'scenario = "sigmoid-chain"\n', "f64.toml")
+    code, out, _ = run_cli(capsys, "check", f64, "--dtype", "float32", "--json")
+    assert code == 0 and json.loads(out)[0]["dtype"] == "float32"
+    code, out, _ = run_cli(capsys, "check", f64, "--bug", "exp-uses-input", "--dtype", "float32", "--json")
+    (both,) = json.loads(out)
+    assert code == 1 and (both["bug"], both["dtype"]) == ("exp-uses-input", "float32")
 
 
 def test_a_bug_the_lessons_scenario_lacks_is_refused_in_one_line(tmp_path, capsys):
