@@ -100,6 +100,17 @@ def test_directions_have_independent_signs_and_weights_in_half_to_one():
         assert 0.4 < np.mean(a == b) < 0.6
 
 
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_directions_made_a_few_rows_at_a_time_are_the_ones_halving_makes_at_once(rows):
+    """The first pass makes the directions a block at a time (memory); the halving that follows a
+    failure makes them again at once: the same directions, or it would search along others."""
+    key, size = (7, 3, 2), 10_001
+    blocks = list(projection._generated(key, 5, size, rows))
+    assert all(len(b) <= rows for b in blocks)
+    at_once = projection.random_directions(np.random.default_rng(list(key)), 5, size)
+    assert np.array_equal(np.concatenate(blocks), at_once)
+
+
 def dense_net(g: Graph, wrong: tuple[int, int] | None = None):
     """A relu MLP whose dense layer is the user's own op: projections must step past relu's kinks."""
 

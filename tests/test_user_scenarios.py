@@ -131,6 +131,20 @@ def test_parameters_and_their_gradients_are_found_by_common_names():
     assert {"fc.weights", "fc.biases"} <= set(result.nodes)
 
 
+def test_a_layer_holds_no_probe_between_calls():
+    """The check's probes hand a layer views of a batch of moved copies: after each forward the
+    object holds its own arrays again, so no batch stays alive (memory: a 1M-parameter layer's
+    batch is tens of MB) and no moved value stays in the user's object."""
+    obj = Affine()
+    weights, biases = obj.weights, obj.biases
+    g = Graph()
+    node = layer(obj, g.input("x", [[1.0, 2.0]]), "fc")
+    moved = np.stack([weights + 1e-6, weights - 1e-6])
+    assert node.op is not None
+    node.op.run_batched([np.array([[1.0, 2.0]]), moved, biases], [False, True, False])
+    assert obj.weights is weights and obj.biases is biases
+
+
 def test_accumulating_gradients_with_plus_equals_is_read_correctly():
     class Accumulating(Affine):
         def backward(self, dy):

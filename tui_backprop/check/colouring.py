@@ -174,19 +174,24 @@ def _verified(
 
 
 def _nan_runs(op: Op, xs: Sequence[Array], position: int, out: Array, sets: list[Array]) -> Array | None:
-    """Per set of columns: which outputs turn NaN with NaN sent through them (None: the op raised)."""
+    """Per set of columns: which outputs turn NaN with NaN sent through them (None: the op raised).
+    As many sets per batch as the batch budget allows (each is a copy of the input)."""
     x = xs[position]
-    batch = np.repeat(x.reshape(1, -1), len(sets), axis=0)
-    for row, columns in enumerate(sets):
-        batch[row, columns] = np.nan
     flags = [i == position for i in range(len(xs))]
-    batched = [batch.reshape((len(sets),) + x.shape) if f else v for v, f in zip(xs, flags, strict=True)]
-    try:
-        with np.errstate(all="ignore"):
-            runs = as_batch(op.run_batched(batched, flags), out, len(sets))
-    except (ProbeError, ValueError, TypeError, FloatingPointError):
-        return None
-    return np.isnan(runs.reshape(len(sets), -1))
+    reached = np.zeros((len(sets), out.size), dtype=bool)
+    for chunk in budget.chunks(np.arange(len(sets)), x.size + out.size):
+        batch = np.repeat(x.reshape(1, -1), len(chunk), axis=0)
+        for row, index in enumerate(chunk):
+            batch[row, sets[index]] = np.nan
+        shape = (len(chunk),) + x.shape
+        batched = [batch.reshape(shape) if f else v for v, f in zip(xs, flags, strict=True)]
+        try:
+            with np.errstate(all="ignore"):
+                runs = as_batch(op.run_batched(batched, flags), out, len(chunk))
+        except (ProbeError, ValueError, TypeError, FloatingPointError):
+            return None
+        reached[chunk] = np.isnan(runs.reshape(len(chunk), -1))
+    return reached
 
 
 def _moved_runs(

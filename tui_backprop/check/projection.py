@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -77,7 +77,18 @@ def directions_for(size: int) -> int:
 def random_directions(rng: np.random.Generator, count: int, size: int) -> Array:
     """Rows v = ±w, an independent random sign and a weight uniform in [0.5, 1] per entry."""
     u = rng.random((count, size), dtype=np.float32)  # below 1/2: negative; each half uniform
-    return np.where(u < 0.5, -(u + np.float32(0.5)), u)
+    negative = u < 0.5
+    np.add(u, np.float32(0.5), out=u, where=negative)  # in place: a 1M tensor's rows are 20 MB
+    np.negative(u, out=u, where=negative)
+    return u
+
+
+def _generated(key: Sequence[int], count: int, size: int, rows: int) -> Iterator[Array]:
+    """The directions ``random_directions`` makes from the seed ``key``, ``rows`` at a time (the
+    same stream): all at once they would be the largest array of a 1M-element tensor's check."""
+    rng = np.random.default_rng(list(key))
+    for start in range(0, count, rows):
+        yield random_directions(rng, min(rows, count - start), size)
 
 
 @dataclasses.dataclass
@@ -90,16 +101,20 @@ class _Tester:
     differences: Differences
     unit: float
 
-    def failing(self, directions: Array) -> tuple[Array, Array]:
-        """Per direction (rows, flat like x): does it disagree, and the error of one element it
-        is sure to see (tolerance / the smallest true step of an element it moves). A direction
-        whose step straddles a kink is tried with smaller steps; still straddling, it fails (its
-        elements are then probed one by one, where a kink is told from a bug)."""
+    @property
+    def rows(self) -> int:
+        """Directions tested per batch (each builds two rows of x: x + t·v and x - t·v)."""
+        return max(1, budget.BATCH_BUDGET // max(1, 2 * self.x.size))
+
+    def failing(self, blocks: Iterable[Array]) -> tuple[Array, Array]:
+        """Per direction (blocks of ``rows`` rows, flat like x): does it disagree, and the error of
+        one element it is sure to see (tolerance / the smallest true step of an element it
+        moves). A direction whose step straddles a kink is tried with smaller steps; still
+        straddling, it fails (its elements are then probed one by one, where a kink is told from
+        a bug)."""
         fails, bounds = [], []
-        rows = max(1, budget.BATCH_BUDGET // max(1, 4 * self.x.size))
         first = 0  # the retry that cleared the kinks last time: where the next chunk starts
-        for start in range(0, len(directions), rows):
-            v = directions[start : start + rows]
+        for v in blocks:
             fail, bound, kinked = self._test(v, SHRINK**-first)
             for retry in range(first + 1, RETRIES + 1):
                 if not kinked.any():
@@ -113,34 +128,58 @@ class _Tester:
         return np.concatenate(fails), np.concatenate(bounds)
 
     def __post_init__(self) -> None:
-        self.flat = self.x.reshape(-1).astype(np.float64)
-        self.magnitudes = np.abs(self.analytic)
+        self.flat = np.asarray(self.x.reshape(-1), dtype=np.float64)
 
     def _test(self, v: Array, scale: float) -> tuple[Array, Array, Array]:
-        count = len(v)
         h = scale * self.eps
-        steps = np.concatenate([h * v, 2 * h * v], dtype=np.float64)
-        rows = 2 * count  # x + t·v at t = h and 2h, then x - t·v
-        moved = np.empty((2 * rows, self.x.size), dtype=self.x.dtype)
-        np.add(self.flat, steps, out=moved[:rows], casting="unsafe")
-        np.subtract(self.flat, steps, out=moved[rows:], casting="unsafe")
-        del steps
-        delta = moved[:rows].astype(np.float64)
-        delta -= moved[rows:]  # the true steps, after rounding
+        residual, noise, least, kinked = self._measured(v, h)
+        residual_2h, noise_2h, _, kinked_2h = self._measured(v, 2 * h)
         with np.errstate(all="ignore"):
-            numeric, magnitude, kinked = self.differences(moved[:rows], moved[rows:])
-            del moved
-            residual = numeric - delta @ self.analytic
-            np.abs(delta, out=delta)
-            noise = self.unit * magnitude + _EPS64 * (delta @ self.magnitudes)
-            error = (8 * residual[:count] - residual[count:]) / 6
-            tolerance = (8 * noise[:count] + noise[count:]) / 6
+            error = (8 * residual - residual_2h) / 6
+            tolerance = (8 * noise + noise_2h) / 6
             fails = ~(np.abs(error) <= tolerance)  # NaN fails too: looked at element by element
-            least = np.min(delta[:count], axis=1, where=v != 0, initial=np.inf)
             bound = tolerance / least
-        return fails, bound, kinked[:count] | kinked[count:]
+        return fails, bound, kinked | kinked_2h
+
+    def _measured(self, v: Array, t: float) -> tuple[Array, Array, Array, Array]:
+        """Per direction, at step t: the residual D(t) - ⟨a, δ(t)⟩, its round-off, the least true
+        step of an element it moves, and whether the two runs fell on two sides of a kink. One
+        step size at a time, and the true steps δ reduced a slice at a time: the rows of x built
+        here are the check's largest arrays."""
+        count = len(v)
+        moved = np.empty((2 * count, self.x.size), dtype=self.x.dtype)  # x + t·v, then x - t·v
+        for rows, sign in ((moved[:count], np.add), (moved[count:], np.subtract)):
+            np.multiply(v, t, out=rows, casting="unsafe")  # t·v (in v's float32), in place
+            sign(self.flat, rows, out=rows, casting="unsafe")  # x ± t·v in float64, then rounded
+        along, across, least = self._steps(moved, v)  # (before the op sees the rows)
+        with np.errstate(all="ignore"):
+            numeric, magnitude, kinked = self.differences(moved[:count], moved[count:])
+            del moved
+            residual = numeric - along
+            noise = self.unit * magnitude + _EPS64 * across
+        return residual, noise, least, kinked
+
+    def _steps(self, moved: Array, v: Array) -> tuple[Array, Array, Array]:
+        """With δ the true steps (after rounding) of the rows x ± t·v: per row ⟨a, δ⟩, Σ|a|·|δ|
+        and the least |δ_k| of an element the direction moves."""
+        count = len(v)
+        along, across = np.zeros(count), np.zeros(count)
+        least = np.full(count, np.inf)
+        for start in range(0, self.x.size, _SLICE):
+            part = slice(start, start + _SLICE)
+            delta = moved[:count, part].astype(np.float64)
+            delta -= moved[count:, part]
+            a = self.analytic[part]
+            with np.errstate(all="ignore"):
+                along += delta @ a
+                np.abs(delta, out=delta)
+                across += delta @ np.abs(a)
+            least = np.minimum(least, np.min(delta, axis=1, where=v[:, part] != 0, initial=np.inf))
+        return along, across, least
 
 
+_SLICE = 1 << 16
+"""Elements of a row reduced at a time (``_Tester._steps``)."""
 _EPS64 = NOISE_FACTOR * float(np.finfo(np.float64).eps)
 
 
@@ -219,14 +258,13 @@ def projected(
     directions of the scalar ``differences`` measures; index sets that disagree are halved, each
     half tested along every direction, down to elements probed one by one (``refine``: a second
     look at those). Elements never probed are *covered*."""
-    rng = np.random.default_rng(list(key))
     a = np.asarray(analytic, dtype=np.float64).reshape(-1)
     tester = _Tester(x, a, eps, differences, NOISE_FACTOR * float(np.finfo(x.dtype).eps))
     count = directions_for(x.size)
-    directions = random_directions(rng, count, x.size)
-    fails, certain = tester.failing(directions)
+    fails, certain = tester.failing(_generated(key, count, x.size, tester.rows))
     bound = BOUND_FACTOR * float(np.max(certain)) if certain.size else 0.0
     suspects = [np.arange(x.size)] if fails.any() else []
+    directions = None  # made again, all at once, only when some index set failed
     leaves: list[Array] = []
     while suspects:
         halves = []
@@ -238,6 +276,8 @@ def projected(
                 halves += [group[:middle], group[middle:]]
         if not halves:
             break
+        if directions is None:
+            directions = random_directions(np.random.default_rng(list(key)), count, x.size)
         failing = np.zeros(len(halves), dtype=bool)
         per_chunk = max(1, budget.BATCH_BUDGET // max(1, count * x.size))
         for start in range(0, len(halves), per_chunk):  # memory: a few rows of x at a time
@@ -245,7 +285,7 @@ def projected(
             rows = np.zeros((len(chunk) * count, x.size))
             for i, group in enumerate(chunk):
                 rows[i * count : (i + 1) * count, group] = directions[:, group]
-            bad, _ = tester.failing(rows)
+            bad, _ = tester.failing(rows[i : i + tester.rows] for i in range(0, len(rows), tester.rows))
             failing[start : start + len(chunk)] = bad.reshape(len(chunk), count).any(axis=1)
         suspects = [group for group, bad in zip(halves, failing, strict=True) if bad]
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)

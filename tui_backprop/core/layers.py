@@ -209,8 +209,12 @@ def layer(
             slot.set(obj, value)
 
     def forward(inp: np.ndarray, *values: np.ndarray) -> np.ndarray:
+        held = [slot.get(obj) for slot in slots]
         load(values)
-        return obj.forward(inp)
+        try:
+            return obj.forward(inp)
+        finally:  # a probe's values (views of a batch of copies) are not kept alive by the object
+            load(held)
 
     def backward(upstream: np.ndarray, out: np.ndarray, inp: np.ndarray, *values: np.ndarray):
         load(values)
