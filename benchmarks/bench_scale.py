@@ -21,7 +21,9 @@ also gives the check time divided by the time of one forward and backward pass (
 
 Torch: when ``import torch`` works in this interpreter, ``torch.autograd.gradcheck(fast_mode=True)``
 on the same nets in float64 (every leaf, input included, requires grad), timed in a child too; the
-ratio ours / torch is printed. Torch is never a dependency of the package or its tests.
+ratio ours / torch is printed (for the user-layer nets, torch runs the same net with its own
+linear: the same maths on the same values), and each user-layer net's check time as a multiple of
+the built-in net's. Torch is never a dependency of the package or its tests.
 
     python benchmarks/bench_scale.py [--quick] [--only NAME ...] [--no-growth] [--growth KNOB ...]
                                       [-- CHECK_ARGS ...]
@@ -354,7 +356,15 @@ def graph_size(spec: Spec) -> dict[str, int]:
     return {"nodes": len(g.nodes), "params": sum(params), "leaf": sum(leaf)}
 
 
+TORCH_TWIN = {"mlp_custom": "mlp", "mlp_layer": "mlp"}
+"""The user-layer nets compute the built-in net's maths on the same values: torch runs that one."""
+
+
 def table(specs: list[Spec], extra: list[str], folder: Path, with_torch: bool) -> None:
+    """One row per graph; a user-layer net also says how many times the built-in net's check
+    time it took (same width and batch, measured earlier in the same run)."""
+    builtin: dict[tuple[int, ...], float] = {}
+    torch_times: dict[tuple[str, tuple[int, ...]], float | None] = {}
     print(
         f"{'graph':<11} {'nodes':>6} {'params':>9} {'run':>7} {'full':>8} {'sampled':>8} "
         f"{'RSS full':>9} {'RSS smpl':>9}" + (f" {'torch':>7} {'ours/torch':>10}" if with_torch else "")
@@ -369,8 +379,15 @@ def table(specs: list[Spec], extra: list[str], folder: Path, with_torch: bool) -
             f"{sampled.check:>7.2f}s {full.rss_mib:>6.0f}MiB {sampled.rss_mib:>6.0f}MiB"
         )
         if with_torch:
-            peer = measure_torch(spec)
+            family = TORCH_TWIN.get(spec.family, spec.family)
+            if (family, spec.args) not in torch_times:
+                torch_times[family, spec.args] = measure_torch(Spec(spec.label, family, spec.args))
+            peer = torch_times[family, spec.args]
             line += f" {peer:>6.2f}s {full.check / peer:>9.2f}x" if peer else f" {'-':>7} {'-':>10}"
+        if spec.family == "mlp":
+            builtin[spec.args] = full.check
+        elif spec.family in TORCH_TWIN and spec.args in builtin:
+            line += f"  {full.check / builtin[spec.args]:.1f}x built-in"
         if full.code != 0:
             line += f"  (exit {full.code})"
         print(line, flush=True)
