@@ -100,3 +100,38 @@ def test_a_built_in_is_judged_in_float64_too():
     result = check(run(g, ops.sum(ops.tanh(x, name="t"), name="L")), F32)
     assert result.nodes["t"].judged_in == "float64"
     assert dataclasses.asdict(F32)["eps"] == 1e-3  # the caller's settings are left alone
+
+
+def mixer_graph(size: int):
+    """A float64 graph whose author's op computes in float32 (a dense Jacobian: every output reads
+    the mean), its backward right."""
+
+    def forward(x):
+        x = x.astype(np.float32)
+        return (np.tanh(x) * np.float32(np.mean(x)) + x).astype(np.float32)
+
+    def backward(u, out, x):
+        t = np.tanh(x)
+        return u * (1 - t * t) * np.mean(x) + u + np.sum(u * t) / size
+
+    g = Graph()
+    x = g.param("x", np.random.default_rng(0).standard_normal(size))
+    y = custom_op("mixer", forward, backward)(x, name="y")
+    return g, ops.sum(ops.mul(y, y, name="sq"), name="L")
+
+
+def test_a_float64_run_whose_op_computes_in_float32_is_judged_as_float32_and_blames_nothing():
+    """float32's round-off read through a float64 probe (a step of 1e-6) blamed this right rule with
+    made-up numbers, exit 1; judged as the float32 run it is, nothing is blamed and it says why."""
+    g, out = mixer_graph(2000)
+    result = check(run(g, out), CheckSettings.for_dtype("float64"))
+    assert result.blame == [] and result.verdict != "fail"
+    assert result.global_judged_in == "float32 (the forward of y returns float32 on float64 inputs)"
+    assert result.settings.eps == F32.eps and result.nodes["y"].judged_in.startswith("float32")
+
+
+def test_a_float64_run_whose_forwards_stay_float64_is_judged_in_float64():
+    g, out = softsign_graph(50, {})
+    g.dtype, g.dtype_name = np.dtype(np.float64), "float64"
+    result = check(run(g, out), CheckSettings.for_dtype("float64"))
+    assert result.global_judged_in == "" and result.settings.eps == 1e-6 and result.verdict == "pass"

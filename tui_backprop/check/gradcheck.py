@@ -68,8 +68,19 @@ Array = np.ndarray
 # ---------------------------------------------------------------- public entry points
 def check(trace: Trace, settings: CheckSettings) -> Check:
     """Check every node of the trace."""
-    result = Check(trace, settings, {c.name: c for c in iter_check(trace, settings)})
-    result.global_judged_in = wide.widened(trace, settings)[2] if trace.graph.dtype == np.float32 else ""
+    return finished(trace, settings, {c.name: c for c in iter_check(trace, settings)})
+
+
+def finished(trace: Trace, settings: CheckSettings, results: dict[str, NodeCheck]) -> Check:
+    """The check of ``iter_check``'s results, with the settings and the dtype its global check was
+    judged in (a float32 run against float64 where its code allows; a float64 run in float32 where
+    an op computes in float32)."""
+    narrow = wide.narrowed(trace, settings)
+    result = Check(trace, narrow[1] if narrow else settings, results)
+    if narrow:
+        result.global_judged_in = narrow[2]
+    elif trace.graph.dtype == np.float32:
+        result.global_judged_in = wide.widened(trace, settings)[2]
     return result
 
 
@@ -82,6 +93,13 @@ def iter_check(
     True the iteration ends (the node being checked is not yielded), so a cancelled check in the
     app stops burning CPU within one chunk rather than at the end of a slow node.
     """
+    narrow = wide.narrowed(trace, settings)
+    if narrow is not None:  # an op computes in float32: judged as the float32 run it is
+        view, settings32, why = narrow
+        for result in iter_check(view, settings32, should_stop):
+            result.judged_in = result.judged_in or why
+            yield result
+        return
     origins = nonfinite_origins(trace)
     relevant = trace.graph.ancestors(trace.output)
     unstable: dict[str, str] = {}  # filled node by node: each is asked before any node upstream

@@ -27,7 +27,7 @@ def check_with_progress(trace: Trace, settings: CheckSettings, stream: TextIO | 
     ``KeyboardInterrupt`` it caused: the check polls the flag the SIGINT handler sets, and the
     interrupt is raised again here (exit 130), never a verdict on a check cut short.
     """
-    from tui_backprop.check.gradcheck import Check, iter_check
+    from tui_backprop.check.gradcheck import finished, iter_check
     from tui_backprop.core.sandbox import real_interrupt
 
     results = {}
@@ -49,7 +49,7 @@ def check_with_progress(trace: Trace, settings: CheckSettings, stream: TextIO | 
             bar.stop()
     if real_interrupt():
         raise KeyboardInterrupt
-    return Check(trace, settings, results)
+    return finished(trace, settings, results)
 
 
 def _is_terminal(stream: TextIO) -> bool:

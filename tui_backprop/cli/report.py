@@ -205,6 +205,10 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
         if nc.float32_digits is not None and nc.float32_digits <= FLOAT32_WORDS:
             lost = f"float32 loses {7 - nc.float32_digits:.0f} of its 7 digits at {name}"
             console.print(Text(f"≈ {lost} (round-off, not a bug: its rule passes in float64)", style="cyan"))
+    if trace.graph.dtype_name == "float64" and result.global_judged_in:
+        console.print(
+            Text(f"≈ judged in {result.global_judged_in}: float64 round-off does not apply", style="cyan")
+        )
     for warning in trace.graph.warnings:
         console.print(Text.assemble(("⚠ warning", "bold yellow"), f": {warning}"))
     for line in unchecked_lines(trace, result):

@@ -56,6 +56,9 @@ class Trace:
     jacobians: dict[str, dict[int, Array]] = field(default_factory=dict)
     """Analytic local Jacobians of small ops, built from their own backward rule:
     ``jacobians[node][position][o, k]`` = d out[o] / d input[k]."""
+    narrowed: dict[str, str] = field(default_factory=dict)
+    """Op nodes whose forward returned a narrower float than the graph's (float32 in a float64
+    graph), by node name: their dtype. Such a run carries float32's round-off (``check.wide``)."""
 
     def __post_init__(self) -> None:
         self.forward_index = {s.node: s.index for s in self.steps if s.phase == "forward"}
@@ -132,11 +135,17 @@ def _as_array(value: Any, dtype: np.dtype, what: str) -> Array:
     return array.astype(dtype, copy=False)
 
 
-def _forward(node: Node, inputs: list[Array], dtype: np.dtype) -> Array:
+def _forward(node: Node, inputs: list[Array], dtype: np.dtype, narrowed: dict[str, str]) -> Array:
+    """The op's forward on ``inputs`` as the graph's dtype; a narrower float result is noted in
+    ``narrowed``."""
     assert node.op is not None
     try:
         with np.errstate(all="ignore"):
-            out = _as_array(node.op.forward(*(x.copy() for x in inputs)), dtype, "the forward result")
+            raw = node.op.forward(*(x.copy() for x in inputs))
+            out = _as_array(raw, dtype, "the forward result")
+        kind = getattr(raw, "dtype", None)
+        if isinstance(kind, np.dtype) and kind.kind == "f" and kind.itemsize < dtype.itemsize:
+            narrowed[node.name] = str(kind)
         if out.size == 0:
             raise ValueError(f"the forward result has no elements (shape {list(out.shape)})")
         return out
@@ -232,6 +241,7 @@ def run(graph: Graph, output: Node, leaf_values: Mapping[str, Array] | None = No
     if output.graph is not graph:
         raise ScenarioError(f"the output node {output.name!r} belongs to another graph")
     values: dict[str, Array] = {}
+    narrowed: dict[str, str] = {}
     for node in graph.nodes:
         if node.op is None:
             assert node.value is not None
@@ -239,7 +249,7 @@ def run(graph: Graph, output: Node, leaf_values: Mapping[str, Array] | None = No
             with np.errstate(all="ignore"):  # 1e39 in float32 is inf: reported as non-finite, not warned
                 values[node.name] = (node.value if given is None else np.asarray(given)).astype(graph.dtype)
         else:
-            values[node.name] = _forward(node, [values[p.name] for p in node.inputs], graph.dtype)
+            values[node.name] = _forward(node, [values[p.name] for p in node.inputs], graph.dtype, narrowed)
     out_value = values[output.name]
     if out_value.size != 1:
         raise ScenarioError(
@@ -273,7 +283,7 @@ def run(graph: Graph, output: Node, leaf_values: Mapping[str, Array] | None = No
             jacobian = local_jacobians(node, values[node.name], inputs)
             if jacobian:
                 jacobians[node.name] = jacobian
-    return Trace(graph, output, values, grads, contributions, tuple(steps), failures, jacobians)
+    return Trace(graph, output, values, grads, contributions, tuple(steps), failures, jacobians, narrowed)
 
 
 def local_jacobians(node: Node, out: Array, inputs: list[Array]) -> dict[int, Array]:
