@@ -308,10 +308,10 @@ class Engine:
         """The Markdown handout of the bookmarked steps with their notes (every step when there are
         none), the node table and the verdict from the check as far as it got (``mystery``: the
         bug named only by its label)."""
-        from tui_backprop.check.gradcheck import Check
+        from tui_backprop.check.gradcheck import finished
         from tui_backprop.teach.handout import trace_markdown
 
-        check = Check(trace, settings, dict(checks))
+        check = finished(trace, settings, dict(checks))
         steps = sorted(notes) or None
         return trace_markdown(scenario, bug, trace, check, steps, notes, values, mystery=mystery)
 
