@@ -292,7 +292,30 @@ def projected(
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
     c = _judged(analytic, x.shape, probed, probe_elements, settings, refine)
     bound = bound if np.isfinite(bound) else float("inf")
-    return dataclasses.replace(c, directions=count, bound=bound)
+    return _too_loose(dataclasses.replace(c, directions=count, bound=bound), settings)
+
+
+def _too_loose(c: Comparison, settings: CheckSettings) -> Comparison:
+    """Covered elements become *unchecked* when the bound is above the gradient itself (and atol):
+    an element could then be wrong by its whole value and pass, so "verified by projection" would
+    claim what was not verified (float32 round-off through a coupled op can make it so). An
+    infinite bound is one direction that left the op's domain, not round-off: the other
+    directions still verify, as before."""
+    bound = c.bound if c.bound is not None else 0.0
+    largest = float(np.max(np.abs(c.analytic), initial=0.0))
+    covered = c.codes == COVERED
+    if not math.isfinite(bound) or bound <= max(largest, settings.atol) or not covered.any():
+        return c
+    reason = (
+        f"projection could see only an error above {bound:.2g}, more than the gradient itself "
+        f"({largest:.2g}): round-off leaves it nothing to verify (--exhaustive compares every element)"
+    )
+    codes = np.array(c.codes)
+    codes[covered] = UNCHECKED
+    unjudged = covered if c.unjudged is None else (np.asarray(c.unjudged) | covered)
+    reasons = {**c.reasons, reason: int(np.count_nonzero(covered))}
+    status = c.status if c.status in ("mismatch", "nonfinite") else "unchecked"
+    return dataclasses.replace(c, codes=codes, unjudged=unjudged, reasons=reasons, status=status)
 
 
 # ---------------------------------------------------------------- the estimator (see choose)
