@@ -51,7 +51,8 @@ class QuizBar(Watching, Vertical):
     def model_changed(self, touched: Aspect) -> None:
         """Shown in quiz mode, asking about the step after the current one."""
         state = self.model.quiz
-        self.display = state.on
+        if self.display != state.on:
+            self.display = state.on
         if not state.on or self.model.session is None or state.score is None:
             return
         from tui_backprop.app.explore.words import quiz_text

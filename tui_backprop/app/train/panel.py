@@ -27,8 +27,10 @@ class TrainingPanel(Watching, Widget):
 
     def model_changed(self, touched: Aspect) -> None:
         training = self.model.training
-        self.display = training is not None and (training.last > 0 or training.busy)
-        self.refresh()
+        shown = training is not None and (training.last > 0 or training.busy)
+        if shown or self.display:  # hidden and staying so: nothing to draw
+            self.display = shown
+            self.refresh()
 
     def render(self) -> Text:
         from tui_backprop.app.train.words import curve_lines
