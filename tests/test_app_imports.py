@@ -88,6 +88,7 @@ ORDER = [
     "look",
     "model",
     "watching",
+    "finished_lines",
     "keys",
     "screens",
     "explore",

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -20,16 +21,22 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
+from textual.visual import RenderOptions, Visual
 
 from tui_backprop.app.circuit.layout import Layout
 from tui_backprop.app.circuit.paint import Overlay, overlays, runs, static_runs
+from tui_backprop.app.finished_lines import FinishedLines
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.model.elements import Elements
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
 if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+    from textual.style import Style as VisualStyle
+
     from tui_backprop.app.circuit.labels import CircuitState, Plan
     from tui_backprop.app.model.session import Session
 
@@ -42,7 +49,7 @@ CACHED_STEPS = 256
 """Steps whose labels and overlays are kept."""
 
 
-class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
+class CircuitView(Watching, FinishedLines, ScrollView, can_focus=True, inherit_bindings=False):
     """Gates and wires with each wire's value above it and gradient below; follows the current gate."""
 
     WATCHES = (
@@ -81,7 +88,8 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self._layout_key: tuple[int, int, bool] | None = None
         self._states: OrderedDict[tuple, CircuitState] = OrderedDict()
         """What each step (at each check's progress) writes, kept: stepping back costs a lookup."""
-        self._overlays: OrderedDict[int, tuple[CircuitState, dict]] = OrderedDict()
+        self._overlays: OrderedDict[int, tuple[CircuitState, dict, list[Region]]] = OrderedDict()
+        """Each state's rows and what it wants in view, by the state (kept beside them)."""
         self.rows: dict[int, tuple[Overlay, ...]] = {}
         self._styles: dict[str, Style] = {}
         self._base: list[list[tuple[int, int, str]]] = []
@@ -91,6 +99,9 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         self._sized_for: Layout | None = None
         """The layout the last scroll was computed for (None until laid out)."""
         self._base_style: Style | None = None
+
+    def on_mount(self) -> None:
+        self.horizontal_scrollbar.renderer = ScrollBarStrip
 
     # ------------------------------------------------------------ drawn from the model
     def model_changed(self, touched: Aspect) -> None:
@@ -168,20 +179,20 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         layout = self.layout_
         if layout is None:
             return
-        rows = self._overlays.get(id(state))
-        if rows is None or rows[0] is not state:
-            rows = (state, overlays(layout, state))
-            self._overlays[id(state)] = rows
+        drawn = self._overlays.get(id(state))
+        if drawn is None or drawn[0] is not state:
+            drawn = (state, overlays(layout, state), neighbourhood(layout, state))
+            self._overlays[id(state)] = drawn
             if len(self._overlays) > CACHED_STEPS:
                 self._overlays.popitem(last=False)
-        rows = rows[1]
+        _, rows, focus_regions = drawn
         changed = {y for y in set(rows) | set(self.rows) if rows.get(y) != self.rows.get(y)}
         self.rows = rows
         top, width, height = int(self.scroll_y), self.size.width, self.size.height
         visible = [Region(0, y - top, width, 1) for y in changed if 0 <= y - top < height]
         if visible:
             self.refresh(*visible)  # one refresh for every changed row in view
-        self.focus_regions = neighbourhood(layout, state)
+        self.focus_regions = focus_regions
         if self.focus_regions:
             if self._sized_for is layout and self.is_mounted:
                 self._follow()  # this frame already shows the gate: no second frame
@@ -272,6 +283,56 @@ class CircuitView(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         name = self.layout_.gate_at(offset.x + int(self.scroll_x), offset.y + int(self.scroll_y))
         if name is not None:
             self.post_message(self.Selected(name))
+
+
+class ScrollBarStrip(ScrollBarRender, Visual):
+    """Textual's horizontal scroll bar, drawn straight to a strip and kept (``ScrollBar.renderer``).
+
+    The circuit scrolls sideways on most steps of a wide graph; Textual's bar is a segment per
+    cell passed through Rich each time, which cost more than the circuit's own rows. The same
+    glyphs, colours and mouse actions, each run of equal cells one segment, one strip per
+    (width, bar, position, style).
+    """
+
+    _drawn: ClassVar[dict[tuple, Strip]] = {}
+
+    def render_strips(
+        self, width: int, height: int | None, style: VisualStyle, options: RenderOptions
+    ) -> list[Strip]:
+        base = style.rich_style
+        key = (width, self.virtual_size, self.window_size, self.position, self.style, base)
+        strip = self._drawn.get(key)
+        if strip is None:
+            colours = self.style if isinstance(self.style, Style) else Style.parse(self.style)
+            bar = self.render_bar(
+                size=width,
+                virtual_size=self.virtual_size,
+                window_size=self.window_size,
+                position=self.position,
+                thickness=1,
+                vertical=False,
+                back_color=colours.bgcolor or Color.default(),  # ScrollBar.render sets both
+                bar_color=colours.color or Color.default(),
+            )
+            runs: list[list] = []
+            for segment in bar.segments:  # a run is one Segment object repeated
+                if segment.text == "\n":
+                    break
+                if runs and runs[-1][0] is segment:
+                    runs[-1][1] += 1
+                else:
+                    runs.append([segment, 1])
+            cells = [Segment(s.text * n, s.style, s.control) if n > 1 else s for s, n in runs]
+            if len(self._drawn) > 256:
+                self._drawn.clear()
+            strip = self._drawn[key] = Strip(Segment.apply_style(cells, style=base), width)
+        return [strip] * (height or self.thickness)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self.thickness
 
 
 def neighbourhood(layout: Layout, state: CircuitState) -> list[Region]:

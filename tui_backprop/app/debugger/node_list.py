@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -86,6 +87,8 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         """Width that shows every column; CSS caps it (``width: auto; max-width: ...``)."""
         self.header_key: Hashable = None
         self._stale = False
+        self._base: Style | None = None
+        """The rows' style from the stylesheet, looked up once per focus change and theme."""
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return self.natural_width
@@ -209,7 +212,9 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
     # ------------------------------------------------------------ drawing
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style  # costly on every line; it changes with the focus
         if width <= 0:
             return Strip([])
         if y == 0:
@@ -245,9 +250,12 @@ class NodeList(Watching, ScrollView, can_focus=True, inherit_bindings=False):
         """A theme or CSS change: cached strips carry the old colours."""
         super().notify_style_update()
         self._strips.clear()
+        self._base = None
 
     def on_focus(self) -> None:
+        self._base = None
         self.refresh()
 
     def on_blur(self) -> None:
+        self._base = None
         self.refresh()

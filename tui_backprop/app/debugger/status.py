@@ -11,12 +11,13 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_backprop.app.finished_lines import FinishedLines
 from tui_backprop.app.inspector.text_view import text_to_strips
 from tui_backprop.app.model.model import Aspect, Model
 from tui_backprop.app.watching import Watching
 
 
-class StatusBar(Watching, Widget):
+class StatusBar(Watching, FinishedLines, Widget):
     """Scenario, bug, phase, step, output, failures, dtype and eps, check progress, and what is on."""
 
     WATCHES = ~(Aspect.FOCUS | Aspect.VIEW | Aspect.FAILURE)

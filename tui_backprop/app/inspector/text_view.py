@@ -26,6 +26,8 @@ from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_backprop.app.finished_lines import FinishedLines
+
 
 def text_to_strips(widget: Widget, text: Text, width: int, base: Style) -> list[Strip]:
     """Wrap Rich text to ``width`` cells, padded and on the widget's background."""
@@ -35,7 +37,7 @@ def text_to_strips(widget: Widget, text: Text, width: int, base: Style) -> list[
     return [Strip(line, width) for line in lines]
 
 
-class TextView(ScrollView, can_focus=True, inherit_bindings=False):
+class TextView(FinishedLines, ScrollView, can_focus=True, inherit_bindings=False):
     """Rich text made for the view's width, rendered once per (text, width), shown a visible line at a time.
 
     The content is a function of the width (``set_content``), so a narrower panel gets text laid
@@ -60,10 +62,14 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache: OrderedDict[tuple[int, int], tuple[Text, list[Strip]]] = OrderedDict()
         self._key: Hashable = None
         self._visible: list[Strip] | None = None
-        self._joined: dict[tuple[int, Segment], tuple[Strip, Strip]] = {}
-        """Whole lines by (text line, scroll bar cell): a line drawn once is not made again."""
+        self._joined: dict[tuple[int, int], tuple[Strip, Segment, Strip]] = {}
+        """Whole lines by (text line, scroll bar cell), both by identity (the cells are kept in
+        ``_bars``): a line drawn once is not made again."""
         self._blank: Strip | None = None
         """The visible lines as drawn (None: draw them again)."""
+        self._bars: dict[tuple[int, float, float], tuple[Segment, list[Segment]]] = {}
+        """The padding cell and the scroll bar's cells by (height, text height, position)."""
+        self._cells: dict[Segment, Segment] = {}
 
     @property
     def text(self) -> Text:
@@ -103,7 +109,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         changed = [
             Region(0, y, width, 1)
             for y in range(max(len(before), len(after)))
-            if y >= len(before) or y >= len(after) or before[y] != after[y]
+            if y >= len(before) or y >= len(after) or (before[y] is not after[y] and before[y] != after[y])
         ]
         if changed:
             self.refresh(*changed)
@@ -152,9 +158,7 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._cache.clear()
         self._rendered = None
-        self._visible = None
-        self._joined.clear()
-        self._blank = None
+        self._forget_lines()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
@@ -169,6 +173,8 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         self._visible = None
         self._joined.clear()
         self._blank = None
+        self._bars.clear()
+        self._cells.clear()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         self._visible = None  # the thumb moves
@@ -190,6 +196,30 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
         if width <= 0 or height <= 0:
             self._visible = []
             return self._visible
+        bar_key = (height, self.virtual_size.height, self.scroll_y)
+        drawn = self._bars.get(bar_key)
+        if drawn is None:
+            drawn = self._bars[bar_key] = self._bar(height)
+            if len(self._bars) > 256:
+                self._bars.clear()
+        pad, cells = drawn
+        top = int(self.scroll_y)
+        blank = self._blank_line(width)
+        lines = []
+        for y, cell in enumerate(cells):
+            text = self._strips[top + y] if top + y < len(self._strips) else blank
+            joined = self._joined.get((id(text), id(cell)))
+            if joined is None or joined[0] is not text or joined[1] is not cell:
+                if len(self._joined) > 4096:
+                    self._joined.clear()
+                line = Strip([pad, *text, cell, pad], width + 3)
+                joined = self._joined[id(text), id(cell)] = (text, cell, line)
+            lines.append(joined[2])
+        self._visible = lines
+        return lines
+
+    def _bar(self, height: int) -> tuple[Segment, list[Segment]]:
+        """The padding cell and the scroll bar's cells at this height, text height and position."""
         styles = self.styles
         background, color = styles.scrollbar_background, styles.scrollbar_color
         if background.a < 1:
@@ -206,22 +236,9 @@ class TextView(ScrollView, can_focus=True, inherit_bindings=False):
             back_color=background.rich_color,
             bar_color=color.rich_color,
         )
-        ground = Style(bgcolor=self.rich_style.bgcolor)
-        pad = Segment(" ", ground)
+        pad = Segment(" ", Style(bgcolor=self.rich_style.bgcolor))
         cells = [_without_grab(segment) for segment in bar.segments if segment.text]
-        top = int(self.scroll_y)
-        blank = self._blank_line(width)
-        lines = []
-        for y, cell in enumerate(cells):
-            text = self._strips[top + y] if top + y < len(self._strips) else blank
-            joined = self._joined.get((id(text), cell))
-            if joined is None or joined[0] is not text:
-                joined = self._joined[id(text), cell] = (text, Strip([pad, *text, cell, pad], width + 3))
-                if len(self._joined) > 4096:
-                    self._joined.clear()
-            lines.append(joined[1])
-        self._visible = lines
-        return lines
+        return pad, [self._cells.setdefault(cell, cell) for cell in cells]  # equal cells: one object
 
     def _blank_line(self, width: int) -> Strip:
         """The text's blank line below its end, one object per width (so its drawn lines are kept)."""

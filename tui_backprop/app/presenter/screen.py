@@ -25,6 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_backprop.app import keys
+from tui_backprop.app.finished_lines import FinishedLines
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import styles as st
 from tui_backprop.app.look.styles import styled
@@ -55,7 +56,7 @@ FLAT_BELOW = 32
 """A card shorter than this writes the circuit's small matrices on one line."""
 
 
-class PresenterCard(Watching, Widget):
+class PresenterCard(Watching, FinishedLines, Widget):
     """The card, drawn a line at a time; its colours are the ``card--`` rules of ``app.tcss``."""
 
     WATCHES = (
