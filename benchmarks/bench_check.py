@@ -16,6 +16,7 @@ each in one run. Target (issue 15): the report within 0.25x of the check.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from tui_backprop.check.gradcheck import CheckSettings, check
 from tui_backprop.core import scenarios
+from tui_backprop.core.errors import ScenarioError
 from tui_backprop.core.trace import Trace
 
 
@@ -101,11 +103,22 @@ def report_ratio() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--report"]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "scenario", nargs="?", default="deep-mlp", help="a built-in or a .py file (default deep-mlp)"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="time the text report of a 1,003-node chain instead"
+    )
+    args = parser.parse_args()
+    if args.report:
         report_ratio()
         return
-    slug = sys.argv[1] if len(sys.argv) > 1 else "deep-mlp"
-    trace = scenarios.trace_scenario(scenarios.load(slug))
+    slug = args.scenario
+    try:
+        trace = scenarios.trace_scenario(scenarios.load(slug))
+    except ScenarioError as error:
+        parser.error(str(error))
     settings = CheckSettings.for_dtype("float64")
     elements = sum(trace.values[n.name].size for n in trace.graph.nodes)
 
