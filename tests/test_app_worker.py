@@ -170,3 +170,22 @@ async def test_user_code_exiting_during_a_reload_shows_the_error_screen(tmp_path
         assert isinstance(app.screen, ErrorScreen)
         assert "exits.py" in str(app.screen.query_one("#error-text").render())
         assert app.model.session.scenario.title == "Exits"  # the last good trace stays
+
+
+@sync
+async def test_a_check_superseded_before_it_starts_leaves_no_coroutine_unawaited():
+    """Two checks asked for in one turn: the first worker is cancelled before it runs and must not
+    have created a coroutine (Python would warn "coroutine ... was never awaited")."""
+    import gc
+    import warnings
+
+    app = make_app("sigmoid-chain")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.loader.checker.start()
+            app.loader.checker.start()
+            await settle(app, pilot)
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

@@ -434,7 +434,7 @@ class BackpropApp(App[int]):
 
     def action_step_size_explorer(self) -> None:
         if self.model.session is not None:
-            self.spawn(self._explore_step_size(), "sweep")
+            self.spawn(self._explore_step_size, "sweep")
 
     async def _explore_step_size(self) -> None:
         from functools import partial

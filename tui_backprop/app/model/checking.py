@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tui_backprop.app import engine as door
@@ -50,7 +51,7 @@ class Checker:
         session.check_error = None
         model.progress = (0, len(session.trace.graph.nodes))
         model.changed(Aspect.CHECK)
-        self.tasks.spawn(self._check(session.trace, session.settings, self.generation), "check")
+        self.tasks.spawn(partial(self._check, session.trace, session.settings, self.generation), "check")
 
     def close(self) -> None:
         """The app is closing: every answer from now on is dropped."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,7 +90,7 @@ class Loader:
             # a first build that never returns: the next save (of the lesson's scenario too) supersedes it
             self._watch_files(self.engine.spec_files(spec))
         model.changed(Aspect.LOADING | Aspect.PLAY)
-        self.tasks.spawn(self._build(request, self.ticket, keep_position), "load")
+        self.tasks.spawn(partial(self._build, request, self.ticket, keep_position), "load")
 
     async def _build(self, request: Request, ticket: int, keep_position: bool) -> None:
         """Build in a daemon thread; a newer load cancels this task and abandons a stuck build."""

@@ -1,5 +1,9 @@
 """Background work as the services ask for it: ``spawn`` a coroutine in a group, the newest one wins.
 
+Work is passed as a coroutine *function* (with its arguments bound), not a coroutine: a worker
+cancelled before it starts (a newer one in its group, the app exiting) then never creates one,
+so none is left unawaited.
+
 The App runs them as Textual workers (cancelled when the app exits, awaited by the tests);
 ``AsyncioTasks`` runs them as plain asyncio tasks, for driving a service with no App at all.
 """
@@ -7,10 +11,10 @@ The App runs them as Textual workers (cancelled when the app exits, awaited by t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-Work = Coroutine[Any, Any, None]
+Work = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Tasks(Protocol):
@@ -28,7 +32,7 @@ class AsyncioTasks:
         older = self.running.get(group)
         if older is not None:
             older.cancel()
-        self.running[group] = asyncio.ensure_future(work)
+        self.running[group] = asyncio.ensure_future(work())
 
     async def wait(self) -> None:
         while any(not task.done() for task in self.running.values()):

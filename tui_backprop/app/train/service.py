@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tui_backprop.app import engine as door
@@ -216,7 +217,7 @@ class Trainer:
             return "a whole number of iterations, e.g. 20"
         if n < 1:
             return "at least 1 iteration"
-        self.tasks.spawn(self.train(n), "train")
+        self.tasks.spawn(partial(self.train, n), "train")
         return None
 
     async def train(self, n: int) -> None:
