@@ -32,11 +32,7 @@ Job = TypeVar("Job", GlobalJob, LocalJob)
 def choose_global(job: GlobalJob) -> Method:
     """dL/dnode: probed when every element is cheap, else pulled back from its consumers where
     they allow it, else projected when probing would cost too much, else probed."""
-    if (
-        not direct.is_cheap(job, every_element=True)
-        and "pull-back" not in job.refused
-        and pullback.allowed(job)
-    ):
+    if not direct.is_cheap(job) and "pull-back" not in job.refused and pullback.allowed(job):
         return "pull-back"
     if projection.global_wanted(job):
         return "projection"

@@ -29,22 +29,20 @@ Array = np.ndarray
 
 
 # ---------------------------------------------------------------- global
-def is_cheap(job: GlobalJob, every_element: bool = False) -> bool:
-    """Few probes of few elements each: each probe re-runs ``elements`` downstream and starts from a
-    row of the node's own size (a perturbed copy, or a tangent's basis row), both counted."""
-    if job.reach is None:
-        return False
+def is_cheap(job: GlobalJob) -> bool:
+    """Every element probed, whatever ``--sample`` says, still costs little: few ops downstream,
+    and each probe re-runs ``elements`` downstream and starts from a row of the node's own size
+    (a perturbed copy, or a tangent's basis row), both counted."""
     ops, elements, _ = job.reach[job.node.name]
     size = job.trace.values[job.node.name].size
-    probes = size if every_element else min(size, job.settings.sample or size)
-    return ops <= budget.FAST_OPS and probes * (elements + size) <= budget.FAST_WORK
+    return ops <= budget.FAST_OPS and size * (elements + size) <= budget.FAST_WORK
 
 
 def estimate_global(job: GlobalJob) -> Comparison:
     """Every element probed (the sampled ones under ``--sample``, unless every element is cheap:
     then all, so the nodes upstream can still pull this estimate back), suspects looked at again."""
     trace, node, settings, name = job.trace, job.node, job.settings, job.node.name
-    if settings.sample is not None and is_cheap(job, every_element=True):
+    if settings.sample is not None and is_cheap(job):
         whole = probe_global(trace, node, dataclasses.replace(settings, sample=None))
         job.estimates[name] = Estimate(whole.numeric, whole.noise, whole.kinks)
         indices = budget.probe_indices(node, whole.numeric.size, settings)

@@ -140,24 +140,20 @@ def check_node(
     trace: Trace,
     node: Node,
     settings: CheckSettings,
-    origins: dict[str, str] | None = None,
-    relevant: set[str] | None = None,
-    done: dict[str, NodeCheck] | None = None,
-    reach: dict[str, tuple[int, int, int]] | None = None,
-    estimates: dict[str, Estimate] | None = None,
-    unstable: dict[str, str] | None = None,
-    colourings: colouring.Found | None = None,
-    wider: tuple[Trace | None, CheckSettings, str] | None = None,
+    origins: dict[str, str],
+    relevant: set[str],
+    done: dict[str, NodeCheck],
+    reach: dict[str, tuple[int, int, int]],
+    estimates: dict[str, Estimate],
+    unstable: dict[str, str],
+    colourings: colouring.Found,
+    wider: tuple[Trace | None, CheckSettings, str],
 ) -> NodeCheck:
     """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
     ``estimates`` their numeric gradients in full (also where sampling keeps only a few);
     ``unstable`` the op nodes whose forward is not deterministic, with why; ``colourings`` the
     sparse Jacobians found so far (see colouring); ``wider`` the float64 view the global check of a
     float32 trace is judged in (see wide)."""
-    colourings = {} if colourings is None else colourings
-    origins = nonfinite_origins(trace) if origins is None else origins
-    unstable = userfaults.unstable_forwards(trace) if unstable is None else unstable
-    relevant = trace.graph.ancestors(trace.output) if relevant is None else relevant
     name = node.name
     failure = trace.failures.get(name)
     if name not in relevant:
@@ -174,8 +170,6 @@ def check_node(
     ):
         return NodeCheck(name, "unchecked", None, note="a non-finite value reaches it")
 
-    done = done or {}
-    estimates = {} if estimates is None else estimates
     # (the walk downstream is asked only when needed: it costs a pass over the graph)
     plan = trace.graph.downstream(node, trace.output) if unstable else []
     through = [m.name for m in plan if m.name in unstable]
@@ -183,7 +177,7 @@ def check_node(
         why = f"its probes pass through {through[0]}, whose {userfaults.NOT_DETERMINISTIC}"
         grad = userfaults.unjudged(trace.grads[name], why, settings)
     else:
-        view, view_settings, _ = wider if wider is not None else (None, settings, "")
+        view, view_settings, _ = wider
         job = GlobalJob(view or trace, node, view_settings, reach, estimates, relevant, colourings, done)
         try:
             grad = choose.estimate_global(job)

@@ -35,7 +35,7 @@ class GlobalJob:
     trace: Trace
     node: Node
     settings: CheckSettings
-    reach: dict[str, tuple[int, int, int]] | None
+    reach: dict[str, tuple[int, int, int]]
     estimates: dict[str, Estimate]
     relevant: set[str]
     colourings: Found

@@ -330,8 +330,6 @@ def wanted(work: int, loops: bool, settings: CheckSettings) -> bool:
 
 def global_wanted(job: GlobalJob) -> bool:
     """A large tensor whose loss re-runs would cost too much to probe one element at a time."""
-    if job.reach is None:
-        return False
     _, elements, loops = job.reach[job.node.name]
     return wanted(job.trace.values[job.node.name].size * elements, loops > 0, job.settings)
 
@@ -393,9 +391,8 @@ def _judged(
     noise = np.zeros(size)
     kinks = np.zeros(size, dtype=bool)
     sampled = np.zeros(size, dtype=bool)
-    if probed.size:
-        numeric[probed], noise[probed], kinks[probed] = probe_elements(probed)
-        sampled[probed] = True
+    numeric[probed], noise[probed], kinks[probed] = probe_elements(probed)
+    sampled[probed] = True
     c = compare(
         contribution,
         numeric.reshape(shape),
@@ -407,10 +404,7 @@ def _judged(
     c = refine(c)
     codes = c.codes.copy()
     codes[(~sampled.reshape(shape)) & (codes == UNCHECKED)] = COVERED
-    status = c.status
-    if status == "unchecked" and not c.n_unjudged:
-        status = "ok"  # nothing probed one by one, nothing left unjudged: the projections passed
-    return dataclasses.replace(c, codes=codes, status=status, method="projection")
+    return dataclasses.replace(c, codes=codes, method="projection")
 
 
 def _all_covered(contribution: Array, shape: tuple[int, ...]) -> Comparison:

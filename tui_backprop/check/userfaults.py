@@ -22,18 +22,6 @@ Array = np.ndarray
 NOT_DETERMINISTIC = "forward is not deterministic: fix its seed or mask"
 
 
-def unstable_forwards(trace: Trace) -> dict[str, str]:
-    """Op nodes whose forward, run again on the very same inputs, gives another output."""
-    relevant = trace.graph.ancestors(trace.output)
-    found: dict[str, str] = {}
-    for node in trace.graph.nodes:
-        if node.op is not None and node.name in relevant:
-            why = unstable_forward(trace, node)
-            if why:
-                found[node.name] = why
-    return found
-
-
 def unstable_forward(trace: Trace, node: Node) -> str | None:
     """Why the op node's forward is not deterministic (None when it is): run once more on the
     very same inputs, it gives another output, or raises."""

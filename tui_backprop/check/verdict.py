@@ -62,13 +62,14 @@ def element_atol(settings: CheckSettings, magnitude: Array) -> float:
     return max(min(settings.atol, settings.rtol * scale), floor)
 
 
-def worst(*statuses: Status | None) -> Status:
-    """The status a node shows for several of its comparisons: a node with elements that could
-    not be judged reads ``unchecked``, never plain ``ok``."""
-    for status in ("nonfinite", "nondeterministic", "mismatch", "kink", "unchecked", "ok"):
-        if status in statuses:
-            return status  # type: ignore[return-value]
-    return "unchecked"
+SEVERITY: tuple[Status, ...] = ("nonfinite", "nondeterministic", "mismatch", "kink", "unchecked", "ok")
+"""The statuses from the worst to the best."""
+
+
+def worst(*statuses: Status) -> Status:
+    """The status a node shows for several of its comparisons (at least one): a node with
+    elements that could not be judged reads ``unchecked``, never plain ``ok``."""
+    return min(statuses, key=SEVERITY.index)
 
 
 @dataclass
