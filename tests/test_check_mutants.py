@@ -412,3 +412,31 @@ def test_every_branch_downstream_counts_towards_the_ops_a_probe_would_run_throug
     trace = run(g, ops.sum(ops.add(ops.add(ends[0], ends[1], name="a"), ends[2], name="b"), name="L"))
     calls[0] = 0
     assert check(trace, F64).verdict == "pass" and calls[0] <= 150
+
+
+@pytest.mark.parametrize("side", ["both", "right", "left"])
+def test_an_estimate_whose_two_steps_nearly_agree_is_uncertain_by_its_truncation_too(side):
+    """refine's Richardson step where the estimates at s and s/2 agree within round-off: the
+    estimate kept still carries the truncation of its step, up to ~8x that round-off once written
+    (F = a·t + b·t³, whose Richardson extrapolation is exact). Over every b that keeps the two steps
+    within round-off and every sign of the values' round-off, the stated uncertainty covers the
+    true error of the estimate (sharp: some signs reach it)."""
+    from itertools import product
+
+    from tui_backprop.check.refine import _stencils
+
+    s, unit, a = 1e-3, 1e-12, 0.7  # round-off of the central difference at s: 1e-9
+    t = np.array([[s, -s, s / 2, -s / 2, 2 * s, -2 * s]])  # F at x + t, as differences from F(x)
+    m = np.ones((1, 6))
+    gone = {"both": [], "right": [1, 3, 5], "left": [0, 2, 4]}[side]  # one side outside the domain
+    covered = 0
+    for b in np.linspace(-8e-3, 8e-3, 33):
+        for signs in product((-1, 1), repeat=6):
+            d = a * t + b * t**3 + unit * np.array([signs])
+            d[:, gone] = np.nan
+            _, _, estimate, uncertainty, settled, _ = _stencils(d, m, t, unit, F64)
+            if settled[0]:
+                covered += 1
+                error = abs(estimate[0] - a)  # (the bound is sharp: 1e-6 for the test's own rounding)
+                assert error <= uncertainty[0] * (1 + 1e-6), (b, signs, error, uncertainty[0])
+    assert covered > 0

@@ -87,20 +87,23 @@ def _stencils(
         rough = both & ((np.abs(jump) > beyond) | (np.abs(jump1) > beyond1))
         kink = both & (np.abs(jump) > beyond) & (np.abs(jump) > 0.25 * np.abs(jump1))
 
-        def richardson(fine, coarse, n_fine, n_coarse, plain, n_plain):
+        def richardson(fine, coarse, n_fine, n_coarse):
             """The step is small enough when the estimates at two steps agree within their
-            round-off: keep the less noisy one. Otherwise extrapolate, its error estimated."""
+            round-off: keep the finer one, uncertain by its round-off and its truncation (a third
+            of the two estimates' difference, which round-off may hide: added back). Otherwise
+            extrapolate, its error estimated by the finer step's truncation."""
             truncation = np.abs(fine - coarse) / 3
             small = truncation <= 2 * (n_fine + n_coarse) / 3
-            estimate = np.where(small, plain, fine + (fine - coarse) / 3)
+            estimate = np.where(small, fine, fine + (fine - coarse) / 3)
             # Far from the asymptotic regime (sqrt next to 0) the two steps disagree wildly and
             # the error estimate means nothing: such an estimate decides nothing.
             settled = small | (3 * truncation <= DECISIVE * np.abs(fine))
-            return estimate, np.where(small, n_plain, truncation + 1.5 * n_fine), settled
+            near = n_fine + truncation + (n_fine + n_coarse) / 3
+            return estimate, np.where(small, near, truncation + 1.5 * n_fine), settled
 
-        central, u_central, s_central = richardson(c2, c1, n_c2, n_c1, c1, n_c1)
-        side_r, u_r, s_r = richardson(right, right1, n_right, n_right1, right, n_right)
-        side_l, u_l, s_l = richardson(left, left1, n_left, n_left1, left, n_left)
+        central, u_central, s_central = richardson(c2, c1, n_c2, n_c1)
+        side_r, u_r, s_r = richardson(right, right1, n_right, n_right1)
+        side_l, u_l, s_l = richardson(left, left1, n_left, n_left1)
 
     def pick(if_both: Array, if_right: Array, if_left: Array, otherwise) -> Array:
         return np.where(
