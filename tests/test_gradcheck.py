@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -66,7 +68,28 @@ def test_a_non_finite_given_value_is_named_with_its_index_and_a_scalar_without_o
     named = (([1.0, np.inf], "the given value is inf at [1]"), (np.inf, "the given value is inf"))
     for value, words in named:
         result = checked(lambda g, v=value: ops.sum(ops.square(g.input("x", v), name="q"), name="L"))
-        assert (result.nodes["x"].status, result.nodes["x"].note) == ("nonfinite", words)
+        assert result.nodes["x"].status == "nonfinite"
+        assert result.nodes["x"].note == f"{words}; the ops it reaches pass it on"
+
+
+def test_a_nan_given_in_the_data_is_the_inputs_and_no_built_in_passing_it_on_is_blamed():
+    """x[0, 1] is NaN: mul's and tanh's backwards faithfully send NaN on (to w, to z); the report
+    names x and the element, and no built-in as the origin of a non-finite gradient."""
+
+    def build(g):
+        x = g.input("x", [[0.5, np.nan, 2.0]])
+        z = ops.mul(g.param("w", [[1.5, 0.3, -0.7]]), x, name="z")
+        return ops.sum(ops.tanh(z, name="t"), name="L")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no RuntimeWarning from the check's own arithmetic either)
+        result = checked(build)
+    assert result.failed and result.blame == []
+    assert (result.nodes["x"].status, result.nodes["x"].note.split(";")[0]) == (
+        "nonfinite",
+        "the given value is nan at [0, 1]",
+    )
+    assert {n: result.nodes[n].status for n in ("w", "z", "t", "L")} == dict.fromkeys("wztL", "unchecked")
 
 
 def test_a_backward_that_sends_infinity_is_the_nonfinite_origin():

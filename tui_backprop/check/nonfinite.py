@@ -17,7 +17,8 @@ def nonfinite_origins(trace: Trace) -> dict[str, str]:
     for node in trace.graph.nodes:
         if node.op is None:
             if not np.all(np.isfinite(values[node.name])):
-                origins[node.name] = f"the given value {_first_nonfinite(values[node.name])}"
+                given = _first_nonfinite(values[node.name])
+                origins[node.name] = f"the given value {given}; the ops it reaches pass it on"
         elif not np.all(np.isfinite(values[node.name])) and all(
             np.all(np.isfinite(values[p.name])) for p in node.inputs
         ):
@@ -26,6 +27,8 @@ def nonfinite_origins(trace: Trace) -> dict[str, str]:
         sent = trace.contributions.get(node.name)
         if sent is None or not np.all(np.isfinite(trace.grads[node.name])):
             continue
+        if not all(np.all(np.isfinite(values[n.name])) for n in (node, *node.inputs)):
+            continue  # a rule fed a non-finite value passes it on faithfully: its origin is blamed
         bad = [p.name for p, c in zip(node.inputs, sent, strict=True) if not np.all(np.isfinite(c))]
         if bad and node.name not in origins:
             where = backward_origin(node)

@@ -42,7 +42,8 @@ def unstable_forward(trace: Trace, node: Node) -> str | None:
         differ = np.abs(again.astype(np.float64) - before.astype(np.float64))
     same = (again == before) | (np.isnan(again) & np.isnan(before))  # infinities included
     differ = np.where(same, 0.0, np.where(np.isnan(differ), np.inf, differ))
-    limit = 4 * np.finfo(before.dtype).eps * max(float(np.nanmax(np.abs(before), initial=0.0)), 1e-300)
+    largest = float(np.max(np.abs(before), where=np.isfinite(before), initial=0.0))
+    limit = 4 * np.finfo(before.dtype).eps * max(largest, 1e-300)
     if np.all(differ <= limit):
         return None
     return (
