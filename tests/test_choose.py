@@ -114,3 +114,50 @@ def test_a_declined_estimator_is_not_reported(monkeypatch):
     )
     assert result.nodes["n"].local[0].method == "projection"  # too large to probe one by one
     assert result.verdict == "pass"
+
+
+def _counted_check(forward, backward, n: int = 128):
+    """An author's op of ``n`` inputs and 3n outputs (128: probing it costs exactly
+    budget.FAST_WORK), checked; (result, how many times the op's forward ran)."""
+    from tui_backprop import Graph, custom_op, ops
+    from tui_backprop.check import budget
+    from tui_backprop.check.gradcheck import CheckSettings, check
+    from tui_backprop.core.trace import run
+
+    calls = [0]
+
+    def counted(x):
+        calls[0] += 1
+        return forward(x)
+
+    op = custom_op("three", counted, backward)
+    g = Graph()
+    x = g.param("x", np.random.default_rng(1).uniform(-1, 1, n))
+    trace = run(g, ops.sum(ops.square(op(x, name="t"), name="q"), name="L"))
+    assert n * (3 * n + n) <= budget.FAST_WORK
+    calls[0] = 0
+    result = check(trace, CheckSettings.for_dtype("float64"))
+    return result, calls[0]
+
+
+def test_a_sparse_authors_op_that_probing_would_run_hundreds_of_times_is_coloured():
+    """128 inputs, each read by 3 of 384 outputs: probing every input is 256 runs of the author's
+    forward, one colour 2 runs after 18 NaN runs that find it (25 runs of the op in all for the
+    whole check when written; 277 when the chooser probed it because its work was FAST_WORK)."""
+    result, runs = _counted_check(
+        lambda x: np.concatenate([np.sin(x), x * x, np.tanh(x)], axis=-1),
+        lambda u, out, x: (
+            u[..., :128] * np.cos(x) + u[..., 128:256] * 2 * x + u[..., 256:] * (1 - np.tanh(x) ** 2)
+        ),
+    )
+    assert result.verdict == "pass" and result.nodes["t"].local[0].method == "coloured"
+    assert result.nodes["t"].local[0].n_probed == 128 and runs <= 40
+
+
+def test_a_dense_authors_op_of_the_same_size_is_still_probed_one_by_one():
+    """The same shape with every output reading every input: no colouring beats 256 runs; the
+    search for one gives up after its few NaN runs, and every element is probed."""
+    m = np.random.default_rng(2).standard_normal((384, 128)) / 10
+    result, _ = _counted_check(lambda x: np.tanh(x @ m.T), lambda u, out, x: (u * (1 - out**2)) @ m)
+    assert result.verdict == "pass" and result.nodes["t"].local[0].method == "direct"
+    assert result.nodes["t"].local[0].n_probed == 128

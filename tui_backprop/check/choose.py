@@ -41,10 +41,15 @@ def choose_global(job: GlobalJob) -> Method:
 
 def choose_local(job: LocalJob) -> Method:
     """An op's backward rule for one input: probed when that is cheap (and always for a small op,
-    whose Jacobian is compared too), else pulled back through an affine op's adjoint, else
-    coloured, else projected when probing would cost too much, else probed."""
+    whose Jacobian is compared too, and unless a colouring takes fewer runs of an author's op),
+    else pulled back through an affine op's adjoint, else coloured, else projected when probing
+    would cost too much, else probed."""
     op = job.node.op
-    if job.small or job.direct_work <= budget.FAST_WORK:
+    if job.small:
+        return "direct"
+    if job.direct_work <= budget.FAST_WORK and (
+        "coloured" in job.refused or not coloured.fewer_runs_than_direct(job)
+    ):
         return "direct"
     if pullback.affine(job):
         return "pull-back"

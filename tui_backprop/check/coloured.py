@@ -9,7 +9,9 @@ coloured from its NaN-found sparsity (colouring: Curtis, Powell and Reid).
 
 from __future__ import annotations
 
-from tui_backprop.check import colouring, probing
+import numpy as np
+
+from tui_backprop.check import budget, colouring, probing
 from tui_backprop.check.batchprobe import noise_of
 from tui_backprop.check.jobs import LocalJob
 from tui_backprop.check.leancheck import compare_estimate
@@ -24,6 +26,20 @@ def possible(job: LocalJob) -> bool:
     if op.diagonal or op.elementwise:
         return True
     return colouring.cached(job.colourings, job.node, job.xs, job.position, job.out) is not None
+
+
+def fewer_runs_than_direct(job: LocalJob) -> bool:
+    """An author's op that runs a batch one entry at a time (budget.loops), cheap to probe by its
+    work yet probed in two runs per element: is a colouring found that costs fewer runs (its NaN
+    search held to what probing would cost, its ±eps runs counted)? Both ways are exact."""
+    if not budget.loops(job.node.op):
+        return False
+    direct_runs = 2 * len(job.indices)
+    if direct_runs <= colouring.SAMPLED + colouring.runs_needed(np.array([job.x.size])):
+        return False  # not even one colour of every column could cost less: not searched
+    search = direct_runs - colouring.SAMPLED
+    found = colouring.cached(job.colourings, job.node, job.xs, job.position, job.out, search)
+    return found is not None and 2 * found.count < direct_runs
 
 
 def estimate_local(job: LocalJob) -> Comparison | None:

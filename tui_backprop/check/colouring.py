@@ -59,13 +59,19 @@ Found = dict[tuple[str, int], "Colouring | None"]
 finds them, the global check's pull-back through the same op reuses them."""
 
 
-def cached(found: Found, node: Node, xs: Sequence[Array], position: int, out: Array) -> Colouring | None:
-    """``find``, once per node and input."""
+def cached(
+    found: Found, node: Node, xs: Sequence[Array], position: int, out: Array, max_runs: int | None = None
+) -> Colouring | None:
+    """``find``, once per node and input. A search held below ``MAX_RUNS`` that finds nothing is
+    not kept: a later one with the full budget may still find a colouring."""
     key = (node.name, position)
-    if key not in found:
-        assert node.op is not None
-        found[key] = find(node.op, xs, position, out)
-    return found[key]
+    if key in found:
+        return found[key]
+    assert node.op is not None
+    colouring = find(node.op, xs, position, out, max_runs)
+    if colouring is not None or max_runs is None or max_runs >= MAX_RUNS:
+        found[key] = colouring
+    return colouring
 
 
 def _bits(k: int) -> int:
