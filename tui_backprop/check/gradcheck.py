@@ -127,6 +127,8 @@ def iter_check(
         done[node.name] = result
         if settings.lean:
             make_lean(result)
+        if not node.inputs:  # a leaf: no node upstream pulls its estimate back
+            estimates.pop(node.name, None)
         for consumer, _ in trace.consumers[node.name]:
             pending[consumer.name] -= 1
             if pending[consumer.name] == 0:  # every input has read it: release it
