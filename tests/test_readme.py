@@ -40,3 +40,16 @@ def test_readme_layer_example_blames_the_wrong_sigmoid(tmp_path, capsys):
 def test_ci_runs_the_test_command_readme_gives():
     command = re.search(r"\*\*Set up and run the tests\*\*:\n\n    (.+)\n", README).group(1)
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_check_help_names_every_exit_code_of_readmes_table(capsys):
+    """Graders read ``check --help``: each code of README's exit-code table is there (3, incomplete,
+    was missing: a grader could take it for a crash)."""
+    table = re.search(r"Exit codes \(for CI and graders\):\n\n(.*?)\n\n", README, flags=re.S)
+    assert table is not None
+    codes = re.findall(r"^\| (\d) \| ", table.group(1), flags=re.M)
+    assert codes == ["0", "1", "2", "3"]
+    main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("Exit 0 every", "1 a mismatch", "2 a scenario", "3 incomplete"):
+        assert words in text, words

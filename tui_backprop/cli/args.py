@@ -125,7 +125,9 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     check = _Parser(
         prog="backprop-tui check",
         description="Check every gradient against central finite differences. "
-        "Exit 0 all ok (kinks allowed), 1 a mismatch or a non-finite value, 2 a scenario that cannot run.",
+        "Exit 0 every element compared or covered and ok (kinks allowed), 1 a mismatch, a non-finite "
+        "value or a forward that is not deterministic, 2 a scenario that cannot run, 3 incomplete: "
+        "nothing wrong found, but some elements unchecked (the summary says which and why).",
     )
     check.add_argument(
         "scenarios", nargs="*", metavar="SCENARIO", help="slugs or .py paths (default: every one)"

@@ -1,8 +1,9 @@
 """The command line: ``list``, ``check`` and ``trace`` run headless; anything else opens the app.
 
-Exit codes: 0 every node ok (kinks allowed); 1 a mismatch or a non-finite value; 2 bad usage or a
-scenario that cannot be loaded, built or run. ``list``, ``check`` and ``trace`` never import
-textual, so they start fast.
+Exit codes (README): 0 every node ok (kinks allowed); 1 a mismatch, a non-finite value or a forward
+that is not deterministic; 2 bad usage or a scenario that cannot be loaded, built or run; 3
+incomplete (nothing wrong found, some elements unchecked). ``list``, ``check`` and ``trace`` never
+import textual, so they start fast.
 """
 
 from __future__ import annotations
