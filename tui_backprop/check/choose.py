@@ -31,12 +31,12 @@ Job = TypeVar("Job", GlobalJob, LocalJob)
 
 def choose_global(job: GlobalJob) -> Method:
     """dL/dnode: probed when every element is cheap, else pulled back from its consumers where
-    they allow it, else projected when probing would cost too much, else probed."""
-    if not direct.is_cheap(job) and "pull-back" not in job.refused and pullback.allowed(job):
+    they allow it (through an author's op only in fewer runs of it than probing, where probing is
+    the alternative), else projected when probing would cost too much, else probed."""
+    projected = projection.global_wanted(job)
+    if not direct.is_cheap(job) and "pull-back" not in job.refused and pullback.allowed(job, not projected):
         return "pull-back"
-    if projection.global_wanted(job):
-        return "projection"
-    return "direct"
+    return "projection" if projected else "direct"
 
 
 def choose_local(job: LocalJob) -> Method:

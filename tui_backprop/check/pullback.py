@@ -32,12 +32,16 @@ def _consumers(job: GlobalJob) -> list[tuple[Node, int]]:
     return [(c, p) for c, p in trace.consumers[job.node.name] if c.name in job.relevant]
 
 
-def allowed(job: GlobalJob) -> bool:
+def allowed(job: GlobalJob, fewer_runs: bool = False) -> bool:
     """Does every consumer of the node offer a numeric gradient to pull back, through an op that
-    allows it (affine, elementwise, or coloured: its colouring is found here, once per op)?"""
+    allows it (affine, elementwise, or coloured: its colouring is found here, once per op)?
+    ``fewer_runs`` (probing the node is the exact alternative): an author's op is coloured only
+    in fewer runs of it than the probes would make, its search held to that."""
     consumers = _consumers(job)
     if not consumers:
         return False
+    _, _, loops = job.reach[job.node.name]
+    probe_runs = 2 * job.trace.values[job.node.name].size * loops  # each probe runs each such op
     for consumer, position in consumers:
         m = job.estimates.get(consumer.name)
         if m is None or not np.all(np.isfinite(m.numeric)):
@@ -46,7 +50,11 @@ def allowed(job: GlobalJob) -> bool:
         if probing.can_pull_back_affine(op, position) or (op is not None and (op.diagonal or op.elementwise)):
             continue
         xs = [job.trace.values[p.name] for p in consumer.inputs]
-        if colouring.cached(job.colourings, consumer, xs, position, job.trace.values[consumer.name]) is None:
+        held = probe_runs - 1 if fewer_runs and budget.loops(op) else None
+        found = colouring.cached(
+            job.colourings, consumer, xs, position, job.trace.values[consumer.name], held
+        )
+        if found is None or (held is not None and 2 * found.count > held):
             return False
     return True
 
