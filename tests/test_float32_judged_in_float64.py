@@ -102,9 +102,9 @@ def test_a_built_in_is_judged_in_float64_too():
     assert dataclasses.asdict(F32)["eps"] == 1e-3  # the caller's settings are left alone
 
 
-def mixer_graph(size: int, dtype: str = "float64"):
+def mixer_graph(size: int, dtype: str = "float64", wrong: dict[int, float] | None = None):
     """A graph whose author's op computes in float32 (a dense Jacobian: every output reads the
-    mean), its backward right."""
+    mean), its backward right but for the elements of ``wrong``, off by their amount."""
 
     def forward(x):
         x = x.astype(np.float32)
@@ -112,7 +112,10 @@ def mixer_graph(size: int, dtype: str = "float64"):
 
     def backward(u, out, x):
         t = np.tanh(x)
-        return u * (1 - t * t) * np.mean(x) + u + np.sum(u * t) / size
+        g = u * (1 - t * t) * np.mean(x) + u + np.sum(u * t) / size
+        for k, amount in (wrong or {}).items():
+            g[k] += amount
+        return g
 
     g = Graph(dtype)
     x = g.param("x", np.random.default_rng(0).standard_normal(size))
@@ -147,5 +150,20 @@ def test_no_element_is_covered_by_a_projection_that_could_not_see_an_error_of_it
     assert any(c.method == "projection" for c in projected)
     for c in projected:
         if c.method == "projection" and c.bound > max(float(np.max(np.abs(c.analytic))), F32.atol):
-            assert c.n_covered == 0 and any("projection could see only" in r for r in c.reasons)
+            (reason,) = [r for r in c.reasons if r.startswith("projection could see only")]
+            # every element not compared is unchecked for that reason (none "not sampled")
+            assert c.n_covered == 0 and c.reasons[reason] == 20000 - c.n_probed
+            assert c.n_unjudged == c.n_unchecked == 20000 - c.n_probed and c.status == "unchecked"
     assert result.verdict == "incomplete"
+
+
+def test_an_element_wrong_by_more_than_a_useless_bound_is_still_blamed():
+    """The rest unchecked by a projection too coarse to verify them, the element it did find wrong
+    keeps the node blamed: fail, not incomplete."""
+    g, out = mixer_graph(20000, "float32", wrong={4321: 1e3})
+    result = check(run(g, out), F32)
+    sent = result.nodes["y"].local[0]
+    assert sent.method == "projection" and sent.n_covered == 0 and sent.n_unchecked > 0
+    assert sent.n_unjudged == sent.n_unchecked == sum(sent.reasons.values())  # each with its reason
+    assert 4321 in [int(i) for i in np.flatnonzero(sent.codes == MISMATCH)]
+    assert sent.status == "mismatch" and result.blame == ["y"] and result.verdict == "fail"
