@@ -190,3 +190,169 @@ def test_a_broadcast_scalar_whose_gradient_is_averaged_is_told_so():
     assert result.blame == ["z"]
     words = result.nodes["z"].diagnosis[1]
     assert words == "analytic is 1/8 × numeric (8: a size of the tensors here): averaged where it should sum?"
+
+
+def test_an_element_at_the_edge_of_its_ops_domain_is_judged_from_the_side_where_it_is_defined():
+    """x² + 0·sqrt(0.5 - x) at x = 0.5 - 1e-13: every step to the right, down to refine's smallest,
+    leaves the domain (NaN); the left side alone gives the derivative, and the element is compared."""
+
+    def forward(x):
+        with np.errstate(invalid="ignore"):
+            return x * x + 0 * np.sqrt(0.5 - x)
+
+    edge = custom_op("edge", forward, lambda u, out, x: 2 * x * u, elementwise=True)
+    g = Graph()
+    x = g.param("x", np.array([0.1, 0.5 - 1e-13, -0.3]))
+    result = check(run(g, ops.sum(edge(x, name="e"), name="L")), F64)
+    for c in (result.nodes["x"].grad, result.nodes["e"].local[0]):
+        assert c.status == "ok" and c.n_probed == 3, c.reasons
+
+
+def test_a_forward_that_changes_by_itself_is_caught_however_small_its_values():
+    rng = np.random.default_rng(9)
+    noisy = custom_op(
+        "noisy", lambda x: 1e-30 * x * (1 + 1e-3 * rng.standard_normal(x.shape)), lambda u, out, x: 1e-30 * u
+    )
+    g = Graph()
+    x = g.param("x", np.linspace(1, 2, 4))
+    result = check(run(g, ops.sum(noisy(x, name="n"), name="L")), F64)
+    assert result.nodes["n"].status == "nondeterministic" and result.verdict != "pass"
+
+
+def stencil(s: float):
+    """Offsets of refine's six values (F at +s, -s, +s/2, -s/2, +2s, -2s)."""
+    return np.array([[s, -s, s / 2, -s / 2, 2 * s, -2 * s]])
+
+
+def worst_error(d, m, t, unit, a):
+    """The largest error of refine's estimate when each F value is off by up to unit·|F|."""
+    from itertools import product
+
+    from tui_backprop.check.refine import _stencils
+
+    return max(
+        abs(_stencils(d + unit * m * np.array([signs]), m, t, unit, F64)[2][0] - a)
+        for signs in product((-1, 1), repeat=6)
+    )
+
+
+def test_refines_uncertainty_covers_what_round_off_can_do_to_its_estimate():
+    """F(x + t) - F(x) = a·t with |F| different at each point: the stated uncertainty covers the
+    worst error the values' round-off can make (test_check_mutants: with truncation too)."""
+    from tui_backprop.check.refine import _stencils
+
+    s, unit, a = 1e-3, 1e-12, 0.7
+    t = stencil(s)
+    m, d = np.array([[3.0, 1.0, 2.0, 1.0, 1.0, 1.0]]), a * t
+    _, _, _, uncertainty, settled, _ = _stencils(d, m, t, unit, F64)
+    assert settled[0] and uncertainty[0] >= worst_error(d, m, t, unit, a) * (1 - 1e-6)
+
+
+def test_round_off_alone_never_makes_refine_see_a_kink():
+    """A smooth F whose values are large (round-off above atol): whatever signs the round-off takes
+    at the six points, the slopes' disagreement stays within their noise: no kink, not rough."""
+    from itertools import product
+
+    from tui_backprop.check.refine import _stencils
+
+    s, unit, a = 1e-3, 1e-12, 0.7
+    t = stencil(s)
+    m = np.full((1, 6), 1e4)  # |F| = 1e4: each slope's round-off is about 1e-5, above atol
+    d = a * t + 0.01 * t**2
+    for signs in product((-1, 1), repeat=6):
+        kink, rough, *_ = _stencils(d + unit * m * np.array([signs]), m, t, unit, F64)
+        assert not kink[0] and not rough[0], signs
+
+
+def test_an_authors_elementwise_op_on_a_big_tensor_runs_a_handful_of_times():
+    """Declared elementwise, its whole input moves at once: two runs judge its rule, and the same
+    estimate is pulled back through it (3 runs with the determinism test, when written); finding
+    a colouring for it, as for an op that says nothing, would take 21."""
+    calls = [0]
+
+    def forward(x):
+        calls[0] += 1
+        return np.tanh(x)
+
+    my_tanh = custom_op("my_tanh", forward, lambda u, out, x: u * (1 - out**2), elementwise=True)
+    g = Graph()
+    x = g.param("x", np.random.default_rng(9).uniform(-1, 1, BIG))
+    c = g.input("c", np.linspace(1, 2, BIG))
+    trace = run(g, ops.sum(ops.mul(my_tanh(x, name="t"), c, name="y"), name="L"))
+    calls[0] = 0
+    result = check(trace, F64)
+    assert result.verdict == "pass" and result.nodes["x"].grad.method == "pull-back" and calls[0] <= 6
+
+
+def test_a_big_tensors_numeric_gradient_is_kept_whole_when_it_is_to_be_shown():
+    """Only check's text drops the per-element arrays of an all-ok comparison (lean); the JSON and
+    the app show every element's numeric value, so a check that is not lean keeps them."""
+    g = Graph()
+    x = g.param("x", np.random.default_rng(10).uniform(-1, 1, 140_000))
+    result = check(run(g, ops.sum(ops.tanh(x, name="t"), name="L")), F64)
+    grad = result.nodes["x"].grad
+    assert grad.status == "ok" and np.allclose(grad.numeric, grad.analytic, rtol=1e-6)
+
+
+def test_a_one_element_input_is_probed_directly_never_coloured():
+    """A scalar b shifts 120,000 elements through the author's op: one probe of b re-runs the op
+    whole, too much to call cheap, yet one column needs no colouring: b is probed (``direct``),
+    globally and locally, and is never pulled back through a colouring of one column."""
+
+    def forward(x, b):
+        return np.tanh(x + b)
+
+    def backward(u, out, x, b):
+        g = u * (1 - out**2)
+        return g, np.sum(g, keepdims=True)
+
+    shift = custom_op("shift", forward, backward)
+    g = Graph()
+    x = g.param("x", np.random.default_rng(9).uniform(-1, 1, BIG))
+    b = g.param("b", np.array([0.1]))
+    c = g.input("c", np.linspace(1, 2, BIG))
+    result = check(run(g, ops.sum(ops.mul(shift(x, b, name="t"), c, name="y"), name="L")), F64)
+    assert result.verdict == "pass"
+    assert result.nodes["b"].grad.method == "direct" and result.nodes["t"].local[1].method == "direct"
+
+
+@pytest.mark.usefixtures("no_colouring")
+def test_a_projection_over_several_batches_near_a_kink_verifies_every_element():
+    """200,000 elements: the directions are tested a few per batch. One element is 3e-7 from its
+    kink, so the first batch's steps straddle it and are retried smaller; the batches after it
+    start from the step that cleared the kink (never a larger one) and the op passes whole."""
+    values = np.random.default_rng(6).uniform(-1, 1, 200_000)
+    values[5] = 3e-7
+    leaky = custom_op(
+        "leaky",
+        lambda x: np.where(x > 0, x, 0.1 * x),
+        lambda u, out, x: u * np.where(x > 0, 1.0, 0.1),
+        kink=lambda x: x,
+    )
+    g = Graph()
+    x = g.param("x", values)
+    c = g.input("c", np.linspace(1, 2, values.size))
+    result = check(run(g, ops.sum(ops.mul(leaky(x, name="r"), c, name="y"), name="L")), F64)
+    sent = result.nodes["r"].local[0]
+    assert sent.method == "projection" and sent.n_covered == values.size
+    assert result.verdict == "pass"
+
+
+def test_an_element_at_the_edge_of_a_float32_ops_domain_is_judged_with_float32s_steps():
+    """The same edge, in an op that computes in float32 (the run is judged as float32): refine's
+    smallest step is float32's (1e-6), where the left side still decides; a step below float32's
+    resolution would move nothing and leave the element unjudged."""
+
+    def forward(x):
+        y = x.astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            return (y - np.float32(0.5)) + np.float32(0) * np.sqrt(np.float32(0.5) - y)
+
+    edge = custom_op("edge32", forward, lambda u, out, x: u, elementwise=True)
+    g = Graph()
+    # 0.5 less 4 float32 ulps, beside two elements as close: |F| small, its round-off too
+    x = g.param("x", 0.5 - np.array([2.0**-10, 4 * 2.0**-25, 2.0**-12]))
+    result = check(run(g, ops.sum(edge(x, name="e"), name="L")), F64)
+    assert result.nodes["e"].judged_in.startswith("float32")
+    for c in (result.nodes["x"].grad, result.nodes["e"].local[0]):
+        assert c.status == "ok" and c.n_probed == 3, c.reasons

@@ -307,20 +307,23 @@ def test_a_built_in_graph_below_16m_element_evaluations_compares_every_element()
     assert (grad.n_probed, grad.n_covered) == (1100, 0)
 
 
-def test_the_lean_compare_of_a_big_all_ok_tensor_stays_within_a_few_copies_of_it():
-    """check's text compares a big tensor a slice at a time (CheckSettings.lean): the whole-tensor
-    comparison would hold abs, rel, tolerance and more at once, about 7 tensors' worth."""
+@pytest.mark.parametrize(("n", "every"), [(400_000, 1), (140_000, 1), (400_000, 4)])
+def test_the_lean_compare_of_a_big_all_ok_tensor_stays_within_a_few_copies_of_it(n, every):
+    """check's text compares a big tensor a slice at a time (CheckSettings.lean), from just above
+    two slices on, and a sampled one (``every``: --sample's elements) only at its sampled elements:
+    the whole-tensor comparison would hold abs, rel, tolerance and more at once, about 7 tensors'
+    worth."""
     import tracemalloc
 
     from tui_backprop.check.leancheck import compare_estimate
     from tui_backprop.check.probing import Estimate
 
-    n = 400_000
     analytic = np.linspace(1, 2, n)
     estimate = Estimate(analytic.copy(), np.full(n, 1e-12), np.zeros(n, dtype=bool))
+    indices = np.arange(0, n, every)
     tracemalloc.start()
     try:
-        c = compare_estimate(analytic, estimate, np.arange(n), CheckSettings.for_dtype("float64", lean=True))
+        c = compare_estimate(analytic, estimate, indices, CheckSettings.for_dtype("float64", lean=True))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
