@@ -356,3 +356,20 @@ def test_an_element_at_the_edge_of_a_float32_ops_domain_is_judged_with_float32s_
     assert result.nodes["e"].judged_in.startswith("float32")
     for c in (result.nodes["x"].grad, result.nodes["e"].local[0]):
         assert c.status == "ok" and c.n_probed == 3, c.reasons
+
+
+def test_a_symmetric_gradient_is_never_said_to_be_transposed():
+    """Transposing a symmetric matrix changes nothing, so "transposed" cannot explain what is wrong
+    with it: here a diagonal element 3e-5 off (relative) and a near-zero one 1e-6 off (absolute),
+    both within the words' spread of the numeric value."""
+    from tui_backprop.check.diagnosis import diagnose
+    from tui_backprop.check.verdict import compare
+
+    numeric = np.array([[2.0, 1e-9, 0.5], [1e-9, 1.5, 0.3], [0.5, 0.3, 1.0]])
+    analytic = numeric.copy()
+    analytic[0, 0] *= 1 + 3e-5
+    analytic[0, 1] += 1e-6
+    zeros = np.zeros_like(numeric)
+    c = compare(analytic, numeric, zeros, zeros.astype(bool), F64)
+    assert c.n_mismatch == 2
+    assert "transposed" not in (diagnose(c, set(), spread=5 * F64.rtol) or "")
