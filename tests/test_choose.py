@@ -73,7 +73,10 @@ def test_each_tensor_reports_the_estimator_that_ran(tmp_path, capsys, ran):
     assert local["z"]["inputs"]["h"]["method"] == "projection"
     assert local["z"]["method"] == "projection" and local["z"]["directions"] > 0
     assert nodes["z"]["check"]["method"] == "pull-back"  # through the coloured rownorm
-    assert nodes["W"]["check"]["method"] == "projection"  # nothing pulls back through dense
+    # nothing pulls back through dense exactly: through its rule, verified by projection above
+    w = nodes["W"]["check"]
+    assert w["method"] == "pull-back" and w["compared"] == 0 and w["covered"] == 200 * 400
+    assert w["bound"] >= local["z"]["inputs"]["W"]["bound"] > 0
 
 
 def test_every_comparison_of_every_built_in_says_its_method():

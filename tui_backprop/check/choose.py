@@ -32,9 +32,14 @@ Job = TypeVar("Job", GlobalJob, LocalJob)
 def choose_global(job: GlobalJob) -> Method:
     """dL/dnode: probed when every element is cheap, else pulled back from its consumers where
     they allow it (through an author's op only in fewer runs of it than probing, where probing is
-    the alternative), else projected when probing would cost too much, else probed."""
+    the alternative; through an author's verified rule only where projecting is), else projected
+    when probing would cost too much, else probed."""
     projected = projection.global_wanted(job)
-    if not direct.is_cheap(job) and "pull-back" not in job.refused and pullback.allowed(job, not projected):
+    if (
+        not direct.is_cheap(job)
+        and "pull-back" not in job.refused
+        and pullback.allowed(job, fewer_runs=not projected, through_rules=projected)
+    ):
         return "pull-back"
     return "projection" if projected else "direct"
 
@@ -55,7 +60,8 @@ def choose_local(job: LocalJob) -> Method:
         return "pull-back"
     if "coloured" not in job.refused and coloured.possible(job):
         return "coloured"
-    if projection.wanted(job.direct_work, budget.loops(op), job.settings):
+    every_element = job.x.size * (job.out.size + job.x.size)  # (direct_work counts the sampled ones)
+    if projection.wanted(every_element, budget.loops(op), job.settings, job.x.size):
         return "projection"
     return "direct"
 

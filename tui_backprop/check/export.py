@@ -58,11 +58,12 @@ def comparison(c: Comparison, with_numeric: bool = True, sample: int | None = No
 
 def method(c: Comparison) -> dict[str, Json]:
     """How the numeric side was had (README, "How the check works"): the method chosen for the
-    tensor (check/choose.py), for random projections with the number of directions and the bound."""
+    tensor (check/choose.py), for random projections with the number of directions and the bound
+    (a pull-back through an author's rule verified by projection carries that bound too)."""
+    bound = {"bound": number(c.bound)} if c.bound is not None else {}
     if c.method == "projection":
-        bound = {"bound": number(c.bound)} if c.bound is not None else {}
         return {"method": "projection", "directions": c.directions, **bound}
-    return {"method": c.method}
+    return {"method": c.method, **bound}  # a pull-back through an author's rule has the rule's
 
 
 def local_method(comparisons: list[Comparison]) -> dict[str, Json]:

@@ -107,6 +107,7 @@ def iter_check(
     reach = downstream_reach(trace, relevant)
     estimates: dict[str, Estimate] = {}
     colourings: colouring.Found = {}
+    pulled: dict[tuple[str, int], Estimate] = {}  # through authors' rules (pullback.through_rule)
     wider = wide.widened(trace, settings)
     pending = {n.name: len(n.inputs) for n in trace.graph.nodes}
     for node in reversed(trace.graph.nodes):
@@ -118,7 +119,18 @@ def iter_check(
             if why:
                 unstable[node.name] = why
             result = check_node(
-                trace, node, settings, origins, relevant, done, reach, estimates, unstable, colourings, wider
+                trace,
+                node,
+                settings,
+                origins,
+                relevant,
+                done,
+                reach,
+                estimates,
+                unstable,
+                colourings,
+                wider,
+                pulled,
             )
         except budget.StopRequestedError:
             return
@@ -135,6 +147,7 @@ def iter_check(
                 estimates.pop(consumer.name, None)
                 for position in range(len(consumer.inputs)):
                     colourings.pop((consumer.name, position), None)
+                    pulled.pop((consumer.name, position), None)
         yield result
 
 
@@ -150,12 +163,14 @@ def check_node(
     unstable: dict[str, str],
     colourings: colouring.Found,
     wider: tuple[Trace | None, CheckSettings, str],
+    pulled: dict[tuple[str, int], Estimate],
 ) -> NodeCheck:
     """Check one node; ``done`` holds the checks of nodes downstream of it, already made, and
     ``estimates`` their numeric gradients in full (also where sampling keeps only a few);
     ``unstable`` the op nodes whose forward is not deterministic, with why; ``colourings`` the
     sparse Jacobians found so far (see colouring); ``wider`` the float64 view the global check of a
-    float32 trace is judged in (see wide)."""
+    float32 trace is judged in (see wide); ``pulled`` the estimates carried back through authors'
+    rules so far (see pullback)."""
     name = node.name
     failure = trace.failures.get(name)
     if name not in relevant:
@@ -181,6 +196,7 @@ def check_node(
     else:
         view, view_settings, _ = wider
         job = GlobalJob(view or trace, node, view_settings, reach, estimates, relevant, colourings, done)
+        job.pulled = pulled
         try:
             grad = choose.estimate_global(job)
         except ProbeError as exc:

@@ -40,6 +40,9 @@ class GlobalJob:
     relevant: set[str]
     colourings: Found
     done: dict[str, NodeCheck]
+    pulled: dict[tuple[str, int], Estimate] = field(default_factory=dict)
+    """Estimates carried back through an author's rule, per (consumer, input): the rule runs once
+    for all its inputs (pullback.through_rule)."""
     method: Method = "none"
     """The method chosen last (set by choose.estimate_global)."""
     refused: set[Method] = field(default_factory=set)

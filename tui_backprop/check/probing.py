@@ -37,12 +37,23 @@ class Estimate:
     numeric: Array
     noise: Array
     kinks: Array
+    rests_on: float | None = None
+    """None: finite differences and exact maps only. Else it was carried back through an author's
+    backward rule (pullback: its local check verified it by projection only), and this is the
+    largest bound of those projections: its elements are *covered*, not compared."""
 
     def __iadd__(self, other: Estimate) -> Estimate:
         self.numeric = self.numeric + other.numeric
         self.noise = self.noise + other.noise
         self.kinks = self.kinks | other.kinks
+        self.rests_on = rests_on(self.rests_on, other.rests_on)
         return self
+
+
+def rests_on(*bounds: float | None) -> float | None:
+    """The largest of the bounds an estimate rests on (None: it rests on none)."""
+    known = [b for b in bounds if b is not None]
+    return max(known) if known else None
 
 
 # ---------------------------------------------------------------- batched probes

@@ -76,10 +76,9 @@ def directions_for(size: int) -> int:
 
 def random_directions(rng: np.random.Generator, count: int, size: int) -> Array:
     """Rows v = ±w, an independent random sign and a weight uniform in [0.5, 1] per entry."""
-    u = rng.random((count, size), dtype=np.float32)  # below 1/2: negative; each half uniform
-    negative = u < 0.5
-    np.add(u, np.float32(0.5), out=u, where=negative)  # in place: a 1M tensor's rows are 20 MB
-    np.negative(u, out=u, where=negative)
+    u = rng.random((count, size), dtype=np.float32)
+    u -= np.float32(0.5)  # [-1/2, 1/2): its sign is the direction's, exact in float32
+    u += np.copysign(np.float32(0.5), u)  # then ±[1/2, 1): four times faster than ``where=``
     return u
 
 
@@ -292,15 +291,15 @@ def projected(
     probed = np.concatenate(leaves) if leaves else np.zeros(0, dtype=int)
     c = _judged(analytic, x.shape, probed, probe_elements, settings, refine)
     bound = bound if np.isfinite(bound) else float("inf")
-    return _too_loose(dataclasses.replace(c, directions=count, bound=bound), settings)
+    return too_loose(dataclasses.replace(c, directions=count, bound=bound), settings)
 
 
-def _too_loose(c: Comparison, settings: CheckSettings) -> Comparison:
-    """Covered elements become *unchecked* when the bound is above the gradient itself (and atol):
-    an element could then be wrong by its whole value and pass, so "verified by projection" would
-    claim what was not verified (float32 round-off through a coupled op can make it so). An
-    infinite bound is one direction that left the op's domain, not round-off: the other
-    directions still verify, as before."""
+def too_loose(c: Comparison, settings: CheckSettings) -> Comparison:
+    """Covered elements (here, and in a pull-back through an author's rule) become *unchecked* when
+    the bound is above the gradient itself (and atol): an element could then be wrong by its
+    whole value and pass, so "verified by projection" would claim what was not verified (float32
+    round-off through a coupled op can make it so). An infinite bound is one direction that left
+    the op's domain, not round-off: the other directions still verify, as before."""
     bound = c.bound if c.bound is not None else 0.0
     largest = float(np.max(np.abs(c.analytic), initial=0.0))
     covered = c.codes == COVERED
@@ -319,19 +318,30 @@ def _too_loose(c: Comparison, settings: CheckSettings) -> Comparison:
 
 
 # ---------------------------------------------------------------- the estimator (see choose)
-def wanted(work: int, loops: bool, settings: CheckSettings) -> bool:
-    """Probing every element would cost more than ``work`` element evaluations allow (``loops``:
-    the probes run through an op that takes a batch one entry at a time), and the settings allow
-    projecting (neither ``--exhaustive`` nor ``--sample``)."""
-    if settings.exhaustive or settings.sample is not None:
+RUNS_PER_DIRECTION = 4
+"""x ± t·v at two step sizes."""
+
+
+def wanted(work: int, loops: bool, settings: CheckSettings, size: int) -> bool:
+    """Probing every one of the ``size`` elements would cost more than ``work`` element
+    evaluations allow (``loops``: the probes run through an op that takes a batch one entry at a
+    time), and the settings allow projecting: never under ``--exhaustive``; under ``--sample`` only
+    where the sampled probes run one at a time and would cost more runs (two each) than projecting
+    the whole tensor: sampling is there to save time (README, "Command line")."""
+    if settings.exhaustive:
         return False
+    if settings.sample is not None:
+        probes = 2 * min(settings.sample, size)
+        if not (loops and probes > RUNS_PER_DIRECTION * directions_for(size)):
+            return False
     return work > budget.project_above(loops)
 
 
 def global_wanted(job: GlobalJob) -> bool:
     """A large tensor whose loss re-runs would cost too much to probe one element at a time."""
     _, elements, loops = job.reach[job.node.name]
-    return wanted(job.trace.values[job.node.name].size * elements, loops > 0, job.settings)
+    size = job.trace.values[job.node.name].size
+    return wanted(size * elements, loops > 0, job.settings, size)
 
 
 def estimate_global(job: GlobalJob) -> Comparison:
