@@ -113,7 +113,12 @@ class LocalJob:
     def direct_work(self) -> int:
         """Element evaluations of probing every compared element: each probe reruns the op and
         starts from a row of the input's size."""
-        return len(self.indices) * (self.out.size + self.x.size)
+        compared = (
+            self.x.size
+            if self.small or self.settings.sample is None
+            else min(self.x.size, self.settings.sample)
+        )
+        return compared * (self.out.size + self.x.size)  # (not len(indices): 6 MB for a layer's weights)
 
     def second_look(self, c: Comparison) -> Comparison:
         evaluate = reprobe.local_evaluator(self.trace, self.node, self.position, self.upstream)

@@ -102,14 +102,15 @@ def verified_rule(job: GlobalJob, consumer: Node, position: int) -> float | None
 
 def through_rule(job: GlobalJob, consumer: Node, position: int, m: Estimate) -> Estimate | None:
     """The consumer's numeric gradient ``m`` carried back through its author's rule (every input
-    at once, kept for the consumer's other inputs); None when the rule raises on it."""
+    at once, kept for the consumer's other inputs until each has read its own); None when the
+    rule raises on it."""
     key = (consumer.name, position)
     if key not in job.pulled:
         sent = _rule_pull_back(job, consumer, m)
         if sent is None:
             return None
         job.pulled.update({(consumer.name, i): e for i, e in enumerate(sent)})
-    return job.pulled[key]
+    return job.pulled.pop(key)  # each input's is read once: memory
 
 
 NOISE_SAMPLES = 4
@@ -135,17 +136,16 @@ def _rule_pull_back(job: GlobalJob, consumer: Node, m: Estimate) -> list[Estimat
         for _ in range(NOISE_SAMPLES):
             signs = rng.choice(np.array([-1.0, 1.0]), size=m.noise.shape)
             for total, g in zip(squares, rule(signs * m.noise), strict=True):
-                total += np.square(g)
+                total += np.square(g, out=g)  # in place: a dense layer's dW is the largest array here
         kinks = [np.zeros(x.shape, dtype=bool) for x in xs]
         if m.kinks.any():  # random positive weights: no cancellation hides a kink
             weights = rng.uniform(0.5, 1.0, size=m.kinks.shape) * m.kinks
             kinks = [g != 0 for g in rule(weights)]
     except BackwardRuleError:
         return None
-    return [
-        Estimate(n, np.sqrt(s / NOISE_SAMPLES), k, m.rests_on)
-        for n, s, k in zip(numeric, squares, kinks, strict=True)
-    ]
+    for s in squares:
+        np.sqrt(np.divide(s, NOISE_SAMPLES, out=s), out=s)
+    return [Estimate(n, s, k, m.rests_on) for n, s, k in zip(numeric, squares, kinks, strict=True)]
 
 
 def estimate_global(job: GlobalJob) -> Comparison | None:

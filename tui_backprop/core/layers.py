@@ -217,12 +217,20 @@ def layer(
             load(held)
 
     def backward(upstream: np.ndarray, out: np.ndarray, inp: np.ndarray, *values: np.ndarray):
+        held = [slot.get(obj) for slot in slots]
         load(values)
-        obj.forward(inp)  # the checker's probes overwrote the layer's cache: restore it
-        _zero_grads(obj, mapping)
-        # backward(dy), or backward(x, grad_output): the style that takes the input again
-        dx = obj.backward(inp, upstream) if _positional_count(obj.backward) >= 2 else obj.backward(upstream)
-        grads = [_find_grad(obj, slot, mapping[slot], label) for slot in slots]
+        try:
+            obj.forward(inp)  # the checker's probes overwrote the layer's cache: restore it
+            _zero_grads(obj, mapping)
+            # backward(dy), or backward(x, grad_output): the style that takes the input again
+            dx = (
+                obj.backward(inp, upstream)
+                if _positional_count(obj.backward) >= 2
+                else obj.backward(upstream)
+            )
+            grads = [_find_grad(obj, slot, mapping[slot], label) for slot in slots]
+        finally:  # the checker's copies of the parameters are not kept alive by the object either
+            load(held)
         return (dx, *grads)
 
     inputs = ", ".join(["{0}"] + [f"{{{i + 1}}}" for i in range(len(slots))])
