@@ -111,3 +111,18 @@ def test_a_sampled_check_runs_the_authors_op_no_more_than_the_full_one():
     assert len(sampled) <= len(full)
     assert result.verdict == "incomplete"  # the tensors that are sampled leave the rest unchecked
     assert result.nodes["z1"].local[0].method == "projection"
+
+
+def test_the_text_report_names_what_came_through_a_rule_and_never_calls_it_compared():
+    from types import SimpleNamespace
+
+    from tui_backprop.cli.report import check_text
+
+    g, out = two_layers()
+    trace = run(g, out)
+    text = check_text(
+        SimpleNamespace(slug="two-layers", title=""), None, trace, check(trace, SETTINGS), width=400
+    )
+    line = next(line for line in text.splitlines() if line.startswith("≈ through a rule"))
+    assert "dL/dW1" in line and "dL/dh" in line and "covered" in line
+    assert "dL/dz1" not in line  # through tanh, a built-in: compared element by element

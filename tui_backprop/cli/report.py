@@ -222,6 +222,15 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
                 f" (--exhaustive checks every element): {', '.join(projected)}",
             )
         )
+    through = through_rule_lines(trace, result)
+    if through:
+        console.print(
+            Text.assemble(
+                ("≈ through a rule", "cyan"),
+                " carried back through an author's rule that its projection verified (covered within"
+                f" that projection's bound, not compared; --exhaustive compares them): {', '.join(through)}",
+            )
+        )
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
@@ -268,6 +277,16 @@ def projected_lines(trace: Any, result: Any) -> list[str]:
                 found.append(
                     f"{node.name} (what it sends to {node.inputs[i].name}, {c.directions} directions)"
                 )
+    return found
+
+
+def through_rule_lines(trace: Any, result: Any) -> list[str]:
+    """``dL/dW1``: global gradients pulled back through an author's projected rule (covered)."""
+    found = []
+    for node in trace.graph.nodes:
+        nc = result.nodes.get(node.name)
+        if nc is not None and nc.grad is not None and nc.grad.method == "pull-back" and nc.grad.n_covered:
+            found.append(f"dL/d{node.name}")
     return found
 
 

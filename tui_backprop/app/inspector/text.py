@@ -14,7 +14,7 @@ from rich.text import Text
 from tui_backprop.app import engine as door
 from tui_backprop.app.inspector import derivation
 from tui_backprop.app.inspector.matrices import matrix_lines
-from tui_backprop.app.inspector.verdict import place, verdict_lines
+from tui_backprop.app.inspector.verdict import counts_line, place, verdict_lines
 from tui_backprop.app.look import digits as display
 from tui_backprop.app.look import numbers as tf
 from tui_backprop.app.look import pictures as pic
@@ -314,7 +314,7 @@ class _Inspector:
         room = self.width - indent - 2
         if tf.is_small(a, room) and tf.is_small(c.numeric, room):
             head = Text.assemble((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL))
-            counts = _counts(c)
+            counts = counts_line(c)
             if indent + head.cell_len + 2 + counts.cell_len <= self.width:
                 self.add(head, "  ", counts, indent=indent)
             else:
@@ -330,7 +330,7 @@ class _Inspector:
             self.extend(tf.side_by_side(blocks, room), indent + 2)
             return
         self.add((label, "bold"), (f"  {tf.shape_str(a.shape)}", tf.LABEL), indent=indent)
-        self.add(_counts(c), indent=indent + 2)
+        self.add(counts_line(c), indent=indent + 2)
         room = self.width - indent - 2
         numeric = ("numeric", c.numeric)
         if c.method == "projection":  # only the elements probed one by one have a numeric value
@@ -483,18 +483,3 @@ class _Inspector:
 
 def parent_size(view: _Inspector, position: int) -> int:
     return int(view.trace.values[view.node.inputs[position].name].size)
-
-
-def _counts(c: Comparison) -> Text:
-    text = Text()
-    text.append(f"{c.analytic.size} elements", style=tf.DIM)
-    if c.method == "projection":  # README: how the check works
-        text.append(f", verified by projection ({c.directions} directions)", style=tf.DIM)
-    if c.n_mismatch:
-        text.append("  ")
-        text.append(f" {c.n_mismatch} mismatch ! ", style=tf.CODE_STYLE[tf.MISMATCH])
-    if c.n_kink:
-        text.append("  ")
-        text.append(f" {c.n_kink} kink ~ ", style=tf.CODE_STYLE[tf.KINK])
-    text.append(f"  max rel err {tf.err(c.max_rel_err, c.analytic.dtype)}", style=tf.DIM)
-    return text
