@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from check_support import counting_tanh
 
 from tui_backprop import Graph, custom_op, ops
 from tui_backprop.check.export import node_check
@@ -18,6 +19,16 @@ from tui_backprop.core.trace import run
 F64 = CheckSettings.for_dtype("float64")
 BIG = 120_000
 """Too many elements to probe one by one."""
+
+
+def leaky_relu():
+    """An author's leaky relu that declares its kink at 0 (``kink=``)."""
+    return custom_op(
+        "leaky",
+        lambda x: np.where(x > 0, x, 0.1 * x),
+        lambda u, out, x: u * np.where(x > 0, 1.0, 0.1),
+        kink=lambda x: x,
+    )
 
 
 def test_a_big_elementwise_op_judged_from_two_runs_shows_no_kink_where_there_is_none():
@@ -101,12 +112,7 @@ def test_a_projected_op_with_a_kink_lists_its_kinks_and_passes_the_rest():
     values = np.random.default_rng(6).uniform(-1, 1, BIG)
     at_kink = [1234, 98_765]
     values[at_kink] = 0.0
-    leaky = custom_op(
-        "leaky",
-        lambda x: np.where(x > 0, x, 0.1 * x),
-        lambda u, out, x: u * np.where(x > 0, 1.0, 0.1),
-        kink=lambda x: x,
-    )
+    leaky = leaky_relu()
     g = Graph()
     x = g.param("x", values)
     c = g.input("c", np.linspace(1, 2, BIG))
@@ -268,13 +274,7 @@ def test_an_authors_elementwise_op_on_a_big_tensor_runs_a_handful_of_times():
     """Declared elementwise, its whole input moves at once: two runs judge its rule, and the same
     estimate is pulled back through it (3 runs with the determinism test, when written); finding
     a colouring for it, as for an op that says nothing, would take 21."""
-    calls = [0]
-
-    def forward(x):
-        calls[0] += 1
-        return np.tanh(x)
-
-    my_tanh = custom_op("my_tanh", forward, lambda u, out, x: u * (1 - out**2), elementwise=True)
+    my_tanh, calls = counting_tanh()
     g = Graph()
     x = g.param("x", np.random.default_rng(9).uniform(-1, 1, BIG))
     c = g.input("c", np.linspace(1, 2, BIG))
@@ -323,12 +323,7 @@ def test_a_projection_over_several_batches_near_a_kink_verifies_every_element():
     start from the step that cleared the kink (never a larger one) and the op passes whole."""
     values = np.random.default_rng(6).uniform(-1, 1, 200_000)
     values[5] = 3e-7
-    leaky = custom_op(
-        "leaky",
-        lambda x: np.where(x > 0, x, 0.1 * x),
-        lambda u, out, x: u * np.where(x > 0, 1.0, 0.1),
-        kink=lambda x: x,
-    )
+    leaky = leaky_relu()
     g = Graph()
     x = g.param("x", values)
     c = g.input("c", np.linspace(1, 2, values.size))

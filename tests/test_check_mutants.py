@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from check_support import counting_tanh
 
 from tui_backprop import Graph, custom_op, ops
 from tui_backprop.check import diagnosis
@@ -397,13 +398,7 @@ def test_every_branch_downstream_counts_towards_the_ops_a_probe_would_run_throug
     """x feeds three branches of 12 ops: 39 ops downstream in all, past budget.FAST_OPS, so x is
     pulled back rather than probed through them (144 runs of the author's op when written;
     counting only the last branch's ops, x would be probed directly: 162)."""
-    calls = [0]
-
-    def forward(x):
-        calls[0] += 1
-        return np.tanh(x)
-
-    my_tanh = custom_op("my_tanh", forward, lambda u, out, x: u * (1 - out**2), elementwise=True)
+    my_tanh, calls = counting_tanh()
     g = Graph()
     x = g.param("x", np.random.default_rng(9).uniform(-1, 1, 30))
     ends = []

@@ -213,24 +213,22 @@ def print_check(console: Any, scenario: Any, bug: str | None, trace: Any, result
         console.print(Text.assemble(("⚠ warning", "bold yellow"), f": {warning}"))
     for line in unchecked_lines(trace, result):
         console.print(Text.assemble(("· unchecked", "dim"), f" {line}"))
-    projected = projected_lines(trace, result)
-    if projected:
-        console.print(
-            Text.assemble(
-                ("≈ projection", "cyan"),
-                " verified as a whole by random directions, wrong elements searched by halving"
-                f" (--exhaustive checks every element): {', '.join(projected)}",
-            )
-        )
-    through = through_rule_lines(trace, result)
-    if through:
-        console.print(
-            Text.assemble(
-                ("≈ through a rule", "cyan"),
-                " carried back through an author's rule that its projection verified (covered within"
-                f" that projection's bound, not compared; --exhaustive compares them): {', '.join(through)}",
-            )
-        )
+    for label, how, names in (
+        (
+            "≈ projection",
+            "verified as a whole by random directions, wrong elements searched by halving"
+            " (--exhaustive checks every element)",
+            projected_lines(trace, result),
+        ),
+        (
+            "≈ through a rule",
+            "carried back through an author's rule that its projection verified (covered within"
+            " that projection's bound, not compared; --exhaustive compares them)",
+            through_rule_lines(trace, result),
+        ),
+    ):
+        if names:
+            console.print(Text.assemble((label, "cyan"), f" {how}: {', '.join(names)}"))
     counts = "  ".join(f"{result.count(s)} {s}" for s in STATUS_STYLE if result.count(s))
     if result.n_unjudged:
         counts += f"  ({result.n_unjudged} element(s) could not be judged)"
