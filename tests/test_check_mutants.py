@@ -236,16 +236,22 @@ def test_a_linear_input_is_probed_exactly_through_its_tangent_with_no_step_noise
     assert result.verdict == "pass" and all(c.noise.max() < 1e-13 for c in local.values())
 
 
-def test_a_forward_that_raises_under_the_second_look_leaves_the_element_unchecked_with_why():
-    """The first pass probes sqrt at 1.5e-6 ± 1e-6; refine's wider steps go below 0, where the
-    author's op raises: that element is unchecked with the error, the others judged, no crash."""
+def strict_root():
+    """An author's sqrt whose forward raises below 0 (as a probe's step may go)."""
 
     def forward(x):
         if np.any(x <= 0):
             raise ValueError("sqrt of a value <= 0")
         return np.sqrt(x)
 
-    root = custom_op("root", forward, lambda u, out, x: u / (2 * np.sqrt(x)))
+    return custom_op("root", forward, lambda u, out, x: u / (2 * np.sqrt(x)))
+
+
+def test_a_forward_that_raises_under_the_second_look_leaves_the_element_unchecked_with_why():
+    """The first pass probes sqrt at 1.5e-6 ± 1e-6; refine's wider steps go below 0, where the
+    author's op raises: that element is unchecked with the error, the others judged, no crash."""
+
+    root = strict_root()
     g = Graph()
     x = g.param("x", np.array([1.5e-6, 1.0, 2.0]))
     result = check(run(g, ops.sum(root(x, name="r"), name="L")), F64)
@@ -283,12 +289,7 @@ def test_a_probe_that_makes_an_op_downstream_raise_names_that_node():
     """sqrt of 5e-7 - 1e-6 raises in the author's op: every element whose probe passes through it
     is unchecked, and the reason names the node (``r``), not the op's name or nothing."""
 
-    def forward(x):
-        if np.any(x <= 0):
-            raise ValueError("sqrt of a value <= 0")
-        return np.sqrt(x)
-
-    root = custom_op("root", forward, lambda u, out, x: u / (2 * np.sqrt(x)))
+    root = strict_root()
     g = Graph()
     x = g.param("x", np.array([5e-7, 1.0, 2.0]))
     result = check(run(g, ops.sum(root(ops.scale(x, 1.0, name="h"), name="r"), name="L")), F64)
