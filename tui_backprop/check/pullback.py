@@ -176,9 +176,7 @@ def estimate_global(job: GlobalJob) -> Comparison | None:
             pulled = through_rule(job, consumer, position, m)
             if pulled is None:
                 return None
-            part = dataclasses.replace(
-                pulled, rests_on=rests_on(m.rests_on, verified_rule(job, consumer, position))
-            )
+            part = dataclasses.replace(pulled, rests_on=verified_rule(job, consumer, position))
         part = dataclasses.replace(part, rests_on=rests_on(part.rests_on, m.rests_on))
         if total is None:
             total = part
