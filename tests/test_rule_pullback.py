@@ -126,3 +126,14 @@ def test_the_text_report_names_what_came_through_a_rule_and_never_calls_it_compa
     line = next(line for line in text.splitlines() if line.startswith("≈ through a rule"))
     assert "dL/dW1" in line and "dL/dh" in line and "covered" in line
     assert "dL/dz1" not in line  # through tanh, a built-in: compared element by element
+
+
+def test_the_apps_tally_shows_no_relative_error_for_what_came_through_a_rule():
+    """The rule applied to the numeric upstream agrees with itself applied to the analytic one to
+    round-off: that figure measures nothing of the rule, so the tally does not show it."""
+    from tui_backprop.app.inspector.verdict import counts_line
+
+    result = checked()
+    through = str(counts_line(result.nodes["W1"].grad))
+    assert "covered: carried back through a rule" in through and "rel err" not in through
+    assert "max rel err" in str(counts_line(result.nodes["a1"].grad))  # through tanh: compared

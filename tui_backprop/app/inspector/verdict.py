@@ -107,5 +107,6 @@ def counts_line(c: Comparison) -> Text:
     if c.n_kink:
         text.append("  ")
         text.append(f" {c.n_kink} kink ~ ", style=tf.CODE_STYLE[tf.KINK])
-    text.append(f"  max rel err {tf.err(c.max_rel_err, c.analytic.dtype)}", style=tf.DIM)
+    if c.n_probed:  # README: no relative error shown that no element's own probe measured
+        text.append(f"  max rel err {tf.err(c.max_rel_err, c.analytic.dtype)}", style=tf.DIM)
     return text
