@@ -137,3 +137,24 @@ def test_the_apps_tally_shows_no_relative_error_for_what_came_through_a_rule():
     through = str(counts_line(result.nodes["W1"].grad))
     assert "covered: carried back through a rule" in through and "rel err" not in through
     assert "max rel err" in str(counts_line(result.nodes["a1"].grad))  # through tanh: compared
+
+
+def test_the_app_says_covered_not_ok_on_a_node_verified_only_through_a_rule():
+    """The node list and the inspector's badge: ✓ covered for W1 and h (pulled back through the
+    author's rule), ✓ ok for the nodes compared element by element (README: three states)."""
+    from pathlib import Path
+
+    from app_support import settle, sync
+
+    from tui_backprop.app.app import make_app
+
+    @sync
+    async def run_app() -> None:
+        app = make_app(str(Path(__file__).parent / "scenario_files" / "author_dense.py"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            app.model.session.show_all = True
+            statuses = {n: app.model.session.status_of(n) for n in ("W1", "h", "a1", "q")}
+        assert statuses == {"W1": "covered", "h": "covered", "a1": "ok", "q": "ok"}
+
+    run_app()

@@ -70,7 +70,7 @@ CALLOUT = st.CALLOUT
 SUM = st.BACKWARD
 WRONG = st.BLAME
 """A wrong element of a gradient: white on red, and marked ``!`` for projectors that wash colours out."""
-MARKED = ("mismatch", "blame", "kink", "nonfinite", "ok")
+MARKED = ("mismatch", "blame", "kink", "nonfinite", "ok", "covered")
 """Statuses a gate or leaf is marked with, as the node list writes them (README)."""
 FOLLOWED = "underline"
 """Added to the style of the element followed in a tensor (the inspector underlines it too)."""

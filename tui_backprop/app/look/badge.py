@@ -14,6 +14,7 @@ from tui_backprop.app.look.styles import styled
 
 SYMBOL = {
     "ok": "✓",
+    "covered": "✓",
     "mismatch": "✗",
     "blame": "✗",
     "kink": "~",
@@ -25,6 +26,7 @@ SYMBOL = {
 }
 WORD = {
     "ok": "ok",
+    "covered": "covered",
     "mismatch": "mismatch",
     "blame": "BLAME",
     "kink": "kink",
@@ -36,6 +38,7 @@ WORD = {
 }
 STYLE = {
     "ok": st.OK,
+    "covered": st.OK,
     "mismatch": st.MISMATCH,
     "blame": st.BLAME,
     "kink": st.KINK,
@@ -45,7 +48,7 @@ STYLE = {
     "pending": st.PENDING,
     "hidden": st.FAINT,
 }
-MARK_STYLE = {"ok": st.OK_PLAIN}
+MARK_STYLE = {"ok": st.OK_PLAIN, "covered": st.OK_PLAIN}
 """A mark alone (a gate's corner) is lighter than a badge for ``ok``: the failures stand out."""
 
 
